@@ -1,0 +1,246 @@
+/**
+ * Azure Resource Manager: find registries and run `importImage` as a long-running operation.
+ * Every ARM error is translated into what to do about it (the role to grant, the input to change).
+ */
+import { AuthError, RemoteError } from './errors.js';
+import { jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
+import type { Clock } from './ports.js';
+
+export const IMPORTER_ROLE = 'Container Registry Data Importer and Data Reader';
+
+export interface RegistryResource {
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  loginServer: string;
+  sku: string;
+  /** Whether the data plane accepts ARM-audience Entra tokens at /oauth2/exchange (default true). */
+  armTokenAuth: boolean;
+  publicNetworkAccess: boolean;
+}
+
+export interface ImportImageBody {
+  source: {
+    resourceId?: string;
+    registryUri?: string;
+    sourceImage: string;
+    credentials?: { username?: string; password: string };
+  };
+  targetTags?: string[];
+  untaggedTargetRepositories?: string[];
+  mode: 'Force' | 'NoForce';
+}
+
+export type ImportStart = { done: true } | { done: false; location: string; retryAfterMs: number | undefined };
+export type ImportPoll =
+  | { state: 'running'; retryAfterMs: number | undefined; location: string }
+  | { state: 'succeeded' }
+  | { state: 'failed'; code: string | undefined; message: string };
+
+export interface ArmErrorBody {
+  code: string | undefined;
+  message: string | undefined;
+}
+
+const REGISTRY_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
+
+export function parseRegistryId(id: string): { subscriptionId: string; resourceGroup: string; name: string } | undefined {
+  const m = REGISTRY_ID.exec(id);
+  return m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! } : undefined;
+}
+
+export function registryId(subscriptionId: string, resourceGroup: string, name: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${name}`;
+}
+
+export class ArmClient {
+  constructor(
+    private readonly http: HttpClient,
+    private readonly clock: Clock,
+    private readonly endpoint: string,
+    private readonly apiVersion: string,
+    /** A valid ARM bearer token; `fresh` asks for a new one after ARM said the old one expired. */
+    private readonly token: (fresh: boolean) => Promise<string>,
+  ) {}
+
+  async getRegistry(id: string): Promise<RegistryResource> {
+    const res = await this.call('GET', this.url(`${id}?api-version=${this.apiVersion}`), undefined, `reading registry ${id}`);
+    return toRegistry(jsonBody(res));
+  }
+
+  /** Every registry of the subscription the caller can see (follows nextLink). */
+  async listRegistries(subscriptionId: string): Promise<RegistryResource[]> {
+    const out: RegistryResource[] = [];
+    let next: string | undefined = this.url(
+      `/subscriptions/${subscriptionId}/providers/Microsoft.ContainerRegistry/registries?api-version=${this.apiVersion}`,
+    );
+    for (let page = 0; next && page < 1000; page++) {
+      const res = await this.call('GET', next, undefined, `listing the registries of subscription ${subscriptionId}`);
+      const body = jsonBody(res) as { value?: unknown[]; nextLink?: unknown } | undefined;
+      for (const item of body?.value ?? []) out.push(toRegistry(item));
+      next = typeof body?.nextLink === 'string' && body.nextLink ? body.nextLink : undefined;
+    }
+    return out;
+  }
+
+  async beginImport(target: RegistryResource, body: ImportImageBody, signal?: AbortSignal): Promise<ImportStart> {
+    const res = await this.call(
+      'POST',
+      this.url(`${target.id}/importImage?api-version=${this.apiVersion}`),
+      JSON.stringify(body),
+      `importing into ${target.name}`,
+      signal,
+    );
+    if (res.status === 202) {
+      const location = res.headers['location'] ?? res.headers['azure-asyncoperation'];
+      if (!location) return { done: true };
+      return { done: false, location, retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()) };
+    }
+    return { done: true };
+  }
+
+  /** One look at the operation: 202 = running; 200/204 = done, unless the body says Failed. */
+  async pollImport(location: string, signal?: AbortSignal): Promise<ImportPoll> {
+    const res = await this.call('GET', location, undefined, 'checking the import operation', signal, true);
+    const body = jsonBody(res) as { status?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+    const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
+    if (res.status >= 400) {
+      const err = armErrorBody(res);
+      return { state: 'failed', code: err.code, message: err.message ?? `HTTP ${res.status}` };
+    }
+    if (status === 'failed' || status === 'canceled' || status === 'cancelled') {
+      const code = typeof body?.error?.code === 'string' ? body.error.code : undefined;
+      const message = typeof body?.error?.message === 'string' ? body.error.message : `import ${status}`;
+      return { state: 'failed', code, message };
+    }
+    const running = res.status === 202 || (status !== undefined && !['succeeded', 'failed'].includes(status) && status !== '');
+    if (running) {
+      return {
+        state: 'running',
+        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+        location: res.headers['location'] ?? location,
+      };
+    }
+    return { state: 'succeeded' };
+  }
+
+  private url(pathAndQuery: string): string {
+    return `${this.endpoint.replace(/\/+$/, '')}${pathAndQuery}`;
+  }
+
+  private async call(
+    method: 'GET' | 'POST',
+    url: string,
+    body: string | undefined,
+    what: string,
+    signal?: AbortSignal,
+    pollUrl = false,
+  ): Promise<HttpResponse> {
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.token(attempt > 1);
+      const res = await this.http.send(
+        {
+          method,
+          url,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body } : {}),
+        },
+        { service: 'Azure Resource Manager', followRedirects: false, ...(signal ? { signal } : {}) },
+      );
+      const err = res.status >= 400 ? armErrorBody(res) : undefined;
+      if (res.status === 401 && err?.code === 'ExpiredAuthenticationToken' && attempt === 1) continue;
+      if (res.status < 400 || pollUrl) return res;
+      throw armError(res, err!, what);
+    }
+  }
+}
+
+function toRegistry(raw: unknown): RegistryResource {
+  const r = raw as {
+    id?: string;
+    name?: string;
+    location?: string;
+    sku?: { name?: string };
+    properties?: {
+      loginServer?: string;
+      publicNetworkAccess?: string;
+      policies?: { azureADAuthenticationAsArmPolicy?: { status?: string } };
+    };
+  };
+  const parsed = r.id ? parseRegistryId(r.id) : undefined;
+  if (!r.id || !parsed || !r.properties?.loginServer) {
+    throw new RemoteError({
+      service: 'Azure Resource Manager',
+      message: 'Azure Resource Manager returned a registry without id or properties.loginServer.',
+    });
+  }
+  return {
+    id: r.id,
+    name: r.name ?? parsed.name,
+    subscriptionId: parsed.subscriptionId,
+    resourceGroup: parsed.resourceGroup,
+    location: r.location ?? '',
+    loginServer: r.properties.loginServer.toLowerCase(),
+    sku: r.sku?.name ?? '',
+    armTokenAuth: r.properties.policies?.azureADAuthenticationAsArmPolicy?.status?.toLowerCase() !== 'disabled',
+    publicNetworkAccess: r.properties.publicNetworkAccess?.toLowerCase() !== 'disabled',
+  };
+}
+
+export function armErrorBody(res: HttpResponse): ArmErrorBody {
+  const body = jsonBody(res) as { error?: { code?: unknown; message?: unknown } } | undefined;
+  return {
+    code: typeof body?.error?.code === 'string' ? body.error.code : undefined,
+    message: typeof body?.error?.message === 'string' ? body.error.message : undefined,
+  };
+}
+
+/** Turns an ARM error into what the user should do about it. */
+function armError(res: HttpResponse, err: ArmErrorBody, what: string): Error {
+  const text = err.message ?? `HTTP ${res.status}`;
+  const message = `Azure Resource Manager refused ${what}: ${err.code ? `${err.code}: ` : ''}${text}`;
+  const base = { service: 'Azure Resource Manager', status: res.status, code: err.code, message };
+  switch (err.code) {
+    case 'AuthorizationFailed': {
+      const importing = what.startsWith('importing');
+      const scope = /over scope '([^']+)'/.exec(text)?.[1];
+      const client = /client '([^']+)'/.exec(text)?.[1];
+      const hint = importing
+        ? `Grant the signed-in identity the role "${IMPORTER_ROLE}" (or Contributor) on the target registry${scope ? ` (${scope})` : ''}: az role assignment create --assignee ${client ?? '<client-id>'} --role "${IMPORTER_ROLE}" --scope ${scope ?? '<registry-resource-id>'}. For a source given by resource ID, the identity also needs pull rights on the source registry. Role assignments take a few minutes to apply.`
+        : `Grant the signed-in identity read access (e.g. "${IMPORTER_ROLE}" or Reader) on ${scope ?? 'the registry'}, or give the registry as a resource ID with resource-group so no subscription-wide listing is needed.`;
+      return new AuthError(message, hint);
+    }
+    case 'InvalidAuthenticationTokenTenant':
+      return new AuthError(
+        message,
+        'The token comes from another tenant than the subscription: set tenant-id to the tenant of subscription-id (the tenant named in the message).',
+      );
+    case 'InvalidAuthenticationToken':
+    case 'ExpiredAuthenticationToken':
+    case 'AuthenticationFailed':
+      return new AuthError(
+        message,
+        'ARM did not accept the access token: check environment / resource-manager-endpoint match the cloud of the subscription.',
+      );
+    case 'SubscriptionNotFound':
+      return new RemoteError({
+        ...base,
+        hint: 'Check subscription-id (or AZURE_SUBSCRIPTION_ID), and that the identity has a role in that subscription.',
+      });
+    case 'ResourceGroupNotFound':
+      return new RemoteError({ ...base, hint: 'Check resource-group, or leave it empty to look the registry up by name.' });
+    case 'ResourceNotFound':
+      return new RemoteError({
+        ...base,
+        hint: 'Check registry (name, login server or resource ID), resource-group and subscription-id.',
+      });
+    default:
+      return new RemoteError({ ...base, retryable: res.status === 429 || res.status >= 500 });
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Signing in to Entra ID: which credential to use (auth mode), and a token provider that caches one token per
+ * audience for the whole run, masks every token it receives, and turns AADSTS errors into the fix.
+ */
+import type { TokenCredential } from '@azure/identity';
+import { AuthError, ImportError } from './errors.js';
+import type { Clock, SecretSink } from './ports.js';
+
+export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
+export type ResolvedAuthMode = Exclude<AuthMode, 'auto'>;
+
+export interface AuthSettings {
+  mode: AuthMode;
+  tenantId: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  /** Audience of the GitHub ID token (federated credential audience). */
+  audience: string;
+  authorityHost: string;
+  disableInstanceDiscovery: boolean;
+}
+
+/** What the host can offer; the adapter finds out (environment variables, PATH) so the engine does not have to. */
+export interface AuthHost {
+  /** Fetches an OIDC ID token for an audience; undefined when the host has none (no `id-token: write`). */
+  idToken: ((audience: string) => Promise<string>) | undefined;
+  /** Whether an `az` executable is on PATH. */
+  azureCliAvailable: boolean;
+  /** Whether a managed identity may exist here (false on GitHub-hosted runners, which have none). */
+  managedIdentityPossible: boolean;
+}
+
+/** The claims of the last ID token presented to Entra: the hint for a federated-credential mismatch shows them. */
+export interface PresentedAssertion {
+  issuer: string | undefined;
+  subject: string | undefined;
+  audience: string | undefined;
+}
+
+export interface CredentialChoice {
+  credential: TokenCredential;
+  mode: ResolvedAuthMode;
+  /** Filled once an ID token has been presented (OIDC only). */
+  presented: () => PresentedAssertion | undefined;
+}
+
+const ID_TOKEN_PERMISSION_HINT =
+  'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.';
+
+export function chooseAuthMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
+  if (settings.mode !== 'auto') return settings.mode;
+  if (host.idToken && settings.clientId && settings.tenantId) return 'oidc';
+  if (settings.clientSecret) return 'client-secret';
+  if (host.azureCliAvailable) return 'azure-cli';
+  if (host.managedIdentityPossible) return 'managed-identity';
+  const missing: string[] = [];
+  if (!host.idToken) missing.push('`permissions: id-token: write` in the workflow');
+  if (!settings.clientId) missing.push('`client-id` (or AZURE_CLIENT_ID)');
+  if (!settings.tenantId) missing.push('`tenant-id` (or AZURE_TENANT_ID)');
+  throw new AuthError(
+    'No way to sign in to Azure was found (auth: auto tried OIDC, a client secret, an Azure CLI session and a managed identity).',
+    `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this repository on the app registration. Alternatively set auth: client-secret with client-secret, or run azure/login first.`,
+  );
+}
+
+/**
+ * Builds the credential for the chosen mode. `@azure/identity` is loaded on first use, so a run's first request
+ * (resolving a public source) does not wait for it to load.
+ */
+export async function createCredential(
+  settings: AuthSettings,
+  host: AuthHost,
+  clock: Clock,
+  mask: SecretSink,
+): Promise<CredentialChoice> {
+  const mode = chooseAuthMode(settings, host);
+  const { AzureCliCredential, ClientAssertionCredential, ClientSecretCredential, ManagedIdentityCredential } =
+    await import('@azure/identity');
+  const common = {
+    authorityHost: settings.authorityHost,
+    disableInstanceDiscovery: settings.disableInstanceDiscovery,
+  };
+  let presented: PresentedAssertion | undefined;
+  const need = (value: string | undefined, input: string, env: string): string => {
+    if (value) return value;
+    throw new AuthError(`auth: ${mode} needs ${input}.`, `Set the ${input} input (or the ${env} environment variable).`);
+  };
+  switch (mode) {
+    case 'oidc': {
+      const idToken = host.idToken;
+      if (!idToken) {
+        throw new AuthError('auth: oidc needs a GitHub OIDC ID token, but the runner offers none.', ID_TOKEN_PERMISSION_HINT);
+      }
+      // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for a
+      // minute and fetch a fresh one after that (never an expired one: AADSTS700024).
+      let cached: { token: string; at: number } | undefined;
+      const getAssertion = async (): Promise<string> => {
+        if (cached && clock.now() - cached.at < 60_000) return cached.token;
+        let token: string;
+        try {
+          token = await idToken(settings.audience);
+        } catch (err) {
+          throw new AuthError(
+            `Could not get a GitHub OIDC ID token: ${err instanceof Error ? err.message : String(err)}`,
+            ID_TOKEN_PERMISSION_HINT,
+            { cause: err },
+          );
+        }
+        mask(token);
+        presented = decodeClaims(token);
+        cached = { token, at: clock.now() };
+        return token;
+      };
+      return {
+        mode,
+        presented: () => presented,
+        credential: new ClientAssertionCredential(
+          need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'),
+          need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'),
+          getAssertion,
+          common,
+        ),
+      };
+    }
+    case 'client-secret':
+      return {
+        mode,
+        presented: () => undefined,
+        credential: new ClientSecretCredential(
+          need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'),
+          need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'),
+          need(settings.clientSecret, 'client-secret', 'AZURE_CLIENT_SECRET'),
+          common,
+        ),
+      };
+    case 'managed-identity':
+      return {
+        mode,
+        presented: () => undefined,
+        credential: settings.clientId
+          ? new ManagedIdentityCredential({ clientId: settings.clientId })
+          : new ManagedIdentityCredential(),
+      };
+    case 'azure-cli':
+      return {
+        mode,
+        presented: () => undefined,
+        credential: new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
+      };
+  }
+}
+
+/** Reads a JWT's iss/sub/aud without verifying it (only for messages). */
+export function decodeClaims(jwt: string): PresentedAssertion | undefined {
+  const payload = jwt.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const aud = Array.isArray(claims['aud']) ? claims['aud'].join(', ') : claims['aud'];
+    return {
+      issuer: typeof claims['iss'] === 'string' ? claims['iss'] : undefined,
+      subject: typeof claims['sub'] === 'string' ? claims['sub'] : undefined,
+      audience: typeof aud === 'string' ? aud : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One token per scope for the whole run, renewed shortly before it expires (or when a service says it expired).
+ * Every token is masked the moment it arrives.
+ */
+export class TokenProvider {
+  private readonly cache = new Map<string, Promise<{ token: string; expiresOn: number }>>();
+
+  constructor(
+    private readonly choice: Promise<CredentialChoice>,
+    private readonly settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
+    private readonly clock: Clock,
+    private readonly mask: SecretSink,
+  ) {}
+
+  async token(scope: string, fresh = false): Promise<string> {
+    const cached = this.cache.get(scope);
+    if (cached && !fresh) {
+      const value = await cached.catch(() => undefined);
+      if (value && value.expiresOn - this.clock.now() > 120_000) return value.token;
+    }
+    const pending = this.acquire(scope);
+    this.cache.set(scope, pending);
+    pending.catch(() => this.cache.delete(scope));
+    return (await pending).token;
+  }
+
+  private async acquire(scope: string): Promise<{ token: string; expiresOn: number }> {
+    const choice = await this.choice;
+    let result;
+    try {
+      result = await choice.credential.getToken(scope);
+    } catch (err) {
+      throw translateAuthError(err, choice, this.settings, scope);
+    }
+    if (!result) throw new AuthError(`Entra ID returned no token for ${scope}.`);
+    this.mask(result.token);
+    return { token: result.token, expiresOn: result.expiresOnTimestamp };
+  }
+}
+
+/** Entra's AADSTS codes, and @azure/identity's own failures, as the fix the user needs. */
+export function translateAuthError(
+  err: unknown,
+  choice: CredentialChoice,
+  settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
+  scope: string,
+): ImportError {
+  if (err instanceof ImportError) return err;
+  const cause = err as { message?: unknown; cause?: unknown };
+  const ownCause = cause.cause instanceof ImportError ? cause.cause : undefined;
+  if (ownCause) return ownCause;
+  const text = typeof cause.message === 'string' ? cause.message : String(err);
+  const code = /AADSTS(\d+)/.exec(text)?.[1];
+  const firstLine = text.split('\n')[0]!.slice(0, 600);
+  const message = `Signing in to Azure (${choice.mode}) for ${scope} failed: ${firstLine}`;
+  const app = settings.clientId ?? '<client-id>';
+  switch (code) {
+    case '70021':
+    case '700211':
+    case '700213':
+    case '7002138': {
+      const p = choice.presented();
+      const subject = p?.subject ?? '<subject>';
+      const issuer = p?.issuer ?? 'https://token.actions.githubusercontent.com';
+      const audience = p?.audience ?? settings.audience;
+      return new AuthError(
+        message,
+        `No federated credential of app ${app} matches what this run presented: issuer '${issuer}', subject '${subject}', audience '${audience}'. ` +
+          `Add one that matches exactly (case-sensitive): az ad app federated-credential create --id ${app} --parameters '${JSON.stringify({ name: 'github-acr-import', issuer, subject, audiences: [audience] })}'. ` +
+          'Runs from a pull request, an environment or a tag present other subjects than a branch.',
+      );
+    }
+    case '700024':
+      return new AuthError(
+        message,
+        'The GitHub ID token had expired or was not yet valid when Entra checked it; check the runner clock. The action fetches a fresh ID token for every Entra request.',
+      );
+    case '700016':
+      return new AuthError(message, `Check client-id: no application ${app} exists in tenant ${settings.tenantId ?? '?'}.`);
+    case '90002':
+      return new AuthError(message, 'Check tenant-id: Entra ID does not know this tenant.');
+    case '7000215':
+    case '7000222':
+      return new AuthError(message, 'The client secret is wrong or has expired: create a new secret and update client-secret.');
+    case '50053':
+      return new AuthError(message, 'The account is locked or sign-in is blocked; check the app in Entra ID.');
+  }
+  if (choice.mode === 'azure-cli') {
+    return new AuthError(message, 'Run azure/login before this step, or use auth: oidc.');
+  }
+  if (choice.mode === 'managed-identity') {
+    return new AuthError(
+      message,
+      'No managed identity answered: this works only on Azure-hosted runners with an identity attached; use auth: oidc on GitHub-hosted runners.',
+    );
+  }
+  return new AuthError(message, 'Check tenant-id, client-id and the app registration in Entra ID.');
+}

@@ -1,0 +1,53 @@
+/**
+ * A failed import operation, explained: ACR reports what went wrong inside one long message; this finds the cause
+ * and says what to change.
+ */
+import { RemoteError } from './errors.js';
+import { IMPORTER_ROLE } from './arm.js';
+
+interface Rule {
+  test: RegExp;
+  hint: string;
+}
+
+const RULES: Rule[] = [
+  {
+    test: /already exists/i,
+    hint: 'A target tag already points to another image: set force: true to overwrite it, or choose another target tag.',
+  },
+  {
+    test: /UNAUTHORIZED|authentication required|Unauthorized/,
+    hint: 'The source registry refused Azure\'s pull: give source-username and source-password (for Docker Hub an access token), check they may pull this repository, and for Docker Hub official images use the library/ prefix (docker.io/library/nginx).',
+  },
+  {
+    test: /MANIFEST_UNKNOWN|NAME_UNKNOWN|not found|NotFound/i,
+    hint: 'The source image does not exist as written: check the repository, the tag or digest, and the registry host of source.',
+  },
+  {
+    test: /TOOMANYREQUESTS|rate limit|toomanyrequests/i,
+    hint: 'The source registry is rate-limiting Azure\'s pulls: pass source-username and source-password so pulls count against an account.',
+  },
+  {
+    test: /network|firewall|private endpoint|trusted service|IP .*not allowed|not allowed access|DENIED/i,
+    hint:
+      'A registry refused the import for network reasons. For an ACR source or target with public network access disabled or firewall rules, enable "Allow trusted Microsoft services to access this container registry" (networkRuleBypassOptions: AzureServices) on it, and give the source by resource ID (source-registry-resource-id) rather than by login server. Trusted-service access does not cross tenants: for a source in another tenant, open its network to the target or import with credentials from a reachable registry.',
+  },
+  {
+    test: /AuthorizationFailed|does not have authorization/i,
+    hint: `The identity lacks a role: "${IMPORTER_ROLE}" (or Contributor) on the target registry, and pull rights (AcrPull or the same role) on a source registry given by resource ID.`,
+  },
+  {
+    test: /exportPolicy|export policy|export is disabled/i,
+    hint: 'The source registry does not allow exports (policies.exportPolicy.status is disabled): enable it, or import from another registry.',
+  },
+];
+
+export function describeImportFailure(code: string | undefined, message: string, label: string): RemoteError {
+  const rule = RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)));
+  return new RemoteError({
+    service: 'Azure Container Registry',
+    code,
+    message: `Import of ${label} failed: ${code ? `${code}: ` : ''}${message}`,
+    hint: rule?.hint,
+  });
+}

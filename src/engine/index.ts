@@ -1,0 +1,24 @@
+/**
+ * acr-import engine: the library behind the GitHub Action, the CLI and the Azure Pipelines task.
+ * Host-agnostic: give it a validated config and its ports; it returns a result to publish.
+ */
+export { runImports, type RunPorts } from './run.js';
+export {
+  parseConfig,
+  INPUTS,
+  SECRET_INPUTS,
+  ENV_FALLBACKS,
+  DEFAULTS,
+  CLOUDS,
+  type ImportConfig,
+  type ImageSpec,
+  type RawInputs,
+} from './config.js';
+export * from './reference.js';
+export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
+export { toOutputs, type RunResult, type ImageResult, type ImageStatus, type RunOutputs } from './result.js';
+export { ImportError, InputError, AuthError, RemoteError, TimeoutError, VerificationError, type InputProblem } from './errors.js';
+export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
+export { systemClock, type Clock, type Logger, type SecretSink, type EnginePorts } from './ports.js';
+export type { AuthHost, AuthMode } from './auth.js';
+export { VERSION, userAgent } from './version.js';

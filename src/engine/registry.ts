@@ -1,0 +1,277 @@
+/**
+ * Registry v2 / OCI distribution client: just what the engine needs to pin and verify digests.
+ * It answers registry challenges (Bearer token flow, Basic) through an authorizer, so the same client reads Docker Hub
+ * anonymously, a private registry with a password, and an ACR with an Entra-exchanged token.
+ */
+import { createHash } from 'node:crypto';
+import { RemoteError } from './errors.js';
+import { jsonBody, type HttpClient, type HttpResponse } from './http.js';
+import type { SecretSink } from './ports.js';
+
+export const MEDIA_TYPES = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+} as const;
+
+/** Index and list types first: without them a registry may answer with one platform's manifest (another digest). */
+export const MANIFEST_ACCEPT = [
+  MEDIA_TYPES.ociIndex,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.dockerList,
+  MEDIA_TYPES.dockerManifest,
+].join(', ');
+
+export function isIndexMediaType(mediaType: string): boolean {
+  return mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerList;
+}
+
+export interface Challenge {
+  scheme: 'bearer' | 'basic';
+  params: Record<string, string>;
+}
+
+/** Parses `WWW-Authenticate: Bearer realm="...",service="...",scope="..."` (quoted or bare values). */
+export function parseChallenge(header: string | undefined): Challenge | undefined {
+  if (!header) return undefined;
+  const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!match) return undefined;
+  const scheme = match[1]!.toLowerCase();
+  if (scheme !== 'bearer' && scheme !== 'basic') return undefined;
+  const params: Record<string, string> = {};
+  const re = /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
+  for (let m = re.exec(match[2]!); m; m = re.exec(match[2]!)) {
+    params[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '');
+  }
+  return { scheme, params };
+}
+
+/** Produces the Authorization header value for a registry request. */
+export interface RegistryAuthorizer {
+  /** True when a token can be had before any challenge (ACR): saves a round trip. */
+  readonly preemptive: boolean;
+  /** Returns the header for `scope`, or undefined when it has nothing to offer for this challenge. */
+  authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined>;
+}
+
+export interface BasicCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * Anonymous or username/password access as a Docker client does it: Basic where the registry asks for Basic,
+ * otherwise a token from the challenge's realm (with Basic credentials at the realm when we have them).
+ */
+export class TokenServerAuthorizer implements RegistryAuthorizer {
+  readonly preemptive = false;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly mask: SecretSink,
+    private readonly credentials: BasicCredentials | undefined,
+    private readonly service: string,
+  ) {}
+
+  async authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
+    if (!challenge) return undefined;
+    const basic = this.credentials
+      ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`
+      : undefined;
+    if (challenge.scheme === 'basic') return basic;
+    const realm = challenge.params['realm'];
+    if (!realm) return undefined;
+    const url = new URL(realm);
+    if (url.protocol !== 'https:') {
+      throw new RemoteError({
+        service: this.service,
+        message: `${this.service} sent its token realm over plain HTTP (${url.origin}); refusing to send credentials there.`,
+      });
+    }
+    if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
+    url.searchParams.set('scope', challenge.params['scope'] ?? scope);
+    const res = await this.http.send(
+      { method: 'GET', url: url.toString(), headers: basic ? { authorization: basic } : {} },
+      { service: `${this.service} token server`, followRedirects: false },
+    );
+    if (res.status !== 200) {
+      throw registryError(this.service, res, `token request for ${scope}`, this.credentials !== undefined);
+    }
+    const body = jsonBody(res) as { token?: unknown; access_token?: unknown } | undefined;
+    const token = typeof body?.token === 'string' ? body.token : body?.access_token;
+    if (typeof token !== 'string' || token === '') {
+      throw new RemoteError({ service: this.service, message: `${this.service}'s token server returned no token.` });
+    }
+    this.mask(token);
+    return `Bearer ${token}`;
+  }
+}
+
+export interface ManifestInfo {
+  digest: string;
+  mediaType: string;
+  size: number | undefined;
+}
+
+export interface Manifest extends ManifestInfo {
+  bytes: Buffer;
+}
+
+export class RegistryClient {
+  private readonly authCache = new Map<string, Promise<string | undefined>>();
+  readonly baseUrl: string;
+
+  /**
+   * @param host API host as dialled: `registry-1.docker.io`, `myacr.azurecr.io`, `127.0.0.1:5000`.
+   * @param label how errors name this registry (usually the host the user wrote).
+   */
+  constructor(
+    private readonly http: HttpClient,
+    host: string,
+    private readonly authorizer: RegistryAuthorizer,
+    readonly label: string = host,
+  ) {
+    this.baseUrl = `https://${host}`;
+  }
+
+  /** The manifest a reference points to, or undefined when the registry says it does not exist. */
+  async headManifest(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestInfo | undefined> {
+    const res = await this.manifestRequest('HEAD', repository, reference, signal);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);
+    const digest = res.headers['docker-content-digest'];
+    if (!digest) {
+      // Older registries omit the header: the digest is the hash of the exact bytes a GET returns.
+      const full = await this.getManifest(repository, reference, signal);
+      return full && { digest: full.digest, mediaType: full.mediaType, size: full.size };
+    }
+    return { digest, mediaType: mediaTypeOf(res), size: sizeOf(res) };
+  }
+
+  async getManifest(repository: string, reference: string, signal?: AbortSignal): Promise<Manifest | undefined> {
+    const res = await this.manifestRequest('GET', repository, reference, signal);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);
+    const computed = `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
+    if (reference.startsWith('sha256:') && computed !== reference) {
+      throw new RemoteError({
+        service: this.label,
+        message: `${this.label} returned a manifest for ${repository}@${reference} whose content hashes to ${computed}.`,
+        hint: 'The registry or a proxy in between altered the manifest; do not trust this source.',
+      });
+    }
+    const digest = res.headers['docker-content-digest'] ?? computed;
+    const fromBody = (jsonBody(res) as { mediaType?: unknown } | undefined)?.mediaType;
+    const mediaType = mediaTypeOf(res) || (typeof fromBody === 'string' ? fromBody : '');
+    return { digest, mediaType, size: res.body.length, bytes: res.body };
+  }
+
+  private async manifestRequest(
+    method: 'GET' | 'HEAD',
+    repository: string,
+    reference: string,
+    signal?: AbortSignal,
+  ): Promise<HttpResponse> {
+    const scope = `repository:${repository}:pull`;
+    const url = `${this.baseUrl}/v2/${repository}/manifests/${reference}`;
+    const send = (authorization: string | undefined): Promise<HttpResponse> =>
+      this.http.send(
+        { method, url, headers: { accept: MANIFEST_ACCEPT, ...(authorization ? { authorization } : {}) } },
+        { service: `registry ${this.label}`, ...(signal ? { signal } : {}) },
+      );
+    let authorization = await this.cachedAuthorization(scope, undefined);
+    let res = await send(authorization);
+    if (res.status === 401) {
+      // First contact, or the cached token expired: answer the challenge once.
+      this.authCache.delete(scope);
+      authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
+      if (authorization) res = await send(authorization);
+    }
+    return res;
+  }
+
+  private cachedAuthorization(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
+    let cached = this.authCache.get(scope);
+    if (!cached) {
+      if (!challenge && !this.authorizer.preemptive) return Promise.resolve(undefined);
+      cached = this.authorizer.authorize(scope, challenge);
+      this.authCache.set(scope, cached);
+      cached.catch(() => this.authCache.delete(scope));
+    }
+    return cached;
+  }
+}
+
+function mediaTypeOf(res: HttpResponse): string {
+  return (res.headers['content-type'] ?? '').split(';')[0]!.trim();
+}
+
+function sizeOf(res: HttpResponse): number | undefined {
+  const n = Number(res.headers['content-length']);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+interface OciErrorBody {
+  errors?: { code?: string; message?: string }[];
+}
+
+/** The first OCI error code and message in a registry error body. */
+export function ociError(res: HttpResponse): { code: string | undefined; message: string | undefined } {
+  const first = (jsonBody(res) as OciErrorBody | undefined)?.errors?.[0];
+  return { code: first?.code, message: first?.message };
+}
+
+function registryError(label: string, res: HttpResponse, what: string, hadCredentials: boolean): RemoteError {
+  const { code, message } = ociError(res);
+  const detail = [code, message].filter(Boolean).join(': ') || `HTTP ${res.status}`;
+  let hint: string | undefined;
+  if (res.status === 401) {
+    hint = hadCredentials
+      ? 'The registry refused the credentials: check source-username/source-password (a Docker Hub access token, not the account password, when 2FA is on), and that the account may pull this repository.'
+      : 'The registry wants credentials for this image: set source-username and source-password. For Docker Hub official images the repository needs the library/ prefix (docker.io/library/nginx).';
+  } else if (res.status === 403) {
+    hint =
+      'The registry denied access: for an ACR with public network access disabled, give the source as source-registry-resource-id (import then goes through Azure, not the runner).';
+  } else if (res.status === 429) {
+    hint =
+      'The registry is rate-limiting pulls (Docker Hub allows few anonymous pulls per IP): pass source-username and source-password so pulls count against an account.';
+  }
+  return new RemoteError({
+    service: label,
+    status: res.status,
+    code,
+    message: `${label} answered ${res.status} for ${what}: ${detail}`,
+    hint,
+    retryable: res.status === 429 || res.status >= 500,
+  });
+}
+
+/** Platforms listed by an index, attestation manifests left out. */
+export function platformsOf(manifest: Buffer): { platform: string; digest: string }[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(manifest.toString('utf8'));
+  } catch {
+    return [];
+  }
+  const entries = (doc as { manifests?: unknown }).manifests;
+  if (!Array.isArray(entries)) return [];
+  const out: { platform: string; digest: string }[] = [];
+  for (const entry of entries as {
+    digest?: unknown;
+    platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
+    annotations?: Record<string, unknown>;
+  }[]) {
+    if (typeof entry.digest !== 'string') continue;
+    if (entry.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue;
+    const p = entry.platform;
+    if (!p || typeof p.os !== 'string' || typeof p.architecture !== 'string') continue;
+    if (p.os === 'unknown' && p.architecture === 'unknown') continue;
+    const platform = [p.os, p.architecture, typeof p.variant === 'string' ? p.variant : undefined]
+      .filter(Boolean)
+      .join('/');
+    out.push({ platform, digest: entry.digest });
+  }
+  return out;
+}

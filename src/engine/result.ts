@@ -1,0 +1,88 @@
+/**
+ * What a run produced: one result per source image, and the outputs every adapter publishes.
+ */
+
+export type ImageStatus = 'imported' | 'unchanged' | 'updated' | 'failed' | 'planned' | 'submitted';
+
+export interface PlatformDigest {
+  platform: string;
+  digest: string;
+}
+
+export interface TargetResult {
+  /** `<loginServer>/<repo>:<tag>`, or `<loginServer>/<repo>` for an untagged repository. */
+  ref: string;
+  /** The digest the target holds (verified), or the one it will hold (planned, submitted). */
+  digest: string | undefined;
+}
+
+export interface ImageResult {
+  /** The source as the user wrote it. */
+  source: string;
+  /** The manifest digest the source resolved to (what was imported). */
+  sourceDigest: string | undefined;
+  mediaType: string | undefined;
+  /** For an index / manifest list: its platforms. */
+  platforms: PlatformDigest[] | undefined;
+  targets: TargetResult[];
+  status: ImageStatus;
+  /** For a dry run: what a real run would do. */
+  plan?: 'import' | 'update' | 'unchanged' | 'fail';
+  durationMs: number;
+  /** What went wrong, and what to do about it. */
+  error?: string;
+  hint?: string;
+  /** Things the user should know although nothing failed (import by tag, platform digest, unverified). */
+  notes: string[];
+}
+
+export interface RunResult {
+  registry: { name: string; loginServer: string; id: string } | undefined;
+  images: ImageResult[];
+  /** False when any image failed. */
+  ok: boolean;
+  durationMs: number;
+  dryRun: boolean;
+}
+
+export interface RunOutputs {
+  digest: string;
+  images: string;
+  results: string;
+}
+
+/** The step outputs: `digest` of the first image, one pinned reference per target repository, and the JSON results. */
+export function toOutputs(run: RunResult): RunOutputs {
+  const first = run.images.find((i) => i.status !== 'failed') ?? run.images[0];
+  const digest = first?.targets.find((t) => t.digest)?.digest ?? first?.sourceDigest ?? '';
+  const pinned = new Set<string>();
+  for (const image of run.images) {
+    if (image.status === 'failed') continue;
+    for (const target of image.targets) {
+      if (!target.digest) continue;
+      pinned.add(`${repositoryRef(target.ref)}@${target.digest}`);
+    }
+  }
+  const results = run.images.map((i) => ({
+    source: i.source,
+    sourceDigest: i.sourceDigest ?? null,
+    mediaType: i.mediaType ?? null,
+    platforms: i.platforms ?? [],
+    targets: i.targets,
+    status: i.status,
+    ...(i.plan ? { plan: i.plan } : {}),
+    durationMs: i.durationMs,
+    ...(i.error ? { error: i.hint ? `${i.error} ${i.hint}` : i.error } : {}),
+    ...(i.notes.length ? { notes: i.notes } : {}),
+  }));
+  return { digest, images: [...pinned].join('\n'), results: JSON.stringify(results) };
+}
+
+/** `host/repo:tag` -> `host/repo` (the host may carry a port). */
+export function repositoryRef(ref: string): string {
+  const at = ref.indexOf('@');
+  const noDigest = at === -1 ? ref : ref.slice(0, at);
+  const slash = noDigest.indexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}

@@ -1,0 +1,648 @@
+/**
+ * The import engine: sign in, find the target registry, pin each source to its digest, import exactly that digest,
+ * finish as soon as the target visibly holds it, verify, and return one result per image.
+ */
+import { AcrAuthorizer } from './acr.js';
+import { ArmClient, registryId, type ImportImageBody, type RegistryResource } from './arm.js';
+import { chooseAuthMode, createCredential, TokenProvider, type AuthHost, type CredentialChoice } from './auth.js';
+import { formatPlatform, type ImageSpec, type ImportConfig } from './config.js';
+import { asImportError, AuthError, ImportError, RemoteError, TimeoutError, VerificationError } from './errors.js';
+import { HttpClient } from './http.js';
+import { describeImportFailure } from './hints.js';
+import type { EnginePorts, Logger } from './ports.js';
+import { formatReference, registryApiHost, sourceImage, type ImageReference } from './reference.js';
+import {
+  isIndexMediaType,
+  platformsOf,
+  RegistryClient,
+  TokenServerAuthorizer,
+  type ManifestInfo,
+} from './registry.js';
+import type { ImageResult, RunResult, TargetResult } from './result.js';
+
+/** Registries that are never ACRs: their sources resolve at once, without waiting for the registry list. */
+const PUBLIC_REGISTRIES = new Set([
+  'docker.io',
+  'mcr.microsoft.com',
+  'ghcr.io',
+  'quay.io',
+  'registry.k8s.io',
+  'gcr.io',
+  'public.ecr.aws',
+  'nvcr.io',
+  'registry.gitlab.com',
+]);
+
+export interface RunPorts extends EnginePorts {
+  authHost: AuthHost;
+}
+
+export async function runImports(config: ImportConfig, ports: RunPorts): Promise<RunResult> {
+  const started = ports.clock.now();
+  const run = new Run(config, ports);
+  try {
+    return await run.execute(started);
+  } finally {
+    await run.close();
+  }
+}
+
+interface SourcePlan {
+  /** Where importImage copies from. */
+  source: ImportImageBody['source'];
+  /** A client that can read the source from here, or undefined when the runner cannot reach it. */
+  client: RegistryClient | undefined;
+  /** Why the source cannot be read from here (then we import by tag and read the digest from the target). */
+  unreachable?: string;
+}
+
+interface TargetState {
+  /** `repo:tag` or `repo` (untagged). */
+  key: string;
+  repository: string;
+  tag: string | undefined;
+  ref: string;
+  before: string | undefined;
+}
+
+class Run {
+  private readonly http: HttpClient;
+  private readonly log: Logger;
+  private readonly choice: Promise<CredentialChoice>;
+  private readonly mode: string;
+  private readonly tokens: TokenProvider;
+  private readonly arm: ArmClient;
+  private registryList: Promise<RegistryResource[]> | undefined;
+  private target: Promise<RegistryResource> | undefined;
+  private targetClient: Promise<RegistryClient> | undefined;
+  private readonly acrClients = new Map<string, RegistryClient>();
+
+  constructor(
+    private readonly config: ImportConfig,
+    private readonly ports: RunPorts,
+  ) {
+    this.log = ports.logger;
+    this.http = new HttpClient(ports.transport, ports.clock, ports.logger);
+    const auth = {
+      mode: config.auth,
+      tenantId: config.tenantId,
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      audience: config.audience,
+      authorityHost: config.cloud.authorityHost,
+      disableInstanceDiscovery: config.cloud.disableInstanceDiscovery,
+    };
+    // Choosing the mode is synchronous, so a run with no way to sign in fails before any request.
+    this.mode = ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
+    this.choice = ports.credential
+      ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
+      : createCredential(auth, ports.authHost, ports.clock, ports.mask);
+    this.choice.catch(() => undefined);
+    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask);
+    this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, (fresh) =>
+      this.tokens.token(config.cloud.armScope, fresh),
+    );
+  }
+
+  async close(): Promise<void> {
+    // The transport belongs to the adapter; nothing of ours to release yet.
+  }
+
+  async execute(started: number): Promise<RunResult> {
+    this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
+    // Start the sign-in and the target lookup at once; source resolution runs beside it.
+    const target = this.targetRegistry();
+    const images = this.config.images;
+    const results = await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
+    const registry = await target.catch(() => undefined);
+    return {
+      registry: registry && { name: registry.name, loginServer: registry.loginServer, id: registry.id },
+      images: results,
+      ok: results.every((r) => r.status !== 'failed'),
+      durationMs: this.ports.clock.now() - started,
+      dryRun: this.config.dryRun,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Target registry
+
+  private targetRegistry(): Promise<RegistryResource> {
+    this.target ??= (async () => {
+      const t = this.config.target;
+      const { subscriptionId, resourceGroup } = this.config;
+      let registry: RegistryResource;
+      if (t.kind === 'resourceId') {
+        registry = await this.arm.getRegistry(t.resourceId);
+      } else if (t.kind === 'name' && resourceGroup) {
+        registry = await this.arm.getRegistry(registryId(subscriptionId, resourceGroup, t.name));
+      } else {
+        const all = await this.registries();
+        const match =
+          t.kind === 'name'
+            ? all.find((r) => r.name.toLowerCase() === t.name.toLowerCase())
+            : all.find((r) => r.loginServer === t.loginServer.toLowerCase());
+        if (!match) {
+          throw new RemoteError({
+            service: 'Azure Resource Manager',
+            code: 'ResourceNotFound',
+            message: `No container registry ${t.kind === 'name' ? `named '${t.name}'` : `with login server '${t.loginServer}'`} is visible in subscription ${subscriptionId} (${all.length} registr${all.length === 1 ? 'y' : 'ies'} listed).`,
+            hint: 'Check registry and subscription-id; the identity needs at least read access on the registry (the importer role includes it). Or give registry as its ARM resource ID.',
+          });
+        }
+        registry = match;
+      }
+      if (registry.sku === 'Classic') {
+        throw new RemoteError({
+          service: 'Azure Resource Manager',
+          message: `Registry ${registry.name} is a Classic registry; imports need a managed SKU (Basic, Standard or Premium).`,
+          hint: 'Upgrade the registry to a managed SKU.',
+        });
+      }
+      this.log.info(`Target registry: ${registry.name} (${registry.loginServer}) in resource group ${registry.resourceGroup}`);
+      return registry;
+    })();
+    return this.target;
+  }
+
+  /** Every registry of the subscription; fetched once, only when something needs it. */
+  private registries(): Promise<RegistryResource[]> {
+    this.registryList ??= this.arm.listRegistries(this.config.subscriptionId);
+    return this.registryList;
+  }
+
+  private acrClient(registry: RegistryResource): RegistryClient {
+    let client = this.acrClients.get(registry.loginServer);
+    if (!client) {
+      const entraToken = registry.armTokenAuth
+        ? () => this.tokens.token(this.config.cloud.armScope)
+        : () => this.tokens.token(this.config.cloud.acrScope);
+      const authorizer = new AcrAuthorizer(this.http, this.ports.mask, registry.loginServer, entraToken, this.config.tenantId);
+      client = new RegistryClient(this.http, registry.loginServer, authorizer);
+      this.acrClients.set(registry.loginServer, client);
+    }
+    return client;
+  }
+
+  private targetDataPlane(): Promise<RegistryClient> {
+    this.targetClient ??= this.targetRegistry().then((r) => this.acrClient(r));
+    return this.targetClient;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Sources
+
+  private async planSource(spec: ImageSpec): Promise<SourcePlan> {
+    const ref = spec.source;
+    const image = sourceImage(ref);
+    const creds = this.config.sourceCredentials;
+    if (this.config.sourceRegistryResourceId) {
+      const id = this.config.sourceRegistryResourceId.resourceId;
+      let registry: RegistryResource | undefined;
+      try {
+        registry = await this.arm.getRegistry(id);
+      } catch (err) {
+        const e = asImportError(err);
+        return {
+          source: { resourceId: id, sourceImage: image },
+          client: undefined,
+          unreachable: `the source registry could not be read through ARM (${e.message})`,
+        };
+      }
+      if (!registry.publicNetworkAccess) {
+        return {
+          source: { resourceId: registry.id, sourceImage: image },
+          client: undefined,
+          unreachable: `${registry.name} has public network access disabled`,
+        };
+      }
+      return { source: { resourceId: registry.id, sourceImage: image }, client: this.acrClient(registry) };
+    }
+    const host = ref.registry!;
+    if (creds) {
+      const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, creds, host);
+      return {
+        source: {
+          registryUri: host,
+          sourceImage: image,
+          credentials: { ...(creds.username ? { username: creds.username } : {}), password: creds.password },
+        },
+        client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
+      };
+    }
+    if (!PUBLIC_REGISTRIES.has(host)) {
+      // As az does it: a login server of an ACR in the subscription becomes a resourceId source (Entra auth).
+      const acr = (await this.registries().catch(() => [])).find((r) => r.loginServer === host.toLowerCase());
+      if (acr) return { source: { resourceId: acr.id, sourceImage: image }, client: this.acrClient(acr) };
+    }
+    const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, undefined, host);
+    return {
+      source: { registryUri: host, sourceImage: image },
+      client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
+    };
+  }
+
+  /** The manifest the source reference points to now, or undefined when it cannot be read from here. */
+  private async resolveSource(
+    spec: ImageSpec,
+    plan: SourcePlan,
+    signal: AbortSignal,
+  ): Promise<{ info: ManifestInfo; platformNote?: string } | undefined> {
+    const ref = spec.source;
+    if (!plan.client) return undefined;
+    const reference = ref.digest ?? ref.tag ?? 'latest';
+    let info: ManifestInfo | undefined;
+    try {
+      info = await plan.client.headManifest(ref.repository, reference, signal);
+    } catch (err) {
+      if (err instanceof RemoteError && (err.status === 403 || err.status === undefined) && 'resourceId' in plan.source) {
+        plan.unreachable = `the runner cannot read the source registry (${err.message})`;
+        return undefined;
+      }
+      throw err;
+    }
+    if (!info) {
+      throw new RemoteError({
+        service: plan.client.label,
+        status: 404,
+        code: 'MANIFEST_UNKNOWN',
+        message: `Source image ${formatReference(ref)} was not found on ${plan.client.label}.`,
+        hint:
+          ref.registry === 'docker.io' && !ref.repository.includes('/')
+            ? 'Check the tag; Docker Hub official images live under library/.'
+            : 'Check the repository and the tag (or digest) of source.',
+      });
+    }
+    if (!spec.platform) return { info };
+    const wanted = formatPlatform(spec.platform);
+    if (!isIndexMediaType(info.mediaType)) {
+      throw new RemoteError({
+        service: plan.client.label,
+        message: `platform ${wanted} was asked for, but ${formatReference(ref)} is a single-platform manifest (${info.mediaType}).`,
+        hint: 'Remove platform for this image, or point source at a multi-platform image.',
+      });
+    }
+    const index = await plan.client.getManifest(ref.repository, info.digest, signal);
+    const entry = index && platformsOf(index.bytes).find((p) => p.platform === wanted);
+    if (!entry) {
+      const available = index ? platformsOf(index.bytes).map((p) => p.platform).join(', ') : 'none';
+      throw new RemoteError({
+        service: plan.client.label,
+        message: `${formatReference(ref)} has no ${wanted} manifest (platforms: ${available}).`,
+        hint: 'Set platform to one of the listed platforms.',
+      });
+    }
+    const child = await plan.client.headManifest(ref.repository, entry.digest, signal);
+    if (!child) throw new RemoteError({ service: plan.client.label, message: `Platform manifest ${entry.digest} is missing.` });
+    return {
+      info: child,
+      platformNote: `Imported only ${wanted}: digest ${child.digest} is that platform's manifest, not the index digest ${info.digest}.`,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // One image
+
+  private async importOne(spec: ImageSpec): Promise<ImageResult> {
+    const started = this.ports.clock.now();
+    const result: ImageResult = {
+      source: spec.sourceText,
+      sourceDigest: undefined,
+      mediaType: undefined,
+      platforms: undefined,
+      targets: [],
+      status: 'failed',
+      durationMs: 0,
+      notes: [],
+    };
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new TimeoutError(`Importing ${spec.sourceText} did not finish within ${formatMs(this.config.timeoutMs)}.`)),
+      this.config.timeoutMs,
+    );
+    const label = spec.sourceText;
+    const deadline = started + this.config.timeoutMs;
+    try {
+      await this.importSteps(spec, result, controller.signal, deadline);
+    } catch (err) {
+      const reason = controller.signal.aborted && controller.signal.reason instanceof ImportError ? controller.signal.reason : err;
+      const e = asImportError(reason);
+      result.status = 'failed';
+      result.error = e.message;
+      if (e.hint) result.hint = e.hint;
+      if (this.config.dryRun) result.plan = 'fail';
+      this.log.warning(`${label}: ${e.describe()}`);
+    } finally {
+      clearTimeout(timer);
+      result.durationMs = this.ports.clock.now() - started;
+    }
+    return result;
+  }
+
+  private async importSteps(spec: ImageSpec, result: ImageResult, signal: AbortSignal, deadline: number): Promise<void> {
+    const label = spec.sourceText;
+    const plan = await this.planSource(spec);
+    // Resolve the source while the target is being found and its tags read.
+    const resolving = this.config.pinDigest || spec.expectedDigest || spec.platform ? this.resolveSource(spec, plan, signal) : Promise.resolve(undefined);
+    const targetStates = this.readTargets(spec, signal);
+    const [resolved, states] = await Promise.all([resolving, targetStates.catch((err: unknown) => err as Error)]);
+    const target = await this.targetRegistry();
+
+    let digest = resolved?.info.digest;
+    if (resolved) {
+      result.sourceDigest = digest;
+      result.mediaType = resolved.info.mediaType;
+      if (resolved.platformNote) result.notes.push(resolved.platformNote);
+      this.log.info(`${label}: resolved to ${digest} (${resolved.info.mediaType})`);
+    } else if (plan.unreachable) {
+      result.notes.push(
+        `Imported by tag: ${plan.unreachable}, so the digest was read from the target after the import instead of pinned before it.`,
+      );
+      this.log.warning(`${label}: ${plan.unreachable}; importing by tag and reading the digest from the target afterwards.`);
+    }
+    if (spec.expectedDigest) {
+      if (!digest) {
+        throw new VerificationError(
+          `${label}: expected-digest ${spec.expectedDigest} cannot be checked because the source cannot be read from the runner.`,
+          'Make the source readable from the runner, or remove expected-digest.',
+        );
+      }
+      if (digest !== spec.expectedDigest) {
+        throw new VerificationError(
+          `${label} now resolves to ${digest}, not to the expected ${spec.expectedDigest}.`,
+          'The source changed since it was tested: promote the tested digest (source with @digest) or update expected-digest.',
+        );
+      }
+    }
+    if (!this.config.pinDigest && !spec.platform) digest = undefined;
+
+    const dataPlane = states instanceof Error ? undefined : states;
+    if (states instanceof Error) {
+      const e = asImportError(states);
+      result.notes.push(`The target's tags could not be read from the runner (${e.message}); the result is not verified.`);
+      this.log.warning(`${label}: cannot read the target registry from the runner: ${e.describe()}`);
+    }
+    const targetsOf = (d: string | undefined): TargetResult[] =>
+      (dataPlane ?? this.targetKeys(spec, target)).map((s) => ({ ref: s.ref, digest: d }));
+
+    // Decide from the target's current state: nothing to do, a conflict, an update or a fresh import.
+    let mode: 'Force' | 'NoForce' = this.config.force ? 'Force' : 'NoForce';
+    let status: 'imported' | 'updated' = 'imported';
+    if (digest && dataPlane) {
+      const tagged = dataPlane.filter((s) => s.tag !== undefined);
+      const untagged = dataPlane.filter((s) => s.tag === undefined);
+      if (dataPlane.every((s) => s.before === digest)) {
+        result.status = this.config.dryRun ? 'planned' : 'unchanged';
+        if (this.config.dryRun) result.plan = 'unchanged';
+        result.targets = targetsOf(digest);
+        await this.readPlatforms(result, digest, signal);
+        this.log.info(`${label}: every target already holds ${digest}; nothing to import.`);
+        return;
+      }
+      const moved = tagged.filter((s) => s.before !== undefined && s.before !== digest);
+      if (moved.length > 0) {
+        if (!this.config.force) {
+          const list = moved.map((s) => `${s.key} (now ${s.before})`).join(', ');
+          throw new ImportConflict(
+            `Target tag${moved.length > 1 ? 's' : ''} ${list} already exist${moved.length > 1 ? '' : 's'} and point${moved.length > 1 ? '' : 's'} to another image than ${digest}.`,
+            'Set force: true to move the tags to the new digest, or import under a new tag.',
+          );
+        }
+        status = 'updated';
+      }
+      // An untagged repository that already holds the manifest needs nothing; Force is only needed for tags.
+      if (untagged.length > 0 && moved.length === 0) mode = this.config.force ? 'Force' : 'NoForce';
+    }
+
+    const body: ImportImageBody = {
+      source: { ...plan.source, sourceImage: sourceImage(spec.source, digest) },
+      targetTags: spec.targets.map((t) => `${t.repository}:${t.tag}`),
+      ...(spec.untaggedRepositories.length ? { untaggedTargetRepositories: [...spec.untaggedRepositories] } : {}),
+      mode,
+    };
+    if (body.targetTags!.length === 0) delete body.targetTags;
+
+    if (this.config.dryRun) {
+      result.status = 'planned';
+      result.plan = status === 'updated' ? 'update' : 'import';
+      result.targets = targetsOf(digest);
+      this.log.info(`${label}: would ${result.plan} ${body.source.sourceImage} -> ${result.targets.map((t) => t.ref).join(', ')}`);
+      return;
+    }
+
+    this.log.info(`${label}: importing ${body.source.sourceImage} into ${target.name} (${mode})`);
+    const start = await this.arm.beginImport(target, body, signal);
+    if (!this.config.wait) {
+      result.status = 'submitted';
+      result.targets = targetsOf(digest);
+      result.notes.push('wait: false — the import was submitted; the action did not wait for it or verify the target.');
+      return;
+    }
+    if (!start.done) {
+      await this.waitForImport(label, start.location, start.retryAfterMs, digest, dataPlane, signal, deadline);
+    }
+
+    // Verify: every target holds the pinned digest (or, unpinned, record what it holds).
+    if (!dataPlane) {
+      result.status = status;
+      result.targets = targetsOf(digest);
+      return;
+    }
+    const client = await this.targetDataPlane();
+    const verified: TargetResult[] = [];
+    for (const state of dataPlane) {
+      const now = await client.headManifest(state.repository, state.tag ?? digest ?? 'latest', signal);
+      if (!now) throw new VerificationError(`After the import, ${state.ref} does not exist in ${target.loginServer}.`);
+      if (digest && now.digest !== digest) {
+        throw new VerificationError(
+          `After the import, ${state.ref} holds ${now.digest}, not the imported ${digest}.`,
+          'Something else wrote this tag during the import (another pipeline?); re-run to import again.',
+        );
+      }
+      digest ??= now.digest;
+      result.mediaType ??= now.mediaType;
+      verified.push({ ref: state.ref, digest: now.digest });
+    }
+    result.sourceDigest ??= digest;
+    result.targets = verified;
+    result.status = status;
+    await this.readPlatforms(result, digest, signal);
+  }
+
+  private targetKeys(spec: ImageSpec, target: RegistryResource): TargetState[] {
+    return [
+      ...spec.targets.map((t) => ({
+        key: `${t.repository}:${t.tag}`,
+        repository: t.repository,
+        tag: t.tag as string | undefined,
+        ref: `${target.loginServer}/${t.repository}:${t.tag}`,
+        before: undefined,
+      })),
+      ...spec.untaggedRepositories.map((repository) => ({
+        key: repository,
+        repository,
+        tag: undefined,
+        ref: `${target.loginServer}/${repository}`,
+        before: undefined,
+      })),
+    ];
+  }
+
+  /** What each target tag holds before the import (the watch only trusts changes it saw happen). */
+  private async readTargets(spec: ImageSpec, signal: AbortSignal): Promise<TargetState[]> {
+    const target = await this.targetRegistry();
+    const client = await this.targetDataPlane();
+    const states = this.targetKeys(spec, target);
+    await Promise.all(
+      states
+        .filter((s) => s.tag !== undefined)
+        .map(async (s) => {
+          s.before = (await client.headManifest(s.repository, s.tag!, signal))?.digest;
+        }),
+    );
+    return states;
+  }
+
+  private async readPlatforms(result: ImageResult, digest: string | undefined, signal: AbortSignal): Promise<void> {
+    if (!digest || !result.mediaType || !isIndexMediaType(result.mediaType)) return;
+    const first = result.targets[0];
+    if (!first) return;
+    const repository = repositoryOf(first.ref);
+    try {
+      const client = await this.targetDataPlane();
+      const index = await client.getManifest(repository, digest, signal);
+      if (index) result.platforms = platformsOf(index.bytes);
+    } catch (err) {
+      this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
+    }
+  }
+
+  /**
+   * Waits for the import: polls ARM's operation no faster than its Retry-After, and meanwhile watches the target's
+   * tags, finishing as soon as every target that did not already hold the digest holds it.
+   */
+  private async waitForImport(
+    label: string,
+    location: string,
+    retryAfterMs: number | undefined,
+    digest: string | undefined,
+    states: TargetState[] | undefined,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<void> {
+    const clock = this.ports.clock;
+    const watched = digest && states ? states.filter((s) => s.tag !== undefined && s.before !== digest) : [];
+    const untaggedOnly = digest && states ? states.filter((s) => s.tag === undefined) : [];
+    const canWatch = watched.length > 0;
+    const client = canWatch ? await this.targetDataPlane() : undefined;
+    let pollAt = clock.now() + pollDelay(retryAfterMs);
+    let watchDelay = 100;
+    let watchAt = clock.now() + watchDelay;
+    let currentLocation = location;
+    let pollFailures = 0;
+    this.log.debug(`${label}: import accepted; operation ${describeOperation(location)}`);
+    for (;;) {
+      const now = clock.now();
+      if (now >= deadline) {
+        throw new TimeoutError(
+          `Importing ${label} did not finish within ${formatMs(this.config.timeoutMs)}; the operation is still running in Azure (${describeOperation(currentLocation)}).`,
+          'Raise timeout if the image is large, or check the source registry: imports from slow or failing registries can hang.',
+        );
+      }
+      const wakeAt = Math.min(canWatch ? Math.min(pollAt, watchAt) : pollAt, deadline);
+      if (wakeAt > now) await clock.sleep(wakeAt - now, signal);
+      if (signal.aborted) throw signal.reason;
+      if (canWatch && clock.now() >= watchAt) {
+        const done = await this.targetsHold(client!, watched, untaggedOnly, digest!, signal).catch(() => false);
+        if (done) {
+          this.log.info(`${label}: the target holds ${digest}; import complete.`);
+          return;
+        }
+        watchDelay = Math.min(2_000, watchDelay * 1.5);
+        watchAt = clock.now() + watchDelay;
+      }
+      if (clock.now() >= pollAt) {
+        let poll;
+        try {
+          poll = await this.arm.pollImport(currentLocation, signal);
+          pollFailures = 0;
+        } catch (err) {
+          if (signal.aborted) throw signal.reason;
+          if (++pollFailures > 5) throw err;
+          this.log.debug(`${label}: polling the operation failed (${asImportError(err).message}); trying again`);
+          pollAt = clock.now() + 2_000;
+          continue;
+        }
+        if (poll.state === 'succeeded') return;
+        if (poll.state === 'failed') throw describeImportFailure(poll.code, poll.message, label);
+        currentLocation = poll.location;
+        pollAt = clock.now() + pollDelay(poll.retryAfterMs);
+      }
+    }
+  }
+
+  private async targetsHold(
+    client: RegistryClient,
+    watched: TargetState[],
+    untagged: TargetState[],
+    digest: string,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const checks = await Promise.all([
+      ...watched.map(async (s) => (await client.headManifest(s.repository, s.tag!, signal))?.digest === digest),
+      ...untagged.map(async (s) => (await client.headManifest(s.repository, digest, signal)) !== undefined),
+    ]);
+    return checks.every(Boolean);
+  }
+}
+
+class ImportConflict extends VerificationError {}
+
+function pollDelay(retryAfterMs: number | undefined): number {
+  // ARM asks for 10 s; the watch usually finishes long before. Without Retry-After, poll every 5 s.
+  return Math.max(1_000, retryAfterMs ?? 5_000);
+}
+
+function describeOperation(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+function repositoryOf(ref: string): string {
+  const path = ref.slice(ref.indexOf('/') + 1);
+  const at = path.indexOf('@');
+  const base = at === -1 ? path : path.slice(0, at);
+  const colon = base.lastIndexOf(':');
+  return colon === -1 ? base : base.slice(0, colon);
+}
+
+function describeTarget(config: ImportConfig): string {
+  const t = config.target;
+  return t.kind === 'name' ? t.name : t.kind === 'loginServer' ? t.loginServer : t.resourceId;
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; results keep the input order. Never rejects early. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export type { ImageReference, AuthError };

@@ -1,0 +1,98 @@
+/**
+ * The job summary, rendered from a run's result as Markdown. Every value that comes from a user or a remote service
+ * is escaped, so a crafted tag or error text cannot inject markup, links or HTML into the summary.
+ */
+import type { ImageResult, ImageStatus, RunResult } from './result.js';
+
+const STATUS_LABEL: Record<ImageStatus, string> = {
+  imported: '✅ imported',
+  updated: '🔄 updated',
+  unchanged: '⏸️ unchanged',
+  planned: '📝 planned',
+  submitted: '📤 submitted',
+  failed: '❌ failed',
+};
+
+/** Escapes text for a Markdown table cell (or paragraph): no HTML, no links, no emphasis, no cell breaks. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
+    .replace(/\r?\n/g, ' ');
+}
+
+function code(text: string): string {
+  // Inside a table a code span still ends a cell at `|`; escape the pipe and avoid backticks in the content.
+  return `<code>${escapeMarkdown(text).replace(/\\([^|])/g, '$1')}</code>`;
+}
+
+function shortDigest(digest: string | undefined): string {
+  if (!digest) return '—';
+  const [algo, hex] = digest.split(':');
+  return hex ? code(`${algo}:${hex.slice(0, 12)}`) : code(digest);
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export interface SummaryContext {
+  /** Shown under the title: e.g. the workflow run, or the CLI invocation. */
+  subtitle?: string;
+}
+
+export function renderSummary(run: RunResult, context: SummaryContext = {}): string {
+  const lines: string[] = [];
+  const failed = run.images.filter((i) => i.status === 'failed');
+  const title = run.dryRun
+    ? 'ACR import plan (dry run)'
+    : failed.length
+      ? `ACR import: ${failed.length} of ${run.images.length} failed`
+      : `ACR import: ${run.images.length} image${run.images.length === 1 ? '' : 's'} done`;
+  lines.push(`## ${title}`, '');
+  const where = run.registry ? `into ${code(run.registry.loginServer)}` : '';
+  lines.push(`${where}${where ? ' ' : ''}in ${duration(run.durationMs)}${context.subtitle ? ` · ${escapeMarkdown(context.subtitle)}` : ''}`, '');
+  lines.push('| Source | Source digest | Target | Platforms | Status | Duration |', '| --- | --- | --- | --- | --- | --- |');
+  for (const image of run.images) {
+    const targets = image.targets.length ? image.targets : [{ ref: '—', digest: undefined }];
+    for (const target of targets) {
+      lines.push(
+        `| ${code(image.source)} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
+      );
+    }
+  }
+  lines.push('');
+  const digests = run.images.filter((i) => i.sourceDigest && i.status !== 'failed');
+  if (digests.length) {
+    lines.push('<details><summary>Full digests</summary>', '');
+    for (const image of digests) lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}`);
+    lines.push('', '</details>', '');
+  }
+  for (const image of failed) {
+    lines.push(`**${escapeMarkdown(image.source)}** failed: ${escapeMarkdown(image.error ?? 'unknown error')}`, '');
+    if (image.hint) lines.push(`> ${escapeMarkdown(image.hint)}`, '');
+  }
+  const noted = run.images.filter((i) => i.notes.length);
+  for (const image of noted) {
+    for (const note of image.notes) lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeMarkdown(note)}`, '');
+  }
+  return lines.join('\n');
+}
+
+function statusCell(image: ImageResult): string {
+  const base = STATUS_LABEL[image.status];
+  return image.plan ? `${base} (${image.plan})` : base;
+}
+
+function platforms(image: ImageResult): string {
+  if (!image.platforms?.length) return image.mediaType ? escapeMarkdown(kind(image.mediaType)) : '—';
+  return image.platforms.map((p) => escapeMarkdown(p.platform)).join('<br>');
+}
+
+function kind(mediaType: string): string {
+  if (mediaType.includes('helm')) return 'Helm chart';
+  if (mediaType.endsWith('manifest.v1+json') || mediaType.endsWith('manifest.v2+json')) return 'single platform';
+  return mediaType;
+}
