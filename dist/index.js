@@ -86160,12 +86160,15 @@ function armError(res, err, what) {
     const base = { service: 'Azure Resource Manager', status: res.status, code: err.code, message };
     switch (err.code) {
         case 'AuthorizationFailed': {
-            const importing = what.startsWith('importing');
             const scope = /over scope '([^']+)'/.exec(text)?.[1];
             const client = /client '([^']+)'/.exec(text)?.[1];
-            const hint = importing
-                ? `Grant the signed-in identity the role "${IMPORTER_ROLE}" (or Contributor) on the target registry${scope ? ` (${scope})` : ''}: az role assignment create --assignee ${client ?? '<client-id>'} --role "${IMPORTER_ROLE}" --scope ${scope ?? '<registry-resource-id>'}. For a source given by resource ID, the identity also needs pull rights on the source registry. Role assignments take a few minutes to apply.`
-                : `Grant the signed-in identity read access (e.g. "${IMPORTER_ROLE}" or Reader) on ${scope ?? 'the registry'}, or give the registry as a resource ID with resource-group so no subscription-wide listing is needed.`;
+            const listing = what.startsWith('listing');
+            const hint = `Grant the signed-in identity the role "${IMPORTER_ROLE}" (or Contributor) on the target registry: ` +
+                `az role assignment create --assignee ${client ?? '<client-id>'} --role "${IMPORTER_ROLE}" --scope ${listing ? '<registry-resource-id>' : (scope ?? '<registry-resource-id>')}. ` +
+                (listing
+                    ? 'Finding the registry by name lists the subscription: give registry as its resource ID (or set resource-group) to need no more than that role. '
+                    : '') +
+                'For a source ACR given by resource ID the identity also needs AcrPull (or the same role) on the source. Role assignments can take a few minutes to apply.';
             return new AuthError(message, hint);
         }
         case 'InvalidAuthenticationTokenTenant':
@@ -86194,7 +86197,30 @@ function armError(res, err, what) {
 ;// CONCATENATED MODULE: ./lib/engine/auth.js
 
 const ID_TOKEN_PERMISSION_HINT = 'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.';
+/**
+ * Picks the sign-in mode and checks it has what it needs, before any request: a run that cannot sign in fails here
+ * with the fix, not after it has talked to registries.
+ */
 function chooseAuthMode(settings, host) {
+    const mode = pickMode(settings, host);
+    const missing = [];
+    if (mode === 'oidc' || mode === 'client-secret') {
+        if (!settings.clientId)
+            missing.push('client-id (or AZURE_CLIENT_ID)');
+        if (!settings.tenantId)
+            missing.push('tenant-id (or AZURE_TENANT_ID)');
+    }
+    if (mode === 'client-secret' && !settings.clientSecret)
+        missing.push('client-secret');
+    if (mode === 'oidc' && !host.idToken) {
+        throw new AuthError('auth: oidc needs a GitHub OIDC ID token, but the runner offers none.', ID_TOKEN_PERMISSION_HINT);
+    }
+    if (missing.length) {
+        throw new AuthError(`auth: ${mode} needs ${missing.join(' and ')}.`, `Set ${missing.join(' and ')}.`);
+    }
+    return mode;
+}
+function pickMode(settings, host) {
     if (settings.mode !== 'auto')
         return settings.mode;
     if (host.idToken && settings.clientId && settings.tenantId)
@@ -87792,7 +87818,7 @@ class Run {
     // -------------------------------------------------------------------------------------------------------------------
     // Target registry
     targetRegistry() {
-        this.target ??= (async () => {
+        this.target ??= handled(async () => {
             const t = this.config.target;
             const { subscriptionId, resourceGroup } = this.config;
             let registry;
@@ -87826,12 +87852,12 @@ class Run {
             }
             this.log.info(`Target registry: ${registry.name} (${registry.loginServer}) in resource group ${registry.resourceGroup}`);
             return registry;
-        })();
+        });
         return this.target;
     }
     /** Every registry of the subscription; fetched once, only when something needs it. */
     registries() {
-        this.registryList ??= this.arm.listRegistries(this.config.subscriptionId);
+        this.registryList ??= handled(() => this.arm.listRegistries(this.config.subscriptionId));
         return this.registryList;
     }
     acrClient(registry) {
@@ -87847,7 +87873,7 @@ class Run {
         return client;
     }
     targetDataPlane() {
-        this.targetClient ??= this.targetRegistry().then((r) => this.acrClient(r));
+        this.targetClient ??= handled(async () => this.acrClient(await this.targetRegistry()));
         return this.targetClient;
     }
     // -------------------------------------------------------------------------------------------------------------------
@@ -88226,6 +88252,15 @@ class Run {
     }
 }
 class ImportConflict extends VerificationError {
+}
+/**
+ * Starts a shared piece of work whose result several images await later. Its failure is reported to each of them,
+ * so an early rejection must not count as unhandled (which would end the process).
+ */
+function handled(work) {
+    const promise = work();
+    promise.catch(() => undefined);
+    return promise;
 }
 function pollDelay(retryAfterMs) {
     // ARM asks for 10 s; the watch usually finishes long before. Without Retry-After, poll every 5 s.

@@ -120,12 +120,22 @@ const LOCATION = 'westeurope';
 type AcrKey = keyof Bed['acrs'];
 const ACR_LAYOUT: Record<
   AcrKey,
-  { name: string; subscription: keyof Bed['subscriptions']; resourceGroup: string; publicNetworkAccess: boolean }
+  {
+    name: string;
+    subscription: keyof Bed['subscriptions'];
+    resourceGroup: string;
+    publicNetworkAccess: boolean;
+  }
 > = {
   target: { name: 'targetacr', subscription: 'main', resourceGroup: 'rg-app', publicNetworkAccess: true },
   source: { name: 'sourceacr', subscription: 'main', resourceGroup: 'rg-shared', publicNetworkAccess: true },
   locked: { name: 'lockedacr', subscription: 'main', resourceGroup: 'rg-locked', publicNetworkAccess: false },
-  otherSub: { name: 'othersubacr', subscription: 'second', resourceGroup: 'rg-second', publicNetworkAccess: true },
+  otherSub: {
+    name: 'othersubacr',
+    subscription: 'second',
+    resourceGroup: 'rg-second',
+    publicNetworkAccess: true,
+  },
   otherTenant: {
     name: 'othertenantacr',
     subscription: 'otherTenant',
@@ -220,7 +230,7 @@ async function startEmulator(
   const logFile = join(dir, 'emulator.log');
   const errFd = openSync(logFile, 'a');
   const child = spawnTracked(process.execPath, [EMULATOR_MAIN, '--config', configFile], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', NODE_EXTRA_CA_CERTS: caFile, BED_DIR: dir },
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', NODE_EXTRA_CA_CERTS: caFile },
     stdio: ['ignore', 'pipe', errFd],
   });
   closeSync(errFd);
@@ -230,6 +240,8 @@ async function startEmulator(
   };
   if (pid === undefined || !child.stdout) throw new Error('could not spawn the emulator');
   const stdout = child.stdout;
+  // The pipe must not keep the parent alive either (see spawnTracked).
+  (stdout as unknown as { unref?: () => void }).unref?.();
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no READY line within ${timeoutMs} ms`)), timeoutMs);
@@ -253,7 +265,9 @@ async function startEmulator(
   } catch (error) {
     await stop();
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim() : '';
-    throw new Error(`emulator did not start: ${(error as Error).message}${log ? `\n${log}` : ''}`, { cause: error });
+    throw new Error(`emulator did not start: ${(error as Error).message}${log ? `\n${log}` : ''}`, {
+      cause: error,
+    });
   }
   return { pid, stop };
 }
@@ -353,7 +367,11 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
 
     // -- identities ---------------------------------------------------------------------------------------------
     const tenants = { main: guid('tenant:main'), other: guid('tenant:other') };
-    const subscriptions = { main: guid('sub:main'), second: guid('sub:second'), otherTenant: guid('sub:otherTenant') };
+    const subscriptions = {
+      main: guid('sub:main'),
+      second: guid('sub:second'),
+      otherTenant: guid('sub:otherTenant'),
+    };
     const subscriptionTenant: Record<keyof typeof subscriptions, string> = {
       main: tenants.main,
       second: tenants.main,
@@ -371,7 +389,11 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       reader: principal('reader', tenants.main),
       foreign: principal('foreign', tenants.other),
     };
-    const identity = { clientId: guid('app:identity'), objectId: guid('sp:identity'), tenantId: tenants.main };
+    const identity = {
+      clientId: guid('app:identity'),
+      objectId: guid('sp:identity'),
+      tenantId: tenants.main,
+    };
     const requestToken = secret();
     const managedIdentityHeader = secret();
     const hubAccount = { username: 'hubuser', password: secret() };
@@ -406,7 +428,11 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       subscriptions: (Object.keys(subscriptions) as (keyof typeof subscriptions)[]).map((k) => ({
         id: subscriptions[k],
         tenantId: subscriptionTenant[k],
-        displayName: { main: 'Acme Production', second: 'Acme Shared Services', otherTenant: 'Partner Subscription' }[k],
+        displayName: {
+          main: 'Acme Production',
+          second: 'Acme Shared Services',
+          otherTenant: 'Partner Subscription',
+        }[k],
       })),
       registries: ACR_KEYS.map((key) => ({
         name: ACR_LAYOUT[key].name,
@@ -468,7 +494,11 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
         port: registryPorts.private,
         tls,
         ca: caPem,
-        auth: { kind: 'htpasswd', realm: 'private-registry', users: { [PRIVATE_REGISTRY_USER]: PRIVATE_REGISTRY_BCRYPT } },
+        auth: {
+          kind: 'htpasswd',
+          realm: 'private-registry',
+          users: { [PRIVATE_REGISTRY_USER]: PRIVATE_REGISTRY_BCRYPT },
+        },
       },
       ...ACR_KEYS.map((key) => ({ name: key, dir, port: registryPorts[key] })),
     ];
@@ -506,7 +536,9 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
               url: registry.url,
               ca: caPem,
               ...(target === 'hub' ? { tokenProvider: hubToken } : {}),
-              ...(target === 'private' ? { username: PRIVATE_REGISTRY_USER, password: PRIVATE_REGISTRY_PASSWORD } : {}),
+              ...(target === 'private'
+                ? { username: PRIVATE_REGISTRY_USER, password: PRIVATE_REGISTRY_PASSWORD }
+                : {}),
             });
             try {
               seeded[target] = await seedRegistry(client, plan);
@@ -541,7 +573,10 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       if (!r) throw new Error(`registry ${name} missing`);
       return r;
     };
-    const source = (key: (typeof SOURCE_KEYS)[number], credentials?: { username: string; password: string }): SourceRegistry => {
+    const source = (
+      key: (typeof SOURCE_KEYS)[number],
+      credentials?: { username: string; password: string },
+    ): SourceRegistry => {
       const r = registryOf(key);
       return { host: r.host, url: r.url, ...(credentials ?? {}), images: seeded[key] ?? {} };
     };
@@ -605,7 +640,12 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       caFile,
       caPem,
       dir,
-      oidc: { requestUrl: oidcRequestUrl, requestToken, issuer: origin(emulatorPorts.oidc), subject: BED_SUBJECT },
+      oidc: {
+        requestUrl: oidcRequestUrl,
+        requestToken,
+        issuer: origin(emulatorPorts.oidc),
+        subject: BED_SUBJECT,
+      },
       entra: { authorityHost: origin(emulatorPorts.entra) },
       arm: { endpoint: origin(emulatorPorts.arm) },
       managedIdentity: {

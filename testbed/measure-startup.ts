@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   }
   totals.sort((a, b) => a - b);
   const median = totals[Math.floor(totals.length / 2)] ?? 0;
-  console.log(`median start-up: ${median} ms (budget ${BUDGET_MS} ms)${emulator ? '' : ' without the emulator'}`);
+  console.log(
+    `median start-up: ${median} ms (budget ${BUDGET_MS} ms)${emulator ? '' : ' without the emulator'}`,
+  );
   if (median > BUDGET_MS) process.exitCode = 1;
 }
 

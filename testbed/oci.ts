@@ -117,10 +117,19 @@ export class OciError extends Error {
   readonly method: string;
   readonly url: string;
 
-  constructor(init: { method: string; url: string; status: number; statusText: string; body: string; note?: string }) {
+  constructor(init: {
+    method: string;
+    url: string;
+    status: number;
+    statusText: string;
+    body: string;
+    note?: string;
+  }) {
     const code = errorCode(init.body);
     const detail = code ? `${code}: ${errorMessage(init.body) ?? ''}`.trim() : init.body.slice(0, 300);
-    super(`${init.method} ${init.url} -> ${init.status} ${init.statusText}${detail ? ` (${detail})` : ''}${init.note ? ` ${init.note}` : ''}`);
+    super(
+      `${init.method} ${init.url} -> ${init.status} ${init.statusText}${detail ? ` (${detail})` : ''}${init.note ? ` ${init.note}` : ''}`,
+    );
     this.name = 'OciError';
     this.status = init.status;
     this.statusText = init.statusText;
@@ -210,7 +219,8 @@ export class RegistryClient {
   private readonly agent: Agent | undefined;
   private readonly dispatcher: FetchDispatcher | undefined;
   /** What the registry asked for the last time it challenged us. */
-  private challenge: { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service: string | undefined } | undefined;
+  private challenge:
+    { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service: string | undefined } | undefined;
   private readonly tokens = new Map<string, CachedToken>();
 
   constructor(options: RegistryClientOptions) {
@@ -220,7 +230,10 @@ export class RegistryClient {
       // Node's built-in fetch speaks undici's older dispatcher contract; undici 8 ships the adapter for it.
       // One SecureContext for every connection: building it per socket (what a bare `ca` option does) parses the CA
       // each time and costs more than the request itself.
-      this.agent = new Agent({ connect: { secureContext: createSecureContext({ ca: options.ca }) }, connections: 16 });
+      this.agent = new Agent({
+        connect: { secureContext: createSecureContext({ ca: options.ca }) },
+        connections: 16,
+      });
       this.dispatcher = new Dispatcher1Wrapper(this.agent) as unknown as FetchDispatcher;
     }
   }
@@ -241,7 +254,12 @@ export class RegistryClient {
     const headerDigest = response.headers.get('docker-content-digest') ?? undefined;
     if (!headerDigest) {
       const manifest = await this.getManifest(repo, ref);
-      return { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size, headerDigest: undefined };
+      return {
+        digest: manifest.digest,
+        mediaType: manifest.mediaType,
+        size: manifest.size,
+        headerDigest: undefined,
+      };
     }
     return {
       digest: headerDigest,
@@ -253,7 +271,10 @@ export class RegistryClient {
 
   async getManifest(repo: string, ref: string): Promise<Manifest> {
     const path = `/v2/${repo}/manifests/${ref}`;
-    const response = await this.send('GET', path, { scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
+    const response = await this.send('GET', path, {
+      scope: pullScope(repo),
+      headers: { accept: MANIFEST_ACCEPT },
+    });
     await this.expectOk(response, 'GET', [200]);
     const bytes = Buffer.from(await response.arrayBuffer());
     const digest = sha256Digest(bytes);
@@ -288,7 +309,9 @@ export class RegistryClient {
     const digest = sha256Digest(bytes);
     const answered = response.headers.get('docker-content-digest');
     if (answered && answered !== digest) {
-      throw new Error(`PUT ${this.url}/v2/${repo}/manifests/${ref}: registry stored ${answered}, expected ${digest}`);
+      throw new Error(
+        `PUT ${this.url}/v2/${repo}/manifests/${ref}: registry stored ${answered}, expected ${digest}`,
+      );
     }
     return digest;
   }
@@ -358,7 +381,12 @@ export class RegistryClient {
     return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.url}${pathOrUrl}`;
   }
 
-  private async fetchRaw(method: string, url: string, headers: Record<string, string>, body?: Uint8Array): Promise<Response> {
+  private async fetchRaw(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body?: Uint8Array,
+  ): Promise<Response> {
     const init: RequestInit = {
       method,
       headers: { 'user-agent': this.options.userAgent ?? 'acr-import-testbed', ...headers },
@@ -393,7 +421,8 @@ export class RegistryClient {
     // The challenge's scope is what this request needs; keep it if it is wider than ours.
     const scope = params['scope'] ?? options.scope;
     const retryAuthorization = await this.authorizationFor(scope, true, options.scope);
-    if (!retryAuthorization) return response;
+    // Nothing new to offer (e.g. Basic credentials the registry just refused): the 401 stands.
+    if (!retryAuthorization || retryAuthorization === authorization) return response;
     await response.arrayBuffer().catch(() => undefined);
     return this.fetchRaw(method, url, { ...headers, authorization: retryAuthorization }, options.body);
   }
@@ -404,7 +433,11 @@ export class RegistryClient {
     return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   }
 
-  private async authorizationFor(scope: string, fresh: boolean, cacheAs: string = scope): Promise<string | undefined> {
+  private async authorizationFor(
+    scope: string,
+    fresh: boolean,
+    cacheAs: string = scope,
+  ): Promise<string | undefined> {
     if (this.options.tokenProvider && !fresh) return `Bearer ${await this.options.tokenProvider(scope)}`;
     const challenge = this.challenge;
     if (!challenge) return undefined;
@@ -446,7 +479,13 @@ export class RegistryClient {
   private async expectOk(response: Response, method: string, ok: number[]): Promise<void> {
     if (ok.includes(response.status)) return;
     const body = method === 'HEAD' ? '' : await response.text().catch(() => '');
-    throw new OciError({ method, url: response.url, status: response.status, statusText: response.statusText, body });
+    throw new OciError({
+      method,
+      url: response.url,
+      status: response.status,
+      statusText: response.statusText,
+      body,
+    });
   }
 }
 
@@ -493,7 +532,14 @@ export async function copyImage(
   options: CopyOptions = {},
 ): Promise<CopyResult> {
   const limit = Math.max(1, options.concurrency ?? 4);
-  const result: CopyResult = { digest: '', mediaType: '', manifests: [], blobsCopied: [], blobsSkipped: [], tags: [] };
+  const result: CopyResult = {
+    digest: '',
+    mediaType: '',
+    manifests: [],
+    blobsCopied: [],
+    blobsSkipped: [],
+    tags: [],
+  };
   const blobCopies = new Map<string, Promise<void>>();
 
   const copyBlob = (descriptor: Descriptor): Promise<void> => {
@@ -516,7 +562,11 @@ export async function copyImage(
   /** Copies everything a manifest references, then the manifest itself (by digest). */
   const copyTree = async (manifest: Manifest): Promise<void> => {
     const { json } = manifest;
-    if (manifest.mediaType === MEDIA_TYPES.dockerSchema1 || manifest.mediaType === MEDIA_TYPES.dockerSchema1Signed || json.schemaVersion === 1) {
+    if (
+      manifest.mediaType === MEDIA_TYPES.dockerSchema1 ||
+      manifest.mediaType === MEDIA_TYPES.dockerSchema1Signed ||
+      json.schemaVersion === 1
+    ) {
       throw new Error(`${srcRepo}@${manifest.digest}: Docker schema 1 manifests are not supported`);
     }
     if (INDEX_TYPES.has(manifest.mediaType) || (Array.isArray(json.manifests) && !json.config)) {

@@ -61,7 +61,16 @@ export async function generatePki(dir: string): Promise<Pki> {
     run('openssl', ['req', '-config', config, '-x509', '-days', '2', ...EC, ...args]);
 
   // The CA and the self-signed signing certificate do not depend on each other.
-  const ca = req(['-keyout', f('ca.key'), '-out', f('ca.pem'), '-subj', '/CN=acr-import test bed CA', '-extensions', 'ca_ext']);
+  const ca = req([
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-subj',
+    '/CN=acr-import test bed CA',
+    '-extensions',
+    'ca_ext',
+  ]);
   const signing = req([
     '-keyout',
     f('token-signing.key'),

@@ -123,12 +123,19 @@ export function spawnTracked(
   const [cmd, argv] = existsSync(SETPRIV)
     ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]]
     : [command, args];
-  const child = spawn(cmd, argv, { env: options.env, stdio: options.stdio, cwd: options.cwd, detached: false });
+  const child = spawn(cmd, argv, {
+    env: options.env,
+    stdio: options.stdio,
+    cwd: options.cwd,
+    detached: false,
+  });
   if (child.pid !== undefined) {
     const pid = child.pid;
     tracked.set(pid, child);
     child.once('exit', () => tracked.delete(pid));
   }
+  // A forgotten child must not keep the parent alive: the parent exits, and the exit handler kills the child.
+  child.unref();
   child.on('error', () => {
     // reported by the caller through its own wait (exit/close); never an unhandled 'error' event
   });
@@ -212,8 +219,14 @@ export async function freePorts(n: number): Promise<number[]> {
 
 const q = (value: string): string => JSON.stringify(value); // a JSON string is a valid YAML double-quoted scalar
 
+/** Response header that carries each registry process' nonce: proves that `/v2/` was answered by this process. */
+export const INSTANCE_HEADER = 'X-Testbed-Instance';
+
 /** The YAML config of one registry (exported for tests and for reading). */
-export function registryConfigYaml(spec: RegistrySpec, paths: { storageDir: string; htpasswdFile: string }): string {
+export function registryConfigYaml(
+  spec: RegistrySpec,
+  paths: { storageDir: string; htpasswdFile: string; instance: string },
+): string {
   const lines = [
     'version: 0.1',
     'log:',
@@ -232,6 +245,9 @@ export function registryConfigYaml(spec: RegistrySpec, paths: { storageDir: stri
     'http:',
     `  addr: ${q(`127.0.0.1:${spec.port}`)}`,
     `  secret: ${q(randomBytes(16).toString('hex'))}`,
+    '  headers:',
+    '    X-Content-Type-Options: ["nosniff"]',
+    `    ${INSTANCE_HEADER}: [${q(paths.instance)}]`,
   ];
   if (spec.tls) {
     lines.push('  tls:', `    certificate: ${q(spec.tls.certFile)}`, `    key: ${q(spec.tls.keyFile)}`);
@@ -258,6 +274,11 @@ export function registryConfigYaml(spec: RegistrySpec, paths: { storageDir: stri
 
 /** Starts one registry and resolves when `/v2/` answers (any HTTP status: 200, or 401 with auth). */
 export async function startRegistry(spec: RegistrySpec): Promise<RunningRegistry> {
+  if (!existsSync(DOCKER_REGISTRY_BIN)) {
+    throw new Error(
+      `${DOCKER_REGISTRY_BIN} is missing: install the Debian package (apt-get install -y docker-registry; do not start its service)`,
+    );
+  }
   const base = join(spec.dir, spec.name);
   const storageDir = join(base, 'storage');
   await mkdir(storageDir, { recursive: true });
@@ -270,7 +291,8 @@ export async function startRegistry(spec: RegistrySpec): Promise<RunningRegistry
       .join('');
     await writeFile(htpasswdFile, text);
   }
-  await writeFile(configFile, registryConfigYaml(spec, { storageDir, htpasswdFile }));
+  const instance = randomBytes(8).toString('hex');
+  await writeFile(configFile, registryConfigYaml(spec, { storageDir, htpasswdFile, instance }));
 
   const logFd = openSync(logFile, 'a');
   // A clean environment: REGISTRY_* variables of the caller would override the generated config.
@@ -287,34 +309,63 @@ export async function startRegistry(spec: RegistrySpec): Promise<RunningRegistry
   };
   try {
     if (pid === undefined) throw new Error(`could not spawn ${DOCKER_REGISTRY_BIN}`);
-    await waitForV2(url, child, spec.ca, spec.timeoutMs ?? 10_000);
+    await waitForV2(url, instance, child, spec.ca, spec.timeoutMs ?? 10_000);
   } catch (error) {
     await stop();
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim() : '';
-    throw new Error(`registry ${spec.name} did not start on ${url}: ${(error as Error).message}${log ? `\n${log}` : ''}`, {
-      cause: error,
-    });
+    throw new Error(
+      `registry ${spec.name} did not start on ${url}: ${(error as Error).message}${log ? `\n${log}` : ''}`,
+      {
+        cause: error,
+      },
+    );
   }
-  return { name: spec.name, port: spec.port, host: `127.0.0.1:${spec.port}`, url, pid, configFile, logFile, storageDir, stop };
+  return {
+    name: spec.name,
+    port: spec.port,
+    host: `127.0.0.1:${spec.port}`,
+    url,
+    pid,
+    configFile,
+    logFile,
+    storageDir,
+    stop,
+  };
 }
 
-async function waitForV2(url: string, child: ChildProcess, ca: string | undefined, timeoutMs: number): Promise<void> {
-  const dispatcher = new Agent({ connect: ca ? { secureContext: createSecureContext({ ca }) } : {}, pipelining: 0 });
+async function waitForV2(
+  url: string,
+  instance: string,
+  child: ChildProcess,
+  ca: string | undefined,
+  timeoutMs: number,
+): Promise<void> {
+  const dispatcher = new Agent({
+    connect: ca ? { secureContext: createSecureContext({ ca }) } : {},
+    pipelining: 0,
+  });
   let exited: string | undefined;
   const onExit = (code: number | null, signal: string | null): void => {
     exited = `process exited (code ${code}, signal ${signal})`;
   };
   child.once('exit', onExit);
   const end = Date.now() + timeoutMs;
-  let lastError = 'no answer';
+  let lastError: string;
   try {
     for (;;) {
       if (exited) throw new Error(exited);
       try {
         const response = await dispatcher.request({ origin: url, path: '/v2/', method: 'GET' });
         await response.body.dump();
-        if (response.statusCode === 200 || response.statusCode === 401) return;
-        lastError = `GET /v2/ answered ${response.statusCode}`;
+        const answeredBy = response.headers[INSTANCE_HEADER.toLowerCase()];
+        if (answeredBy !== instance) {
+          // Another process holds the port; ours will fail to bind and exit (caught above on the next round).
+          lastError = 'GET /v2/ was answered by another process';
+        } else if (response.statusCode === 200 || response.statusCode === 401) {
+          return;
+        } else {
+          lastError = `GET /v2/ answered ${response.statusCode}`;
+        }
       } catch (error) {
         lastError = (error as Error).message;
       }

@@ -85,7 +85,8 @@ export function parseCommandFile(text: string): Record<string, string> {
   return result;
 }
 
-const unescapeData = (s: string): string => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+const unescapeData = (s: string): string =>
+  s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 const unescapeProperty = (s: string): string => unescapeData(s).replace(/%3A/g, ':').replace(/%2C/g, ',');
 
 function parseWorkflowCommands(stdout: string): { masks: string[]; annotations: Annotation[] } {
@@ -138,7 +139,11 @@ export async function runAction(
 
   const script = resolve(REPO_ROOT, opts.script ?? 'dist/index.js');
   const started = performance.now();
-  const child = spawn(process.execPath, [script], { cwd: opts.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -148,10 +153,12 @@ export async function runAction(
     timedOut = true;
     child.kill('SIGKILL');
   }, opts.timeoutMs ?? 120_000);
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolveExit, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, sig) => resolveExit([code, sig]));
-  }).finally(() => clearTimeout(timer));
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+    (resolveExit, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, sig) => resolveExit([code, sig]));
+    },
+  ).finally(() => clearTimeout(timer));
   const durationMs = Math.round(performance.now() - started);
 
   const [output, summary, exported] = await Promise.all([

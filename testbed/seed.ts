@@ -35,14 +35,22 @@ export interface ImageSpec {
   seed?: string;
 }
 
-export type SeedTarget = 'hub' | 'mcr' | 'private' | 'source' | 'locked' | 'otherSub' | 'otherTenant' | 'target';
+export type SeedTarget =
+  'hub' | 'mcr' | 'private' | 'source' | 'locked' | 'otherSub' | 'otherTenant' | 'target';
 
-const bench = (i: number): ImageSpec => ({ key: `bench${i}`, repository: `bench/img${i}`, tag: 'v1', kind: 'bench' });
+const bench = (i: number): ImageSpec => ({
+  key: `bench${i}`,
+  repository: `bench/img${i}`,
+  tag: 'v1',
+  kind: 'bench',
+});
 
 /** What each registry of the bed holds after seeding. The target ACR starts empty. */
 export const SEED_PLAN: Record<SeedTarget, ImageSpec[]> = {
   hub: [
     { key: 'multiArch', repository: 'library/hello', tag: 'latest', kind: 'oci-index' },
+    // Another image in the same repository: for tag moves (NoForce / Force) and "unchanged" runs.
+    { key: 'multiArchV1', repository: 'library/hello', tag: 'v1', kind: 'oci-index' },
     { key: 'manifestList', repository: 'library/busybox', tag: '1.36', kind: 'docker-list' },
     { key: 'ociSingle', repository: 'library/alpine', tag: '3.20', kind: 'oci' },
     { key: 'dockerSingle', repository: 'library/debian', tag: '12', kind: 'docker' },
@@ -171,7 +179,9 @@ function blob(mediaType: string, bytes: Buffer): BuiltBlob {
 
 function manifest(mediaType: string, body: unknown, platform?: string): BuiltManifest {
   // Docker's tools indent with three spaces, OCI tools write compact JSON; either way the bytes are what count.
-  const text = mediaType.startsWith('application/vnd.docker') ? JSON.stringify(body, null, 3) : JSON.stringify(body);
+  const text = mediaType.startsWith('application/vnd.docker')
+    ? JSON.stringify(body, null, 3)
+    : JSON.stringify(body);
   const bytes = Buffer.from(text);
   const built: BuiltManifest = { mediaType, digest: sha256Digest(bytes), size: bytes.length, bytes };
   if (platform) built.platform = platform;
@@ -185,7 +195,12 @@ const descriptor = (b: { mediaType: string; digest: string; size: number }): Rec
 });
 
 /** One platform's image: a config and one gzip layer. */
-function platformImage(seed: string, platform: Platform, docker: boolean, layerBytes?: Buffer): { manifest: BuiltManifest; blobs: BuiltBlob[] } {
+function platformImage(
+  seed: string,
+  platform: Platform,
+  docker: boolean,
+  layerBytes?: Buffer,
+): { manifest: BuiltManifest; blobs: BuiltBlob[] } {
   const plat = platformString(platform);
   const files = tar([
     { name: 'etc', dir: true },
@@ -194,23 +209,35 @@ function platformImage(seed: string, platform: Platform, docker: boolean, layerB
     { name: 'bin/hello', content: layerBytes ?? seededBytes(`${seed}|${plat}|bin`, 700), mode: 0o755 },
   ]);
   // Random payloads do not compress: store them (level 0 is still a valid gzip stream) instead of spending 25 ms each.
-  const layer = blob(docker ? MEDIA_TYPES.dockerLayerGzip : MEDIA_TYPES.ociLayerGzip, gzipSync(files, { level: layerBytes ? 0 : 6 }));
+  const layer = blob(
+    docker ? MEDIA_TYPES.dockerLayerGzip : MEDIA_TYPES.ociLayerGzip,
+    gzipSync(files, { level: layerBytes ? 0 : 6 }),
+  );
   const configBody = {
     architecture: platform.architecture,
     ...(platform.variant ? { variant: platform.variant } : {}),
     os: platform.os,
     created: CREATED,
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/hello'] },
+    config: {
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Cmd: ['/bin/hello'],
+    },
     rootfs: { type: 'layers', diff_ids: [sha256Digest(files)] },
     history: [{ created: CREATED, created_by: `acr-import test bed seed ${seed}` }],
   };
-  const config = blob(docker ? MEDIA_TYPES.dockerConfig : MEDIA_TYPES.ociConfig, Buffer.from(JSON.stringify(configBody)));
+  const config = blob(
+    docker ? MEDIA_TYPES.dockerConfig : MEDIA_TYPES.ociConfig,
+    Buffer.from(JSON.stringify(configBody)),
+  );
   const mediaType = docker ? MEDIA_TYPES.dockerManifest : MEDIA_TYPES.ociManifest;
   const body = { schemaVersion: 2, mediaType, config: descriptor(config), layers: [descriptor(layer)] };
   return { manifest: manifest(mediaType, body, plat), blobs: [config, layer] };
 }
 
-function multiArch(seed: string, docker: boolean): { top: BuiltManifest; children: BuiltManifest[]; blobs: BuiltBlob[] } {
+function multiArch(
+  seed: string,
+  docker: boolean,
+): { top: BuiltManifest; children: BuiltManifest[]; blobs: BuiltBlob[] } {
   const parts = PLATFORMS.map((p) => ({ platform: p, ...platformImage(seed, p, docker) }));
   const mediaType = docker ? MEDIA_TYPES.dockerList : MEDIA_TYPES.ociIndex;
   const body = {
@@ -218,10 +245,18 @@ function multiArch(seed: string, docker: boolean): { top: BuiltManifest; childre
     mediaType,
     manifests: parts.map((part) => ({ ...descriptor(part.manifest), platform: { ...part.platform } })),
   };
-  return { top: manifest(mediaType, body), children: parts.map((p) => p.manifest), blobs: parts.flatMap((p) => p.blobs) };
+  return {
+    top: manifest(mediaType, body),
+    children: parts.map((p) => p.manifest),
+    blobs: parts.flatMap((p) => p.blobs),
+  };
 }
 
-function helmChart(seed: string, repository: string, tag: string): { top: BuiltManifest; blobs: BuiltBlob[] } {
+function helmChart(
+  seed: string,
+  repository: string,
+  tag: string,
+): { top: BuiltManifest; blobs: BuiltBlob[] } {
   const name = repository.split('/').pop() ?? 'chart';
   const chartYaml = [
     'apiVersion: v2',
@@ -325,7 +360,11 @@ export function describeImage(image: BuiltImage): SeededImage {
     tag: image.spec.tag,
     digest: image.top.digest,
     mediaType: image.top.mediaType,
-    platforms: image.children.map((c) => ({ platform: c.platform ?? '', digest: c.digest, mediaType: c.mediaType })),
+    platforms: image.children.map((c) => ({
+      platform: c.platform ?? '',
+      digest: c.digest,
+      mediaType: c.mediaType,
+    })),
     blobs: [...new Set(image.blobs.map((b) => b.digest))],
   };
 }
@@ -340,13 +379,19 @@ export async function pushImage(client: RegistryClient, image: BuiltImage): Prom
   await Promise.all([...unique.values()].map((b) => client.putBlob(repo, b.bytes, b.digest)));
   await Promise.all(image.children.map((c) => client.putManifest(repo, c.digest, c.bytes, c.mediaType)));
   const pushed = await client.putManifest(repo, image.spec.tag, image.top.bytes, image.top.mediaType);
-  if (pushed !== image.top.digest) throw new Error(`${repo}:${image.spec.tag}: pushed ${pushed}, built ${image.top.digest}`);
+  if (pushed !== image.top.digest)
+    throw new Error(`${repo}:${image.spec.tag}: pushed ${pushed}, built ${image.top.digest}`);
   return describeImage(image);
 }
 
 /** Builds and pushes every spec (images in parallel) and returns them by key. */
-export async function seedRegistry(client: RegistryClient, specs: ImageSpec[]): Promise<Record<string, SeededImage>> {
-  const entries = await Promise.all(specs.map(async (spec) => [spec.key, await pushImage(client, buildImage(spec))] as const));
+export async function seedRegistry(
+  client: RegistryClient,
+  specs: ImageSpec[],
+): Promise<Record<string, SeededImage>> {
+  const entries = await Promise.all(
+    specs.map(async (spec) => [spec.key, await pushImage(client, buildImage(spec))] as const),
+  );
   return Object.fromEntries(entries);
 }
 
@@ -377,7 +422,11 @@ export function registryTokenMinter(options: {
       .map((s) => {
         const first = s.indexOf(':');
         const last = s.lastIndexOf(':');
-        return { type: s.slice(0, first), name: s.slice(first + 1, last), actions: s.slice(last + 1).split(',') };
+        return {
+          type: s.slice(0, first),
+          name: s.slice(first + 1, last),
+          actions: s.slice(last + 1).split(','),
+        };
       });
     const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'JWT', x5c }));
     const claims = b64url(

@@ -2,8 +2,13 @@
  * Shared helpers for the emulator's own tests: an HTTPS client that trusts the bed's CA, and short-cuts to the
  * tokens each service wants (GitHub ID token, Entra token by secret or assertion, ACR refresh/access tokens).
  */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Agent } from 'undici';
-import type { StartedBed } from '../../testbed/bed.js';
+import { emulatorMainPath, type StartedBed } from '../../testbed/bed.js';
+import type { EmulatorConfig } from '../../testbed/emulator/config.js';
+import { freePorts, spawnTracked, stopProcess } from '../../testbed/registries.js';
 
 export interface Reply {
   status: number;
@@ -49,14 +54,24 @@ export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 export function claimsOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 export function headerOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
-export async function idToken(bed: StartedBed, client: Client, audience = 'api://AzureADTokenExchange'): Promise<string> {
+export async function idToken(
+  bed: StartedBed,
+  client: Client,
+  audience = 'api://AzureADTokenExchange',
+): Promise<string> {
   const reply = await client.request(`${bed.oidc.requestUrl}&audience=${encodeURIComponent(audience)}`, {
     headers: { authorization: `Bearer ${bed.oidc.requestToken}` },
   });
@@ -107,14 +122,23 @@ export async function armImport(
     `${bed.arm.endpoint}${options.registryId ?? bed.acrs.target.resourceId}/importImage?api-version=${options.apiVersion ?? '2023-07-01'}`,
     {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(options.headers ?? {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        ...(options.headers ?? {}),
+      },
       body: JSON.stringify(body),
     },
   );
 }
 
 /** Polls a Location URL (ignoring Retry-After: the tests run against an emulator) until it stops answering 202. */
-export async function pollUntilDone(client: Client, token: string, location: string, limitMs = 20_000): Promise<Reply> {
+export async function pollUntilDone(
+  client: Client,
+  token: string,
+  location: string,
+  limitMs = 20_000,
+): Promise<Reply> {
   const end = Date.now() + limitMs;
   for (;;) {
     const reply = await client.request(location, { headers: { authorization: `Bearer ${token}` } });
@@ -124,7 +148,12 @@ export async function pollUntilDone(client: Client, token: string, location: str
 }
 
 /** Imports and waits; returns the final reply (200 from the POST, or the poll's last answer). */
-export async function importAndWait(bed: StartedBed, client: Client, token: string, body: unknown): Promise<Reply> {
+export async function importAndWait(
+  bed: StartedBed,
+  client: Client,
+  token: string,
+  body: unknown,
+): Promise<Reply> {
   const reply = await armImport(bed, client, token, body);
   if (reply.status !== 202) return reply;
   const location = reply.headers['location'];
@@ -155,4 +184,42 @@ export async function backendManifest(
     body,
     contentType: response.headers.get('content-type'),
   };
+}
+
+/**
+ * Starts a second emulator process with a variant of the bed's config (own ports, same registries and PKI), e.g.
+ * with extra role assignments. Resolves once it printed READY.
+ */
+export async function startEmulatorVariant(
+  bed: StartedBed,
+  change: (config: EmulatorConfig) => EmulatorConfig,
+): Promise<{
+  config: EmulatorConfig;
+  pid: number;
+  exited: Promise<number | null>;
+  stop: () => Promise<void>;
+}> {
+  const ports = await freePorts(5 + bed.emulatorConfig.registries.length);
+  const take = (): number => ports.shift() ?? 0;
+  const base: EmulatorConfig = structuredClone(bed.emulatorConfig);
+  base.ports = { oidc: take(), entra: take(), arm: take(), hubAuth: take(), control: take() };
+  base.registries = base.registries.map((r) => ({ ...r, port: take() }));
+  const config = change(base);
+  const dir = await mkdtemp(join(bed.dir, 'variant-'));
+  const file = join(dir, 'emulator.json');
+  await writeFile(file, JSON.stringify(config));
+  const child = spawnTracked(process.execPath, [emulatorMainPath(), '--config', file], {
+    env: { PATH: process.env['PATH'] ?? '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.startsWith('READY ')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`variant emulator exited ${code}`)));
+  });
+  const pid = child.pid ?? 0;
+  return { config, pid, exited, stop: () => stopProcess(pid) };
 }

@@ -8,7 +8,15 @@ import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startBed, type StartedBed } from '../../testbed/bed.js';
-import { claimsOf, FORM, headerOf, httpClient, idToken, JWT_BEARER, type Client } from './emulator-helpers.js';
+import {
+  claimsOf,
+  FORM,
+  headerOf,
+  httpClient,
+  idToken,
+  JWT_BEARER,
+  type Client,
+} from './emulator-helpers.js';
 
 const run = promisify(execFile);
 const PROBE = fileURLToPath(new URL('./fixtures/identity-probe.js', import.meta.url));
@@ -31,7 +39,10 @@ afterEach(async () => {
 const nowS = (): number => Math.floor(Date.now() / 1000);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function tokenRequest(fields: Record<string, string>, tenant = bed.tenants.main): ReturnType<Client['request']> {
+function tokenRequest(
+  fields: Record<string, string>,
+  tenant = bed.tenants.main,
+): ReturnType<Client['request']> {
   return client.request(`${bed.entra.authorityHost}/${tenant}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: FORM,
@@ -75,11 +86,18 @@ describe('GitHub OIDC endpoint', () => {
       jwks_uri: string;
     };
     expect(config.issuer).toBe(bed.oidc.issuer);
-    const keys = ((await client.request(config.jwks_uri)).json() as { keys: (JsonWebKey & { kid: string })[] }).keys;
+    const keys = (
+      (await client.request(config.jwks_uri)).json() as { keys: (JsonWebKey & { kid: string })[] }
+    ).keys;
     const jwk = keys.find((k) => k.kid === header['kid']);
     expect(jwk).toBeDefined();
     const [h, p, s] = token.split('.') as [string, string, string];
-    const good = verify('sha256', Buffer.from(`${h}.${p}`), createPublicKey({ key: jwk!, format: 'jwk' }), Buffer.from(s, 'base64url'));
+    const good = verify(
+      'sha256',
+      Buffer.from(`${h}.${p}`),
+      createPublicKey({ key: jwk!, format: 'jwk' }),
+      Buffer.from(s, 'base64url'),
+    );
     expect(good).toBe(true);
   });
 
@@ -92,7 +110,9 @@ describe('GitHub OIDC endpoint', () => {
 
   it('answers 401 to a missing or wrong request token', async () => {
     expect((await client.request(`${bed.oidc.requestUrl}&audience=x`)).status).toBe(401);
-    const wrong = await client.request(`${bed.oidc.requestUrl}&audience=x`, { headers: { authorization: 'Bearer nope' } });
+    const wrong = await client.request(`${bed.oidc.requestUrl}&audience=x`, {
+      headers: { authorization: 'Bearer nope' },
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -126,7 +146,9 @@ describe('GitHub OIDC endpoint', () => {
 describe('Entra ID', () => {
   it('serves tenant metadata and keys on the emulator host', async () => {
     const config = (
-      await client.request(`${bed.entra.authorityHost}/${bed.tenants.main}/v2.0/.well-known/openid-configuration`)
+      await client.request(
+        `${bed.entra.authorityHost}/${bed.tenants.main}/v2.0/.well-known/openid-configuration`,
+      )
     ).json() as Record<string, string>;
     expect(config).toMatchObject({
       token_endpoint: `${bed.entra.authorityHost}/${bed.tenants.main}/oauth2/v2.0/token`,
@@ -137,7 +159,9 @@ describe('Entra ID', () => {
     const keys = (await client.request(config['jwks_uri'] ?? '')).json() as { keys: unknown[] };
     expect(keys.keys).toHaveLength(1);
 
-    const unknown = await client.request(`${bed.entra.authorityHost}/nope/v2.0/.well-known/openid-configuration`);
+    const unknown = await client.request(
+      `${bed.entra.authorityHost}/nope/v2.0/.well-known/openid-configuration`,
+    );
     expect(unknown.status).toBe(400);
     expect(unknown.json()).toMatchObject({ error: 'invalid_tenant', error_codes: [90002] });
   });
@@ -188,11 +212,15 @@ describe('Entra ID', () => {
     expect(body['error_description']).toContain(
       `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '${bed.oidc.issuer}'. Assertion Subject: 'repo:acme/app:pull_request'. Assertion Audience: 'api://AzureADTokenExchange'.`,
     );
-    for (const field of ['timestamp', 'trace_id', 'correlation_id', 'error_uri']) expect(body[field]).toBeTruthy();
+    for (const field of ['timestamp', 'trace_id', 'correlation_id', 'error_uri'])
+      expect(body[field]).toBeTruthy();
   });
 
   it('matches the subject case-sensitively, checks the audience, and offers the 700213 wording', async () => {
-    await bed.control.setFaults({ oidcSubject: 'repo:ACME/app:ref:refs/heads/main', federatedMismatchCode: 700213 });
+    await bed.control.setFaults({
+      oidcSubject: 'repo:ACME/app:ref:refs/heads/main',
+      federatedMismatchCode: 700213,
+    });
     const reply = await tokenRequest(await assertionFields());
     expect(reply.json()).toMatchObject({ error_codes: [700213] });
     expect((reply.json() as { error_description: string }).error_description).toContain(
@@ -209,7 +237,10 @@ describe('Entra ID', () => {
   it('rejects a forged assertion signature (AADSTS700027) and an expired one (AADSTS700024)', async () => {
     const fields = await assertionFields();
     const [h, p] = (fields['client_assertion'] ?? '').split('.');
-    const forged = await tokenRequest({ ...fields, client_assertion: `${h}.${p}.${Buffer.alloc(256).toString('base64url')}` });
+    const forged = await tokenRequest({
+      ...fields,
+      client_assertion: `${h}.${p}.${Buffer.alloc(256).toString('base64url')}`,
+    });
     expect(forged.json()).toMatchObject({ error: 'invalid_client', error_codes: [700027] });
 
     await bed.control.setFaults({ tokenLifetimeSeconds: 1 });
@@ -225,25 +256,46 @@ describe('Entra ID', () => {
 
   it.each([
     ['a wrong secret', { client_secret: 'wrong' }, 401, 'invalid_client', 7000215],
-    ['an unknown app', { client_id: '11111111-1111-4111-a111-111111111111', client_secret: 'x' }, 400, 'unauthorized_client', 700016],
+    [
+      'an unknown app',
+      { client_id: '11111111-1111-4111-a111-111111111111', client_secret: 'x' },
+      400,
+      'unauthorized_client',
+      700016,
+    ],
     ['no credential', {}, 401, 'invalid_client', 7000218],
-    ['a scope without /.default', { client_secret: 'x', scope: 'https://management.azure.com/user_impersonation' }, 400, 'invalid_scope', 1002012],
-    ['another grant type', { grant_type: 'password', client_secret: 'x' }, 400, 'unsupported_grant_type', 70003],
+    [
+      'a scope without /.default',
+      { client_secret: 'x', scope: 'https://management.azure.com/user_impersonation' },
+      400,
+      'invalid_scope',
+      1002012,
+    ],
+    [
+      'another grant type',
+      { grant_type: 'password', client_secret: 'x' },
+      400,
+      'unsupported_grant_type',
+      70003,
+    ],
     ['an unknown resource', { scope: 'https://vault.azure.net/.default' }, 400, 'invalid_resource', 500011],
-  ])('answers %s with Entra error shape', async (_label, extra, status, error, code) => {
-    const fields: Record<string, string> = {
-      grant_type: 'client_credentials',
-      client_id: bed.principals.deployer.clientId,
-      scope: 'https://management.azure.com/.default',
-      ...(extra.scope === 'https://vault.azure.net/.default' ? { client_secret: bed.principals.deployer.clientSecret ?? '' } : {}),
-      ...extra,
-    };
-    const reply = await tokenRequest(fields);
-    expect(reply.status).toBe(status);
-    const body = reply.json() as Record<string, unknown>;
-    expect(body).toMatchObject({ error, error_codes: [code] });
-    expect(body['error_description']).toMatch(new RegExp(`^AADSTS${code}: `));
-  });
+  ])(
+    'answers %s with Entra error shape',
+    async (_label, extra: Record<string, string>, status, error, code) => {
+      const fields: Record<string, string> = {
+        grant_type: 'client_credentials',
+        client_id: bed.principals.deployer.clientId,
+        scope: 'https://management.azure.com/.default',
+        ...(code === 500011 ? { client_secret: bed.principals.deployer.clientSecret ?? '' } : {}),
+        ...extra,
+      };
+      const reply = await tokenRequest(fields);
+      expect(reply.status).toBe(status);
+      const body = reply.json() as Record<string, unknown>;
+      expect(body).toMatchObject({ error, error_codes: [code] });
+      expect(body['error_description']).toMatch(new RegExp(`^AADSTS${code}: `));
+    },
+  );
 
   it('answers AADSTS90002 for an unknown tenant and 429 with Retry-After when throttled', async () => {
     const unknown = await tokenRequest({ grant_type: 'client_credentials' }, 'not-a-tenant');
@@ -261,9 +313,12 @@ describe('managed identity endpoint', () => {
   const url = (query: string): string => `${bed.managedIdentity.endpoint}?${query}`;
 
   it('answers the App Service 2019-08-01 shape to the right header only', async () => {
-    const reply = await client.request(url('api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com'), {
-      headers: { 'X-IDENTITY-HEADER': bed.managedIdentity.header },
-    });
+    const reply = await client.request(
+      url('api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com'),
+      {
+        headers: { 'X-IDENTITY-HEADER': bed.managedIdentity.header },
+      },
+    );
     expect(reply.status).toBe(200);
     const body = reply.json() as Record<string, string>;
     expect(body).toMatchObject({
@@ -272,16 +327,23 @@ describe('managed identity endpoint', () => {
       client_id: bed.managedIdentity.clientId,
     });
     expect(body['expires_on']).toMatch(/^\d+$/);
-    expect(claimsOf(body['access_token'] ?? '')).toMatchObject({ appid: bed.managedIdentity.clientId, aud: 'https://management.azure.com' });
+    expect(claimsOf(body['access_token'] ?? '')).toMatchObject({
+      appid: bed.managedIdentity.clientId,
+      aud: 'https://management.azure.com',
+    });
 
-    const noHeader = await client.request(url('api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com'));
+    const noHeader = await client.request(
+      url('api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com'),
+    );
     expect(noHeader.status).toBe(401);
     const oldApi = await client.request(url('api-version=2017-09-01&resource=x'), {
       headers: { 'X-IDENTITY-HEADER': bed.managedIdentity.header },
     });
     expect(oldApi.status).toBe(400);
     const otherIdentity = await client.request(
-      url('api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=00000000-0000-4000-a000-000000000009'),
+      url(
+        'api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=00000000-0000-4000-a000-000000000009',
+      ),
       { headers: { 'X-IDENTITY-HEADER': bed.managedIdentity.header } },
     );
     expect(otherIdentity.status).toBe(400);
@@ -290,7 +352,10 @@ describe('managed identity endpoint', () => {
 });
 
 describe('@azure/identity against the emulator', () => {
-  async function probe(input: Record<string, unknown>, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  async function probe(
+    input: Record<string, unknown>,
+    env: Record<string, string> = {},
+  ): Promise<Record<string, unknown>> {
     const { stdout } = await run(process.execPath, [PROBE, JSON.stringify(input)], {
       env: { PATH: process.env['PATH'] ?? '', NODE_EXTRA_CA_CERTS: bed.caFile, ...env },
       timeout: 30_000,
@@ -322,11 +387,17 @@ describe('@azure/identity against the emulator', () => {
       `GET /${bed.tenants.main}/v2.0/.well-known/openid-configuration`,
       `POST /${bed.tenants.main}/oauth2/v2.0/token`,
     ]);
-    expect(entra[1]?.body).toContain('client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer');
+    expect(entra[1]?.body).toContain(
+      'client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer',
+    );
   });
 
   it('ClientSecretCredential gets a token, and surfaces AADSTS7000215 for a wrong secret', async () => {
-    const good = await probe({ ...base(), kind: 'secret', clientSecret: bed.principals.deployer.clientSecret });
+    const good = await probe({
+      ...base(),
+      kind: 'secret',
+      clientSecret: bed.principals.deployer.clientSecret,
+    });
     expect(good).toMatchObject({ ok: true });
     const bad = await probe({ ...base(), kind: 'secret', clientSecret: 'wrong' });
     expect(bad).toMatchObject({ ok: false });

@@ -2,7 +2,14 @@
  * The emulator's pure parts: JWT signing and verification, importImage body validation, RBAC scopes, fault switches.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { decodeJwt, generateRsaKey, jwks, keyFromPem, signJwt, verifyJwt } from '../../testbed/emulator/jwt.js';
+import {
+  decodeJwt,
+  generateRsaKey,
+  jwks,
+  keyFromPem,
+  signJwt,
+  verifyJwt,
+} from '../../testbed/emulator/jwt.js';
 import { parseImportBody } from '../../testbed/emulator/imports.js';
 import { Rbac, ACTIONS } from '../../testbed/emulator/rbac.js';
 import { ControlState } from '../../testbed/emulator/control.js';
@@ -69,11 +76,26 @@ describe('emulator importImage body validation', () => {
   });
 
   it.each([
-    [{ source: { registryUri: 'h.io', sourceImage: 'a/b:1' } }, { targetTags: [{ repo: 'a/b', tag: '1' }], mode: 'NoForce' }],
-    [{ source: { registryUri: 'h.io', sourceImage: `a/b@${digest}` } }, { sourceRef: digest, targetTags: [{ repo: 'a/b', tag: 'latest' }] }],
-    [{ source: { registryUri: 'h.io', sourceImage: `a/b:1@${digest}` }, targetTags: ['c'] }, { sourceRef: digest, targetTags: [{ repo: 'c', tag: '1' }] }],
-    [{ source: { registryUri: 'h.io', sourceImage: 'a/b:1' }, untaggedTargetRepositories: ['u'] }, { targetTags: [], untagged: ['u'] }],
-    [{ source: { registryUri: '127.0.0.1:5000', sourceImage: 'x', credentials: { password: 'p' } } }, { source: { kind: 'registryUri', host: '127.0.0.1:5000', credentials: { password: 'p' } } }],
+    [
+      { source: { registryUri: 'h.io', sourceImage: 'a/b:1' } },
+      { targetTags: [{ repo: 'a/b', tag: '1' }], mode: 'NoForce' },
+    ],
+    [
+      { source: { registryUri: 'h.io', sourceImage: `a/b@${digest}` } },
+      { sourceRef: digest, targetTags: [{ repo: 'a/b', tag: 'latest' }] },
+    ],
+    [
+      { source: { registryUri: 'h.io', sourceImage: `a/b:1@${digest}` }, targetTags: ['c'] },
+      { sourceRef: digest, targetTags: [{ repo: 'c', tag: '1' }] },
+    ],
+    [
+      { source: { registryUri: 'h.io', sourceImage: 'a/b:1' }, untaggedTargetRepositories: ['u'] },
+      { targetTags: [], untagged: ['u'] },
+    ],
+    [
+      { source: { registryUri: '127.0.0.1:5000', sourceImage: 'x', credentials: { password: 'p' } } },
+      { source: { kind: 'registryUri', host: '127.0.0.1:5000', credentials: { password: 'p' } } },
+    ],
   ])('accepts %j', (body, expected) => {
     expect(ok(body)).toMatchObject(expected);
   });
@@ -81,20 +103,41 @@ describe('emulator importImage body validation', () => {
   it.each([
     [{}, "'source' property is required"],
     [{ source: { registryUri: 'h.io' } }, "'source.sourceImage' property is required"],
-    [{ source: { sourceImage: 'a' } }, "One of 'source.resourceId' and 'source.registryUri' must be specified"],
+    [
+      { source: { sourceImage: 'a' } },
+      "One of 'source.resourceId' and 'source.registryUri' must be specified",
+    ],
     [{ source: { sourceImage: 'a', registryUri: 'h.io', resourceId: '/subscriptions/x' } }, 'Only one of'],
-    [{ source: { sourceImage: 'docker.io/library/a', registryUri: 'h.io' } }, 'must not contain a registry host'],
+    [
+      { source: { sourceImage: 'docker.io/library/a', registryUri: 'h.io' } },
+      'must not contain a registry host',
+    ],
     [{ source: { sourceImage: 'localhost/a', registryUri: 'h.io' } }, 'must not contain a registry host'],
     [{ source: { sourceImage: 'a//b', registryUri: 'h.io' } }, 'invalid repository name'],
     [{ source: { sourceImage: 'a@sha256:xyz', registryUri: 'h.io' } }, 'invalid digest'],
     [{ source: { sourceImage: 'a', registryUri: 'https://h.io' } }, 'without a scheme or path'],
-    [{ source: { sourceImage: 'a', registryUri: 'h.io' }, mode: 'force' }, "The value 'force' is not valid for 'mode'"],
-    [{ source: { sourceImage: 'a', registryUri: 'h.io', credentials: { username: 'u' } } }, "'source.credentials.password' property is required"],
-    [{ source: { sourceImage: 'a', registryUri: 'h.io' }, targetTags: ['x@sha256:1'] }, "target tag 'x@sha256:1' is not valid"],
+    [
+      { source: { sourceImage: 'a', registryUri: 'h.io' }, mode: 'force' },
+      "The value 'force' is not valid for 'mode'",
+    ],
+    [
+      { source: { sourceImage: 'a', registryUri: 'h.io', credentials: { username: 'u' } } },
+      "'source.credentials.password' property is required",
+    ],
+    [
+      { source: { sourceImage: 'a', registryUri: 'h.io' }, targetTags: ['x@sha256:1'] },
+      "target tag 'x@sha256:1' is not valid",
+    ],
     [{ source: { sourceImage: 'a', registryUri: 'h.io' }, targetTags: ['h.io/x:1'] }, 'is not valid'],
     [{ source: { sourceImage: 'a', registryUri: 'h.io' }, targetTags: ['x:bad tag'] }, 'is not valid'],
-    [{ source: { sourceImage: 'a', registryUri: 'h.io' }, targetTags: 'x:1' }, "'targetTags' must be an array"],
-    [{ source: { sourceImage: 'a', registryUri: 'h.io' }, untaggedTargetRepositories: ['x:1'] }, 'untagged target repository'],
+    [
+      { source: { sourceImage: 'a', registryUri: 'h.io' }, targetTags: 'x:1' },
+      "'targetTags' must be an array",
+    ],
+    [
+      { source: { sourceImage: 'a', registryUri: 'h.io' }, untaggedTargetRepositories: ['x:1'] },
+      'untagged target repository',
+    ],
     [{ source: { sourceImage: 'a', resourceId: '/x', credentials: { password: 'p' } } }, 'only be used with'],
   ])('rejects %j', (body, fragment) => {
     expect(err(body)).toContain(fragment);
@@ -131,7 +174,9 @@ describe('emulator rbac', () => {
 describe('emulator fault switches', () => {
   it('merges, validates, removes with null and counts down', () => {
     const state = new ControlState();
-    expect(state.mergeFaults({ throttle: { service: 'arm', count: 2 }, retryAfter: 'http-date' })).toEqual([]);
+    expect(state.mergeFaults({ throttle: { service: 'arm', count: 2 }, retryAfter: 'http-date' })).toEqual(
+      [],
+    );
     expect(state.mergeFaults({ bogus: 1, retryAfter: 'soon' })).toEqual([
       "unknown fault switch 'bogus'",
       'bad value for \'retryAfter\': "soon"',

@@ -20,13 +20,26 @@ describe('parseChallenge', () => {
   test.each([
     [
       'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"',
-      { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' } },
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://auth.example/token',
+          service: 'registry.example',
+          scope: 'repository:a/b:pull',
+        },
+      },
     ],
     ['Basic realm="private-registry"', { scheme: 'basic', params: { realm: 'private-registry' } }],
-    ['bearer realm=https://x/token, service=svc', { scheme: 'bearer', params: { realm: 'https://x/token', service: 'svc' } }],
+    [
+      'bearer realm=https://x/token, service=svc',
+      { scheme: 'bearer', params: { realm: 'https://x/token', service: 'svc' } },
+    ],
     [
       'Bearer realm="https://x/token",scope="repository:a:pull repository:b:pull"',
-      { scheme: 'bearer', params: { realm: 'https://x/token', scope: 'repository:a:pull repository:b:pull' } },
+      {
+        scheme: 'bearer',
+        params: { realm: 'https://x/token', scope: 'repository:a:pull repository:b:pull' },
+      },
     ],
   ])('%s', (header, expected) => {
     expect(parseChallenge(header)).toEqual(expected);
@@ -113,10 +126,20 @@ describe('seeded images and copyImage', () => {
 
   test('the seed covers what the suites need', () => {
     const hub = bed.sources.hub.images;
-    expect(image(hub, 'multiArch')).toMatchObject({ repository: 'library/hello', mediaType: MEDIA_TYPES.ociIndex });
-    expect(image(hub, 'multiArch').platforms.map((p) => p.platform)).toEqual(['linux/amd64', 'linux/arm64/v8']);
+    expect(image(hub, 'multiArch')).toMatchObject({
+      repository: 'library/hello',
+      mediaType: MEDIA_TYPES.ociIndex,
+    });
+    expect(image(hub, 'multiArch').platforms.map((p) => p.platform)).toEqual([
+      'linux/amd64',
+      'linux/arm64/v8',
+    ]);
+    expect(image(hub, 'multiArchV1')).toMatchObject({ repository: 'library/hello', tag: 'v1' });
+    expect(image(hub, 'multiArchV1').digest).not.toBe(image(hub, 'multiArch').digest);
     expect(image(hub, 'manifestList').mediaType).toBe(MEDIA_TYPES.dockerList);
-    expect(image(hub, 'manifestList').platforms.every((p) => p.mediaType === MEDIA_TYPES.dockerManifest)).toBe(true);
+    expect(
+      image(hub, 'manifestList').platforms.every((p) => p.mediaType === MEDIA_TYPES.dockerManifest),
+    ).toBe(true);
     expect(image(hub, 'ociSingle').mediaType).toBe(MEDIA_TYPES.ociManifest);
     expect(image(hub, 'dockerSingle').mediaType).toBe(MEDIA_TYPES.dockerManifest);
     expect(image(hub, 'helm').mediaType).toBe(MEDIA_TYPES.ociManifest);
@@ -158,7 +181,13 @@ describe('seeded images and copyImage', () => {
 
   test('copyImage copies an OCI index with every platform, byte for byte', async () => {
     const seeded = image(bed.sources.hub.images, 'multiArch');
-    const result = await copyImage(fresh('hub'), seeded.repository, seeded.tag, fresh('target'), 'mirror/hello');
+    const result = await copyImage(
+      fresh('hub'),
+      seeded.repository,
+      seeded.tag,
+      fresh('target'),
+      'mirror/hello',
+    );
     expect(result.digest).toBe(seeded.digest);
     expect(result.tags).toEqual([seeded.tag]);
     expect(result.manifests).toHaveLength(3);
@@ -168,9 +197,16 @@ describe('seeded images and copyImage', () => {
     await expectSameImage('mirror/hello', seeded.digest, seeded);
 
     // A second copy finds everything in place and only moves tags.
-    const again = await copyImage(fresh('hub'), seeded.repository, seeded.digest, fresh('target'), 'mirror/hello', {
-      tags: ['stable', 'v1'],
-    });
+    const again = await copyImage(
+      fresh('hub'),
+      seeded.repository,
+      seeded.digest,
+      fresh('target'),
+      'mirror/hello',
+      {
+        tags: ['stable', 'v1'],
+      },
+    );
     expect(again.blobsCopied).toEqual([]);
     expect(again.tags).toEqual(['stable', 'v1']);
     expect((await fresh('target').listTags('mirror/hello')).sort()).toEqual(['latest', 'stable', 'v1']);
@@ -178,9 +214,16 @@ describe('seeded images and copyImage', () => {
 
   test('copyImage copies a Docker manifest list from a Basic-auth registry, byte for byte', async () => {
     const seeded = image(bed.sources.private.images, 'manifestList');
-    const result = await copyImage(fresh('private'), seeded.repository, seeded.tag, fresh('target'), 'team/app', {
-      tags: ['imported'],
-    });
+    const result = await copyImage(
+      fresh('private'),
+      seeded.repository,
+      seeded.tag,
+      fresh('target'),
+      'team/app',
+      {
+        tags: ['imported'],
+      },
+    );
     expect(result.digest).toBe(seeded.digest);
     expect(result.mediaType).toBe(MEDIA_TYPES.dockerList);
     await expectSameImage('team/app', 'imported', seeded);
@@ -188,9 +231,16 @@ describe('seeded images and copyImage', () => {
 
   test('copyImage by digest with untagged leaves no tag', async () => {
     const seeded = image(bed.acrs.source.images, 'multiArch');
-    const result = await copyImage(fresh('source'), seeded.repository, seeded.digest, fresh('target'), 'untagged/web', {
-      untagged: true,
-    });
+    const result = await copyImage(
+      fresh('source'),
+      seeded.repository,
+      seeded.digest,
+      fresh('target'),
+      'untagged/web',
+      {
+        untagged: true,
+      },
+    );
     expect(result.tags).toEqual([]);
     expect(await fresh('target').listTags('untagged/web')).toEqual([]);
     await expectSameImage('untagged/web', seeded.digest, seeded);
@@ -202,15 +252,21 @@ describe('seeded images and copyImage', () => {
     const top = await expectSameImage('charts/hello-chart', seeded.tag, seeded);
     expect(top.json.config?.mediaType).toBe(MEDIA_TYPES.helmConfig);
     expect(top.json.layers?.map((l) => l.mediaType)).toEqual([MEDIA_TYPES.helmChart]);
-    const config = JSON.parse((await fresh('target').getBlob('charts/hello-chart', top.json.config?.digest ?? '')).toString());
+    const config = JSON.parse(
+      (await fresh('target').getBlob('charts/hello-chart', top.json.config?.digest ?? '')).toString(),
+    );
     expect(config).toMatchObject({ name: 'hello-chart', version: '0.1.0', apiVersion: 'v2' });
-    const chart = gunzipSync(await fresh('target').getBlob('charts/hello-chart', top.json.layers?.[0]?.digest ?? ''));
+    const chart = gunzipSync(
+      await fresh('target').getBlob('charts/hello-chart', top.json.layers?.[0]?.digest ?? ''),
+    );
     expect(chart.subarray(0, 100).toString('utf8').replace(/\0+$/, '')).toBe('hello-chart/Chart.yaml');
     expect(chart.toString('utf8')).toContain('name: hello-chart');
   });
 
   test('a missing source manifest fails with the registry error', async () => {
-    await expect(copyImage(fresh('mcr'), 'dotnet/runtime', 'no-such-tag', fresh('target'), 'x/y')).rejects.toMatchObject({
+    await expect(
+      copyImage(fresh('mcr'), 'dotnet/runtime', 'no-such-tag', fresh('target'), 'x/y'),
+    ).rejects.toMatchObject({
       status: 404,
       code: 'MANIFEST_UNKNOWN',
     });

@@ -56,7 +56,11 @@ describe('testbed registries', () => {
         port: securedPort ?? 0,
         tls: { certFile: pki.certFile, keyFile: pki.keyFile },
         ca: pki.caPem,
-        auth: { kind: 'htpasswd', realm: 'private-registry', users: { [PRIVATE_REGISTRY_USER]: PRIVATE_REGISTRY_BCRYPT } },
+        auth: {
+          kind: 'htpasswd',
+          realm: 'private-registry',
+          users: { [PRIVATE_REGISTRY_USER]: PRIVATE_REGISTRY_BCRYPT },
+        },
       },
     ])) as [RunningRegistry, RunningRegistry];
   });
@@ -105,7 +109,12 @@ describe('testbed registries', () => {
     expect(await client.hasBlob('team/app', digest)).toBe(true);
     await client.close();
 
-    const wrong = new RegistryClient({ url: secured.url, ca: pki.caPem, username: PRIVATE_REGISTRY_USER, password: 'nope' });
+    const wrong = new RegistryClient({
+      url: secured.url,
+      ca: pki.caPem,
+      username: PRIVATE_REGISTRY_USER,
+      password: 'nope',
+    });
     const error = await wrong.hasBlob('team/app', digest).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OciError);
     expect((error as OciError).status).toBe(401);
@@ -125,10 +134,10 @@ describe('testbed registries', () => {
   });
 
   test('a registry that cannot start fails with its log', async () => {
-    // The port is taken by the plain registry.
-    await expect(startRegistries([{ name: 'clash', dir, port: plain.port, timeoutMs: 3000 }])).rejects.toThrow(
-      /registry clash did not start/,
-    );
+    // The port is answered by the plain registry: the bed must notice it is not its own process answering.
+    await expect(
+      startRegistries([{ name: 'clash', dir, port: plain.port, timeoutMs: 3000 }]),
+    ).rejects.toThrow(/registry clash did not start[\s\S]*address already in use/);
     expect(trackedPids().sort()).toEqual([plain.pid, secured.pid].sort());
   });
 });

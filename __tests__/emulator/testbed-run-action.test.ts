@@ -82,7 +82,11 @@ describe('runAction', () => {
   });
 
   test('opts.env overrides the runner env and undefined removes a variable', async () => {
-    const run = await runAction(bed(), { registry: 'r' }, { script, env: { ACTIONS_ID_TOKEN_REQUEST_URL: undefined } });
+    const run = await runAction(
+      bed(),
+      { registry: 'r' },
+      { script, env: { ACTIONS_ID_TOKEN_REQUEST_URL: undefined } },
+    );
     expect(run.exitCode).toBe(0);
     expect(run.outputs['oidc']).toBe('unset');
     expect(run.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']).toBe('request-token');

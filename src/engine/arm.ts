@@ -208,12 +208,16 @@ function armError(res: HttpResponse, err: ArmErrorBody, what: string): Error {
   const base = { service: 'Azure Resource Manager', status: res.status, code: err.code, message };
   switch (err.code) {
     case 'AuthorizationFailed': {
-      const importing = what.startsWith('importing');
       const scope = /over scope '([^']+)'/.exec(text)?.[1];
       const client = /client '([^']+)'/.exec(text)?.[1];
-      const hint = importing
-        ? `Grant the signed-in identity the role "${IMPORTER_ROLE}" (or Contributor) on the target registry${scope ? ` (${scope})` : ''}: az role assignment create --assignee ${client ?? '<client-id>'} --role "${IMPORTER_ROLE}" --scope ${scope ?? '<registry-resource-id>'}. For a source given by resource ID, the identity also needs pull rights on the source registry. Role assignments take a few minutes to apply.`
-        : `Grant the signed-in identity read access (e.g. "${IMPORTER_ROLE}" or Reader) on ${scope ?? 'the registry'}, or give the registry as a resource ID with resource-group so no subscription-wide listing is needed.`;
+      const listing = what.startsWith('listing');
+      const hint =
+        `Grant the signed-in identity the role "${IMPORTER_ROLE}" (or Contributor) on the target registry: ` +
+        `az role assignment create --assignee ${client ?? '<client-id>'} --role "${IMPORTER_ROLE}" --scope ${listing ? '<registry-resource-id>' : (scope ?? '<registry-resource-id>')}. ` +
+        (listing
+          ? 'Finding the registry by name lists the subscription: give registry as its resource ID (or set resource-group) to need no more than that role. '
+          : '') +
+        'For a source ACR given by resource ID the identity also needs AcrPull (or the same role) on the source. Role assignments can take a few minutes to apply.';
       return new AuthError(message, hint);
     }
     case 'InvalidAuthenticationTokenTenant':

@@ -47,7 +47,28 @@ export interface CredentialChoice {
 const ID_TOKEN_PERMISSION_HINT =
   'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.';
 
+/**
+ * Picks the sign-in mode and checks it has what it needs, before any request: a run that cannot sign in fails here
+ * with the fix, not after it has talked to registries.
+ */
 export function chooseAuthMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
+  const mode = pickMode(settings, host);
+  const missing: string[] = [];
+  if (mode === 'oidc' || mode === 'client-secret') {
+    if (!settings.clientId) missing.push('client-id (or AZURE_CLIENT_ID)');
+    if (!settings.tenantId) missing.push('tenant-id (or AZURE_TENANT_ID)');
+  }
+  if (mode === 'client-secret' && !settings.clientSecret) missing.push('client-secret');
+  if (mode === 'oidc' && !host.idToken) {
+    throw new AuthError('auth: oidc needs a GitHub OIDC ID token, but the runner offers none.', ID_TOKEN_PERMISSION_HINT);
+  }
+  if (missing.length) {
+    throw new AuthError(`auth: ${mode} needs ${missing.join(' and ')}.`, `Set ${missing.join(' and ')}.`);
+  }
+  return mode;
+}
+
+function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
   if (settings.mode !== 'auto') return settings.mode;
   if (host.idToken && settings.clientId && settings.tenantId) return 'oidc';
   if (settings.clientSecret) return 'client-secret';

@@ -128,7 +128,7 @@ class Run {
   // Target registry
 
   private targetRegistry(): Promise<RegistryResource> {
-    this.target ??= (async () => {
+    this.target ??= handled(async () => {
       const t = this.config.target;
       const { subscriptionId, resourceGroup } = this.config;
       let registry: RegistryResource;
@@ -161,13 +161,13 @@ class Run {
       }
       this.log.info(`Target registry: ${registry.name} (${registry.loginServer}) in resource group ${registry.resourceGroup}`);
       return registry;
-    })();
+    });
     return this.target;
   }
 
   /** Every registry of the subscription; fetched once, only when something needs it. */
   private registries(): Promise<RegistryResource[]> {
-    this.registryList ??= this.arm.listRegistries(this.config.subscriptionId);
+    this.registryList ??= handled(() => this.arm.listRegistries(this.config.subscriptionId));
     return this.registryList;
   }
 
@@ -185,7 +185,7 @@ class Run {
   }
 
   private targetDataPlane(): Promise<RegistryClient> {
-    this.targetClient ??= this.targetRegistry().then((r) => this.acrClient(r));
+    this.targetClient ??= handled(async () => this.acrClient(await this.targetRegistry()));
     return this.targetClient;
   }
 
@@ -597,6 +597,16 @@ class Run {
 }
 
 class ImportConflict extends VerificationError {}
+
+/**
+ * Starts a shared piece of work whose result several images await later. Its failure is reported to each of them,
+ * so an early rejection must not count as unhandled (which would end the process).
+ */
+function handled<T>(work: () => Promise<T>): Promise<T> {
+  const promise = work();
+  promise.catch(() => undefined);
+  return promise;
+}
 
 function pollDelay(retryAfterMs: number | undefined): number {
   // ARM asks for 10 s; the watch usually finishes long before. Without Retry-After, poll every 5 s.

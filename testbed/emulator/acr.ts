@@ -56,7 +56,9 @@ export async function handleAcr(ctx: Ctx, world: World, registry: Registry): Pro
     return accessToken(ctx, world, registry);
   }
   if (ctx.path === '/v2' || ctx.path.startsWith('/v2/')) return registryApi(ctx, world, registry);
-  return sendJson(ctx, 404, { errors: [{ code: 'NOT_FOUND', message: `no route ${ctx.method} ${ctx.path}` }] });
+  return sendJson(ctx, 404, {
+    errors: [{ code: 'NOT_FOUND', message: `no route ${ctx.method} ${ctx.path}` }],
+  });
 }
 
 function methodNotAllowed(ctx: Ctx): void {
@@ -70,7 +72,13 @@ function unauthorized(ctx: Ctx, message: string, status = 401): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Tokens
 
-function signAcrToken(world: World, registry: Registry, principal: PrincipalConfig, lifetime: number, extra: Claims): string {
+function signAcrToken(
+  world: World,
+  registry: Registry,
+  principal: PrincipalConfig,
+  lifetime: number,
+  extra: Claims,
+): string {
   const iat = nowSeconds();
   const token = signJwt(world.keys.acr, {
     jti: randomUUID(),
@@ -105,7 +113,10 @@ function verifyAcrToken(
   if (now >= (numClaim(claims, 'exp') ?? 0) || now < (numClaim(claims, 'nbf') ?? 0)) return undefined;
   const isAccess = Array.isArray(claims['access']);
   if ((kind === 'access') !== isAccess) return undefined;
-  const principal = world.principalByObjectId(strClaim(claims, 'sub') ?? '', strClaim(claims, 'tenant') ?? '');
+  const principal = world.principalByObjectId(
+    strClaim(claims, 'sub') ?? '',
+    strClaim(claims, 'tenant') ?? '',
+  );
   return principal ? { principal, claims } : undefined;
 }
 
@@ -117,7 +128,9 @@ function acceptEntraToken(
 ): { principal: PrincipalConfig } | { error: string } {
   const check = verifyEntraToken(world, token);
   if (!check.ok) {
-    return { error: check.reason === 'expired' ? 'The access token has expired.' : 'The access token is invalid.' };
+    return {
+      error: check.reason === 'expired' ? 'The access token has expired.' : 'The access token is invalid.',
+    };
   }
   const aud = check.audience.replace(/\/+$/, '');
   const acrAudience = aud === ACR_AUDIENCE;
@@ -130,7 +143,9 @@ function acceptEntraToken(
     };
   }
   if (check.tenantId.toLowerCase() !== registry.tenantId.toLowerCase()) {
-    return { error: `The access token is from tenant '${check.tenantId}', not the registry's tenant '${registry.tenantId}'.` };
+    return {
+      error: `The access token is from tenant '${check.tenantId}', not the registry's tenant '${registry.tenantId}'.`,
+    };
   }
   return { principal: check.principal };
 }
@@ -146,7 +161,7 @@ function authenticate(
   if (sp?.clientSecret && sp.clientSecret === password) return { principal: sp };
   const refresh = verifyAcrToken(world, registry, password, 'refresh');
   if (refresh) return { principal: refresh.principal };
-  if (password.split('.').length === 3 && !sp) {
+  if (password.split('.').length === 3) {
     const entra = acceptEntraToken(world, registry, password);
     if ('principal' in entra) return entra;
   }
@@ -158,26 +173,41 @@ function exchange(ctx: Ctx, world: World, registry: Registry): void {
   const grantType = f.get('grant_type');
   if (grantType !== 'access_token' && grantType !== 'access_token_refresh_token') {
     return sendJson(ctx, 400, {
-      errors: [{ code: 'UNSUPPORTED', message: `grant_type '${grantType ?? ''}' is not supported; use access_token` }],
+      errors: [
+        {
+          code: 'UNSUPPORTED',
+          message: `grant_type '${grantType ?? ''}' is not supported; use access_token`,
+        },
+      ],
     });
   }
   const service = f.get('service');
   if (service && service.toLowerCase() !== registry.loginServer.toLowerCase()) {
-    return unauthorized(ctx, `The service '${service}' does not match this registry '${registry.loginServer}'.`);
+    return unauthorized(
+      ctx,
+      `The service '${service}' does not match this registry '${registry.loginServer}'.`,
+    );
   }
   const token = f.get('access_token');
-  if (!token) return sendJson(ctx, 400, { errors: [{ code: 'BAD_REQUEST', message: 'access_token is required' }] });
+  if (!token)
+    return sendJson(ctx, 400, { errors: [{ code: 'BAD_REQUEST', message: 'access_token is required' }] });
   const tenant = f.get('tenant');
   if (tenant && tenant.toLowerCase() !== registry.tenantId.toLowerCase()) {
     return unauthorized(ctx, `The tenant '${tenant}' is not the registry's tenant.`);
   }
   const accepted = acceptEntraToken(world, registry, token);
   if ('error' in accepted) return unauthorized(ctx, accepted.error);
-  const refreshToken = signAcrToken(world, registry, accepted.principal, world.lifetime(ACR_REFRESH_LIFETIME), {
-    grant_type: 'refresh_token',
-    permissions: { actions: ['read', 'write', 'delete'], notActions: null },
-    roles: [],
-  });
+  const refreshToken = signAcrToken(
+    world,
+    registry,
+    accepted.principal,
+    world.lifetime(ACR_REFRESH_LIFETIME),
+    {
+      grant_type: 'refresh_token',
+      permissions: { actions: ['read', 'write', 'delete'], notActions: null },
+      roles: [],
+    },
+  );
   sendJson(ctx, 200, { refresh_token: refreshToken });
 }
 
@@ -185,7 +215,10 @@ function accessToken(ctx: Ctx, world: World, registry: Registry): void {
   const params = ctx.method === 'POST' ? form(ctx) : ctx.query;
   const service = params.get('service');
   if (service && service.toLowerCase() !== registry.loginServer.toLowerCase()) {
-    return unauthorized(ctx, `The service '${service}' does not match this registry '${registry.loginServer}'.`);
+    return unauthorized(
+      ctx,
+      `The service '${service}' does not match this registry '${registry.loginServer}'.`,
+    );
   }
   let principal: PrincipalConfig;
   if (ctx.method === 'POST') {
@@ -195,7 +228,12 @@ function accessToken(ctx: Ctx, world: World, registry: Registry): void {
       if (!verified) return unauthorized(ctx, 'The refresh token is invalid or expired.');
       principal = verified.principal;
     } else if (grantType === 'password') {
-      const result = authenticate(world, registry, params.get('username') ?? '', params.get('password') ?? '');
+      const result = authenticate(
+        world,
+        registry,
+        params.get('username') ?? '',
+        params.get('password') ?? '',
+      );
       if ('error' in result) return unauthorized(ctx, result.error);
       principal = result.principal;
     } else {
@@ -206,13 +244,21 @@ function accessToken(ctx: Ctx, world: World, registry: Registry): void {
   } else {
     const credentials = basic(ctx);
     if (!credentials) {
-      return sendJson(ctx, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, challenge(registry));
+      return sendJson(
+        ctx,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+        challenge(registry),
+      );
     }
     const result = authenticate(world, registry, credentials.username, credentials.password);
     if ('error' in result) return unauthorized(ctx, result.error);
     principal = result.principal;
   }
-  const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+  const scopes = params
+    .getAll('scope')
+    .flatMap((s) => s.split(' '))
+    .filter(Boolean);
   const access = grant(world, registry, principal, scopes);
   const token = signAcrToken(world, registry, principal, world.lifetime(ACR_ACCESS_LIFETIME), {
     grant_type: 'refresh_token',
@@ -250,7 +296,10 @@ function rightsOf(world: World, registry: Registry, principal: PrincipalConfig):
 }
 
 function challenge(registry: Registry, scope?: string, error?: string): Record<string, string> {
-  const parts = [`Bearer realm="https://${registry.loginServer}/oauth2/token"`, `service="${registry.loginServer}"`];
+  const parts = [
+    `Bearer realm="https://${registry.loginServer}/oauth2/token"`,
+    `service="${registry.loginServer}"`,
+  ];
   if (scope) parts.push(`scope="${scope}"`);
   if (error) parts.push(`error="${error}"`);
   return { 'www-authenticate': parts.join(','), 'docker-distribution-api-version': 'registry/2.0' };
@@ -259,7 +308,8 @@ function challenge(registry: Registry, scope?: string, error?: string): Record<s
 // ---------------------------------------------------------------------------------------------------------------
 // /v2/*
 
-const RESOURCE_PATH = /^\/v2\/(.+)\/(manifests\/[^/]+|blobs\/uploads\/?[^/]*|blobs\/[^/]+|tags\/list|referrers\/[^/]+)$/;
+const RESOURCE_PATH =
+  /^\/v2\/(.+)\/(manifests\/[^/]+|blobs\/uploads\/?[^/]*|blobs\/[^/]+|tags\/list|referrers\/[^/]+)$/;
 
 /** What a `/v2/...` request needs: `undefined` for the base endpoint. */
 function neededScope(ctx: Ctx): Access | undefined {
@@ -287,7 +337,8 @@ async function registryApi(ctx: Ctx, world: World, registry: Registry): Promise<
     if (verified) granted = verified.claims['access'] as Access[];
   } else if (credentials) {
     const result = authenticate(world, registry, credentials.username, credentials.password);
-    if ('principal' in result) granted = grant(world, registry, result.principal, needed ? [scopeString(needed)] : []);
+    if ('principal' in result)
+      granted = grant(world, registry, result.principal, needed ? [scopeString(needed)] : []);
   }
   const challengeScope = needed ? scopeString(needed) : undefined;
   if (!granted) {
@@ -299,7 +350,9 @@ async function registryApi(ctx: Ctx, world: World, registry: Registry): Promise<
           {
             code: 'UNAUTHORIZED',
             message: 'authentication required, visit https://aka.ms/acr/authorization for more information.',
-            detail: needed ? required.map((a) => ({ Type: needed.type, Name: needed.name, Action: a })) : null,
+            detail: needed
+              ? required.map((a) => ({ Type: needed.type, Name: needed.name, Action: a }))
+              : null,
           },
         ],
       },
@@ -318,7 +371,8 @@ async function registryApi(ctx: Ctx, world: World, registry: Registry): Promise<
           errors: [
             {
               code: 'UNAUTHORIZED',
-              message: 'authentication required, visit https://aka.ms/acr/authorization for more information.',
+              message:
+                'authentication required, visit https://aka.ms/acr/authorization for more information.',
               detail: missing.map((a) => ({ Type: needed.type, Name: needed.name, Action: a })),
             },
           ],
@@ -354,7 +408,8 @@ function proxy(ctx: Ctx, registry: Registry): Promise<void> {
   for (const [name, value] of Object.entries(ctx.req.headers)) {
     if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
   }
-  if (ctx.body.length > 0 || ['PUT', 'POST', 'PATCH'].includes(ctx.method)) headers['content-length'] = ctx.body.length;
+  if (ctx.body.length > 0 || ['PUT', 'POST', 'PATCH'].includes(ctx.method))
+    headers['content-length'] = ctx.body.length;
   const publicOrigin = `https://${registry.loginServer}`;
   return new Promise((resolve) => {
     const upstream = httpRequest(
@@ -369,7 +424,8 @@ function proxy(ctx: Ctx, registry: Registry): Promise<void> {
       (response) => {
         const out: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(response.headers)) {
-          if (value === undefined || ['connection', 'keep-alive', 'transfer-encoding'].includes(name)) continue;
+          if (value === undefined || ['connection', 'keep-alive', 'transfer-encoding'].includes(name))
+            continue;
           out[name] = value;
         }
         const location = response.headers['location'];
@@ -387,9 +443,16 @@ function proxy(ctx: Ctx, registry: Registry): Promise<void> {
     );
     upstream.once('error', (error) => {
       if (!ctx.res.headersSent) {
-        send(ctx, 502, JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `backing registry: ${error.message}` }] }), {
-          'content-type': 'application/json',
-        });
+        send(
+          ctx,
+          502,
+          JSON.stringify({
+            errors: [{ code: 'UNAVAILABLE', message: `backing registry: ${error.message}` }],
+          }),
+          {
+            'content-type': 'application/json',
+          },
+        );
       } else {
         ctx.res.destroy();
       }

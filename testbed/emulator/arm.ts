@@ -51,7 +51,13 @@ interface Caller {
 }
 
 /** ARM's error body. */
-function armError(ctx: Ctx, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function armError(
+  ctx: Ctx,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   sendJson(ctx, status, { error: { code, message } }, { ...armHeaders(ctx), ...headers });
 }
 
@@ -64,7 +70,9 @@ function armHeaders(ctx: Ctx): Record<string, string> {
     'x-ms-request-id': requestId,
     'x-ms-correlation-request-id': ctx.headers['x-ms-correlation-request-id'] ?? requestId,
     'x-ms-routing-request-id': `EASTUS:${new Date().toISOString().replace(/[-:.]/g, '')}:${requestId}`,
-    ...(ctx.headers['x-ms-client-request-id'] ? { 'x-ms-client-request-id': ctx.headers['x-ms-client-request-id'] } : {}),
+    ...(ctx.headers['x-ms-client-request-id']
+      ? { 'x-ms-client-request-id': ctx.headers['x-ms-client-request-id'] }
+      : {}),
     ...(ctx.method === 'GET'
       ? { 'x-ms-ratelimit-remaining-subscription-reads': '11999' }
       : { 'x-ms-ratelimit-remaining-subscription-writes': '1199' }),
@@ -109,7 +117,7 @@ export async function handleArm(ctx: Ctx, world: World): Promise<void> {
         body: {
           error: {
             code: 'SubscriptionRequestsThrottled',
-            message: `Number of '${ctx.method === 'GET' ? 'read' : 'write'}' requests for subscription '${subscriptionOf(ctx.path) ?? ''}' actor '${actorOf(ctx) ?? ''}' exceeded. Please try again after '${/^\d+$/.test(retryAfter) ? retryAfter : '1'}' seconds after the first request. The current limit is '12000'.`,
+            message: `Number of '${ctx.method === 'GET' ? 'read' : 'write'}' requests for subscription '${subscriptionOf(ctx.path) ?? ''}' actor '${actorOf(ctx) ?? ''}' exceeded. Please try again after '${/^\d+$/.test(retryAfter) ? retryAfter : '1'}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling`,
           },
         },
         headers: armHeaders(ctx),
@@ -125,7 +133,7 @@ export async function handleArm(ctx: Ctx, world: World): Promise<void> {
       ctx,
       400,
       'MissingApiVersionParameter',
-      "The api-version query parameter (?api-version=) is required for all requests.",
+      'The api-version query parameter (?api-version=) is required for all requests.',
     );
   }
 
@@ -136,21 +144,33 @@ export async function handleArm(ctx: Ctx, world: World): Promise<void> {
   const get = ctx.method === 'GET';
   if (get && ROUTES.subscriptions.test(ctx.path)) return listSubscriptions(ctx, world, caller);
   if ((m = ROUTES.subscription.exec(ctx.path)) && get) return getSubscription(ctx, world, caller, m[1] ?? '');
-  if ((m = ROUTES.resourceGroups.exec(ctx.path)) && get) return listResourceGroups(ctx, world, caller, m[1] ?? '');
-  if ((m = ROUTES.resourceGroup.exec(ctx.path)) && get) return getResourceGroup(ctx, world, caller, m[1] ?? '', m[2] ?? '');
+  if ((m = ROUTES.resourceGroups.exec(ctx.path)) && get)
+    return listResourceGroups(ctx, world, caller, m[1] ?? '');
+  if ((m = ROUTES.resourceGroup.exec(ctx.path)) && get)
+    return getResourceGroup(ctx, world, caller, m[1] ?? '', m[2] ?? '');
   if ((m = ROUTES.resources.exec(ctx.path)) && get) return listResources(ctx, world, caller, m[1] ?? '');
-  if ((m = ROUTES.registriesInSub.exec(ctx.path)) && get) return listRegistries(ctx, world, caller, m[1] ?? '');
+  if ((m = ROUTES.registriesInSub.exec(ctx.path)) && get)
+    return listRegistries(ctx, world, caller, m[1] ?? '');
   if ((m = ROUTES.registriesInRg.exec(ctx.path)) && get) {
     return listRegistries(ctx, world, caller, m[1] ?? '', m[2] ?? '');
   }
-  if ((m = ROUTES.registry.exec(ctx.path)) && get) return getRegistry(ctx, world, caller, m[1] ?? '', m[2] ?? '', m[3] ?? '');
+  if ((m = ROUTES.registry.exec(ctx.path)) && get)
+    return getRegistry(ctx, world, caller, m[1] ?? '', m[2] ?? '', m[3] ?? '');
   if ((m = ROUTES.importImage.exec(ctx.path))) {
-    if (ctx.method !== 'POST') return armError(ctx, 405, 'MethodNotAllowed', `The method ${ctx.method} is not allowed.`);
+    if (ctx.method !== 'POST')
+      return armError(ctx, 405, 'MethodNotAllowed', `The method ${ctx.method} is not allowed.`);
     return importImage(ctx, world, caller, m[1] ?? '', m[2] ?? '', m[3] ?? '', apiVersion);
   }
-  if ((m = ROUTES.operationResult.exec(ctx.path)) && get) return pollResult(ctx, world, caller, m[1] ?? '', m[3] ?? '');
-  if ((m = ROUTES.operationStatus.exec(ctx.path)) && get) return pollStatus(ctx, world, caller, m[1] ?? '', m[3] ?? '');
-  return armError(ctx, 404, 'NotFound', `The route ${ctx.method} ${ctx.path} is not served by this emulator.`);
+  if ((m = ROUTES.operationResult.exec(ctx.path)) && get)
+    return pollResult(ctx, world, caller, m[1] ?? '', m[3] ?? '');
+  if ((m = ROUTES.operationStatus.exec(ctx.path)) && get)
+    return pollStatus(ctx, world, caller, m[1] ?? '', m[3] ?? '');
+  return armError(
+    ctx,
+    404,
+    'NotFound',
+    `The route ${ctx.method} ${ctx.path} is not served by this emulator.`,
+  );
 }
 
 function subscriptionOf(path: string): string | undefined {
@@ -165,7 +185,14 @@ function actorOf(ctx: Ctx): string | undefined {
 
 function serverErrorBody(ctx: Ctx, status: number): { code: string; message: string } {
   const tracking = randomUUID();
-  const code = status === 502 ? 'BadGateway' : status === 503 ? 'ServiceUnavailable' : status === 504 ? 'GatewayTimeout' : 'InternalServerError';
+  const code =
+    status === 502
+      ? 'BadGateway'
+      : status === 503
+        ? 'ServiceUnavailable'
+        : status === 504
+          ? 'GatewayTimeout'
+          : 'InternalServerError';
   return {
     code,
     message: `Encountered internal server error. Diagnostic information: timestamp '${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}', subscription id '${subscriptionOf(ctx.path) ?? ''}', tracking id '${tracking}', request correlation id '${ctx.headers['x-ms-correlation-request-id'] ?? tracking}'.`,
@@ -224,7 +251,11 @@ function authenticate(ctx: Ctx, world: World): Caller | undefined {
       );
     }
     if (check.reason === 'not-yet-valid') {
-      return reject('InvalidAuthenticationToken', 'The access token is not yet valid.', 'The access token is not yet valid.');
+      return reject(
+        'InvalidAuthenticationToken',
+        'The access token is not yet valid.',
+        'The access token is not yet valid.',
+      );
     }
     if (check.reason === 'signature') {
       return reject(
@@ -233,7 +264,11 @@ function authenticate(ctx: Ctx, world: World): Caller | undefined {
         'The access token signature could not be validated.',
       );
     }
-    return reject('InvalidAuthenticationToken', 'The access token is invalid.', 'The access token is invalid.');
+    return reject(
+      'InvalidAuthenticationToken',
+      'The access token is invalid.',
+      'The access token is invalid.',
+    );
   }
   const aud = check.audience.replace(/\/+$/, '');
   if (!world.armAudiences().includes(aud)) {
@@ -277,7 +312,8 @@ function authorizationFailed(ctx: Ctx, caller: Caller, action: string, scope: st
 /** The subscription, or undefined after answering 404. */
 function requireSubscription(ctx: Ctx, world: World, id: string): SubscriptionConfig | undefined {
   const subscription = world.subscription(id);
-  if (!subscription) armError(ctx, 404, 'SubscriptionNotFound', `The subscription '${id}' could not be found.`);
+  if (!subscription)
+    armError(ctx, 404, 'SubscriptionNotFound', `The subscription '${id}' could not be found.`);
   return subscription;
 }
 
@@ -321,7 +357,11 @@ function subscriptionJson(s: SubscriptionConfig): Record<string, unknown> {
     tenantId: s.tenantId,
     displayName: s.displayName,
     state: 'Enabled',
-    subscriptionPolicies: { locationPlacementId: 'Public_2014-09-01', quotaId: 'PayAsYouGo_2014-09-01', spendingLimit: 'Off' },
+    subscriptionPolicies: {
+      locationPlacementId: 'Public_2014-09-01',
+      quotaId: 'PayAsYouGo_2014-09-01',
+      spendingLimit: 'Off',
+    },
   };
 }
 
@@ -334,7 +374,10 @@ function getSubscription(ctx: Ctx, world: World, caller: Caller, id: string): vo
   ok(ctx, 200, subscriptionJson(subscription));
 }
 
-function resourceGroupJson(subscriptionId: string, g: { name: string; location: string }): Record<string, unknown> {
+function resourceGroupJson(
+  subscriptionId: string,
+  g: { name: string; location: string },
+): Record<string, unknown> {
   return {
     id: `/subscriptions/${subscriptionId}/resourceGroups/${g.name}`,
     name: g.name,
@@ -350,9 +393,16 @@ function listResourceGroups(ctx: Ctx, world: World, caller: Caller, sub: string)
   const groups = world
     .resourceGroups(subscription.id)
     .filter((g) =>
-      world.rbac.can(caller.principal.name, ACTIONS.resourceGroupRead, `/subscriptions/${subscription.id}/resourceGroups/${g.name}`),
+      world.rbac.can(
+        caller.principal.name,
+        ACTIONS.resourceGroupRead,
+        `/subscriptions/${subscription.id}/resourceGroups/${g.name}`,
+      ),
     );
-  if (groups.length === 0 && !world.rbac.hasAnyRoleUnder(caller.principal.name, `/subscriptions/${subscription.id}`)) {
+  if (
+    groups.length === 0 &&
+    !world.rbac.hasAnyRoleUnder(caller.principal.name, `/subscriptions/${subscription.id}`)
+  ) {
     return authorizationFailed(ctx, caller, ACTIONS.resourceGroupRead, `/subscriptions/${sub}`);
   }
   ok(ctx, 200, { value: groups.map((g) => resourceGroupJson(subscription.id, g)) });
@@ -397,8 +447,17 @@ function listRegistries(ctx: Ctx, world: World, caller: Caller, sub: string, rg?
   if (visible.length === 0 && !world.rbac.hasAnyRoleUnder(caller.principal.name, scope)) {
     return authorizationFailed(ctx, caller, ACTIONS.registryRead, scope);
   }
-  if (rg !== undefined && !resourceGroupExists(world, subscription.id, rg)) return resourceGroupNotFound(ctx, rg);
-  ok(ctx, 200, page(ctx, world, visible.map((r) => registryJson(world, r))));
+  if (rg !== undefined && !resourceGroupExists(world, subscription.id, rg))
+    return resourceGroupNotFound(ctx, rg);
+  ok(
+    ctx,
+    200,
+    page(
+      ctx,
+      world,
+      visible.map((r) => registryJson(world, r)),
+    ),
+  );
 }
 
 /** `$filter` support: `resourceType eq '...'` and `name eq '...'`, joined with `and`. */
@@ -419,14 +478,29 @@ function listResources(ctx: Ctx, world: World, caller: Caller, sub: string): voi
   if (!subscription) return;
   const filter = parseFilter(ctx.query.get('$filter'));
   if (!filter) {
-    return armError(ctx, 400, 'InvalidFilterInQueryString', `Invalid $filter '${ctx.query.get('$filter') ?? ''}' specified in the query string.`);
+    return armError(
+      ctx,
+      400,
+      'InvalidFilterInQueryString',
+      `Invalid $filter '${ctx.query.get('$filter') ?? ''}' specified in the query string.`,
+    );
   }
   let registries = visibleRegistries(world, caller, subscription.id);
-  if (registries.length === 0 && !world.rbac.hasAnyRoleUnder(caller.principal.name, `/subscriptions/${sub}`)) {
-    return authorizationFailed(ctx, caller, 'Microsoft.Resources/subscriptions/resources/read', `/subscriptions/${sub}`);
+  if (
+    registries.length === 0 &&
+    !world.rbac.hasAnyRoleUnder(caller.principal.name, `/subscriptions/${sub}`)
+  ) {
+    return authorizationFailed(
+      ctx,
+      caller,
+      'Microsoft.Resources/subscriptions/resources/read',
+      `/subscriptions/${sub}`,
+    );
   }
-  if (filter.resourceType !== undefined && filter.resourceType.toLowerCase() !== REGISTRY_TYPE.toLowerCase()) registries = [];
-  if (filter.name !== undefined) registries = registries.filter((r) => r.name.toLowerCase() === filter.name?.toLowerCase());
+  if (filter.resourceType !== undefined && filter.resourceType.toLowerCase() !== REGISTRY_TYPE.toLowerCase())
+    registries = [];
+  if (filter.name !== undefined)
+    registries = registries.filter((r) => r.name.toLowerCase() === filter.name?.toLowerCase());
   const value = registries.map((r) => ({
     id: r.id,
     name: r.name,
@@ -530,7 +604,12 @@ async function importImage(
   const target = requireRegistry(ctx, world, caller, sub, rg, name, ACTIONS.importImage);
   if (!target) return;
   if (target.config.sku === 'Classic') {
-    return armError(ctx, 400, 'InvalidParameters', `Importing images is not supported for the Classic registry '${target.name}'.`);
+    return armError(
+      ctx,
+      400,
+      'InvalidParameters',
+      `Importing images is not supported for the Classic registry '${target.name}'.`,
+    );
   }
   let body: unknown;
   try {
@@ -550,9 +629,17 @@ async function importImage(
   let sourceRegistry: Registry | undefined;
   if (request.source.kind === 'resourceId') {
     const id = request.source.resourceId;
-    const idMatch = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.containerregistry\/registries\/([^/]+)\/?$/i.exec(id);
+    const idMatch =
+      /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.containerregistry\/registries\/([^/]+)\/?$/i.exec(
+        id,
+      );
     if (!idMatch) {
-      return armError(ctx, 400, 'InvalidParameters', `The source resource ID '${id}' is not a valid container registry resource ID.`);
+      return armError(
+        ctx,
+        400,
+        'InvalidParameters',
+        `The source resource ID '${id}' is not a valid container registry resource ID.`,
+      );
     }
     sourceRegistry = world.registryById(id);
     const linked = ACTIONS.pull;
@@ -593,7 +680,8 @@ async function importImage(
     await Promise.race([op.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, threshold)))]);
     clearTimeout(timer);
     if (op.status === 'succeeded') return send(ctx, 200, '', armHeaders(ctx));
-    if (op.status === 'failed' && op.error) return armError(ctx, failureStatus(op.error.code), op.error.code, op.error.message);
+    if (op.status === 'failed' && op.error)
+      return armError(ctx, failureStatus(op.error.code), op.error.code, op.error.message);
   }
 
   const headers: Record<string, string> = { location: locationUrl(world, op, sub), ...retryAfter(world) };
@@ -616,7 +704,8 @@ function statusUrl(world: World, op: ImportOperation, sub: string): string {
 function retryAfter(world: World): Record<string, string> {
   const value = world.control.faults.retryAfter ?? world.config.retryAfterSeconds;
   if (value === 'none') return {};
-  if (value === 'http-date') return { 'retry-after': retryAfterHeader('http-date', world.config.retryAfterSeconds) };
+  if (value === 'http-date')
+    return { 'retry-after': retryAfterHeader('http-date', world.config.retryAfterSeconds) };
   return { 'retry-after': String(value) };
 }
 
@@ -649,7 +738,8 @@ function pollResult(ctx: Ctx, world: World, _caller: Caller, sub: string, id: st
   if (op.status === 'succeeded') return send(ctx, 200, '', armHeaders(ctx));
   const error = op.error ?? { code: 'InternalServerError', message: 'The operation failed.' };
   const body = { error: armErrorObject(error) };
-  if (world.control.faults.failureForm === 'http') return sendJson(ctx, failureStatus(error.code), body, armHeaders(ctx));
+  if (world.control.faults.failureForm === 'http')
+    return sendJson(ctx, failureStatus(error.code), body, armHeaders(ctx));
   return ok(ctx, 200, { status: 'Failed', ...body });
 }
 
@@ -674,5 +764,8 @@ function pollStatus(ctx: Ctx, world: World, _caller: Caller, sub: string, id: st
 
 /** `failImports` with an empty code or message leaves that field out (clients must still see a failure). */
 function armErrorObject(error: { code: string; message: string }): Record<string, string> {
-  return { ...(error.code ? { code: error.code } : {}), ...(error.message ? { message: error.message } : {}) };
+  return {
+    ...(error.code ? { code: error.code } : {}),
+    ...(error.message ? { message: error.message } : {}),
+  };
 }

@@ -68,7 +68,11 @@ export interface EmulatorConfig {
    * registries/read, pull/read); 'reader' = registries/read only; 'pull' = AcrPull; 'push' = AcrPush; 'contributor'.
    * scope: a registry's resource ID, a resource group ID or a subscription ID (`/subscriptions/<id>`).
    */
-  roleAssignments: { principal: string; role: 'importer' | 'reader' | 'pull' | 'push' | 'contributor'; scope: string }[];
+  roleAssignments: {
+    principal: string;
+    role: 'importer' | 'reader' | 'pull' | 'push' | 'contributor';
+    scope: string;
+  }[];
 
   /** The Docker-Hub-like registry behind `hubAuth`. */
   hub: {

@@ -16,7 +16,10 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
   retryAfter: (v) => isNonNegative(v) || v === 'http-date' || v === 'none',
   failureForm: (v) => v === 'status' || v === 'http',
   failImports: (v) =>
-    isObject(v) && isNonNegative(v['count']) && typeof v['code'] === 'string' && typeof v['message'] === 'string',
+    isObject(v) &&
+    isNonNegative(v['count']) &&
+    typeof v['code'] === 'string' &&
+    typeof v['message'] === 'string',
   hangImports: (v) => typeof v === 'boolean',
   throttle: (v) =>
     isObject(v) &&
@@ -86,7 +89,10 @@ export class ControlState {
   }
 
   /** Consumes one unit of a counted network fault aimed at `service`, if one is armed. */
-  take<K extends 'throttle' | 'serverError' | 'dropConnections'>(kind: K, service: FaultService): Faults[K] | undefined {
+  take<K extends 'throttle' | 'serverError' | 'dropConnections'>(
+    kind: K,
+    service: FaultService,
+  ): Faults[K] | undefined {
     const fault = this.faults[kind];
     if (!fault || fault.service !== service || fault.count <= 0) return undefined;
     const taken = { ...fault };

@@ -13,7 +13,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { applyNetworkFaults, form, sendJson, type Ctx } from './http.js';
-import { audiences, decodeJwt, jwks, nowSeconds, numClaim, signJwt, strClaim, verifyJwt, type Claims } from './jwt.js';
+import {
+  audiences,
+  decodeJwt,
+  jwks,
+  nowSeconds,
+  numClaim,
+  signJwt,
+  strClaim,
+  verifyJwt,
+  type Claims,
+} from './jwt.js';
 import { ACR_AUDIENCE, ARM_AUDIENCES, type PrincipalConfig, type World } from './state.js';
 
 export const ENTRA_DEFAULT_LIFETIME = 3600;
@@ -35,7 +45,12 @@ export async function handleEntra(ctx: Ctx, world: World): Promise<void> {
         ),
       }),
       serverError: () =>
-        aadErrorBody(ctx, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'),
+        aadErrorBody(
+          ctx,
+          'temporarily_unavailable',
+          90033,
+          'A transient error has occurred. Please try again.',
+        ),
     },
   );
   if (faulted) return;
@@ -47,7 +62,10 @@ export async function handleEntra(ctx: Ctx, world: World): Promise<void> {
   if (!tenant) return sendJson(ctx, 404, { error: 'not_found' });
 
   if (ctx.method === 'GET' && tail === 'discovery/instance') return instanceDiscovery(ctx, world);
-  if (ctx.method === 'GET' && (tail === 'v2.0/.well-known/openid-configuration' || tail === '.well-known/openid-configuration')) {
+  if (
+    ctx.method === 'GET' &&
+    (tail === 'v2.0/.well-known/openid-configuration' || tail === '.well-known/openid-configuration')
+  ) {
     if (!knownTenantOrAlias(world, tenant)) return tenantNotFound(ctx, tenant);
     return sendJson(ctx, 200, openidConfiguration(world, tenant, tail.startsWith('v2.0')));
   }
@@ -117,7 +135,8 @@ function aadTimestamp(date = new Date()): string {
 function aadErrorBody(ctx: Ctx, error: string, code: number, text: string): Record<string, unknown> {
   const traceId = randomUUID();
   const formFields = ctx.method === 'POST' ? form(ctx) : new URLSearchParams();
-  const correlationId = ctx.headers['client-request-id'] ?? formFields.get('client-request-id') ?? randomUUID();
+  const correlationId =
+    ctx.headers['client-request-id'] ?? formFields.get('client-request-id') ?? randomUUID();
   const timestamp = aadTimestamp();
   return {
     error,
@@ -151,12 +170,24 @@ function clientCredentialsToken(ctx: Ctx, world: World, tenant: string, v2: bool
   if (!world.hasTenant(tenant)) return tenantNotFound(ctx, tenant);
   const f = form(ctx);
   const missing = (name: string): void =>
-    aadError(ctx, 400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
+    aadError(
+      ctx,
+      400,
+      'invalid_request',
+      900144,
+      `The request body must contain the following parameter: '${name}'.`,
+    );
 
   const grantType = f.get('grant_type');
   if (!grantType) return missing('grant_type');
   if (grantType !== 'client_credentials') {
-    return aadError(ctx, 400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
+    return aadError(
+      ctx,
+      400,
+      'unsupported_grant_type',
+      70003,
+      `The app requested an unsupported grant type '${grantType}'.`,
+    );
   }
   const clientId = f.get('client_id');
   if (!clientId) return missing('client_id');
@@ -165,7 +196,9 @@ function clientCredentialsToken(ctx: Ctx, world: World, tenant: string, v2: bool
   if (v2) {
     const scope = f.get('scope');
     if (!scope) return missing('scope');
-    const scopes = scope.split(/\s+/).filter((s) => s && !['openid', 'profile', 'offline_access'].includes(s));
+    const scopes = scope
+      .split(/\s+/)
+      .filter((s) => s && !['openid', 'profile', 'offline_access'].includes(s));
     const [only] = scopes;
     if (scopes.length !== 1 || !only?.endsWith('/.default')) {
       return aadError(
@@ -347,7 +380,11 @@ export function issueAccessToken(
 
 export type EntraTokenCheck =
   | { ok: true; claims: Claims; principal: PrincipalConfig; tenantId: string; audience: string }
-  | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'issuer'; claims?: Claims };
+  | {
+      ok: false;
+      reason: 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'issuer';
+      claims?: Claims;
+    };
 
 /** Verifies an Entra access token's signature, issuer and lifetime (no skew); the audience is the caller's job. */
 export function verifyEntraToken(world: World, token: string): EntraTokenCheck {
@@ -361,7 +398,8 @@ export function verifyEntraToken(world: World, token: string): EntraTokenCheck {
   const tid = strClaim(claims, 'tid') ?? '';
   const oid = strClaim(claims, 'oid') ?? '';
   const principal = world.principalByObjectId(oid, tid);
-  if (!principal || strClaim(claims, 'iss') !== world.entraIssuer(tid)) return { ok: false, reason: 'issuer', claims };
+  if (!principal || strClaim(claims, 'iss') !== world.entraIssuer(tid))
+    return { ok: false, reason: 'issuer', claims };
   const now = nowSeconds();
   const exp = numClaim(claims, 'exp') ?? 0;
   const nbf = numClaim(claims, 'nbf') ?? 0;

@@ -110,9 +110,13 @@ async function dispatch(options: ListenerOptions, req: IncomingMessage, res: Ser
     await options.handler(ctx);
     if (!res.headersSent && !res.destroyed) sendJson(ctx, 500, { error: 'the emulator sent no answer' });
   } catch (error) {
-    process.stderr.write(`emulator: ${req.method} ${rawUrl} failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(
+      `emulator: ${req.method} ${rawUrl} failed: ${(error as Error).stack ?? String(error)}\n`,
+    );
     if (!res.headersSent && !res.destroyed) {
-      sendJson(ctx, 500, { error: { code: 'InternalServerError', message: `emulator bug: ${(error as Error).message}` } });
+      sendJson(ctx, 500, {
+        error: { code: 'InternalServerError', message: `emulator bug: ${(error as Error).message}` },
+      });
     } else if (!res.writableEnded) {
       res.destroy();
     }
@@ -136,19 +140,30 @@ function loggedBody(body: Buffer, contentType: string | undefined): string {
     // Manifests are JSON under their own media types.
     /vnd\.(oci|docker)\.[^;]*(manifest|index)/i.test(contentType);
   if (!textual) return `[${body.length} bytes ${contentType}]`;
-  if (body.length > MAX_LOGGED_BODY) return `${body.subarray(0, MAX_LOGGED_BODY).toString('utf8')}[... ${body.length} bytes]`;
+  if (body.length > MAX_LOGGED_BODY)
+    return `${body.subarray(0, MAX_LOGGED_BODY).toString('utf8')}[... ${body.length} bytes]`;
   return body.toString('utf8');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Replies
 
-export function sendJson(ctx: Ctx, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  ctx: Ctx,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(value);
   send(ctx, status, text, { 'content-type': 'application/json; charset=utf-8', ...headers });
 }
 
-export function send(ctx: Ctx, status: number, body: string | Buffer = '', headers: Record<string, string> = {}): void {
+export function send(
+  ctx: Ctx,
+  status: number,
+  body: string | Buffer = '',
+  headers: Record<string, string> = {},
+): void {
   if (ctx.res.headersSent || ctx.res.destroyed) return;
   const buffer = typeof body === 'string' ? Buffer.from(body) : body;
   ctx.res.writeHead(status, { ...headers, 'content-length': String(buffer.length) });

@@ -65,7 +65,9 @@ export async function handleHubAuth(ctx: Ctx, world: World): Promise<void> {
   const { hub } = world.config;
   let account: (typeof hub.accounts)[number] | undefined;
   if (credentials) {
-    account = hub.accounts.find((a) => a.username === credentials.username && a.password === credentials.password);
+    account = hub.accounts.find(
+      (a) => a.username === credentials.username && a.password === credentials.password,
+    );
     if (!account) return sendJson(ctx, 401, { details: 'incorrect username or password' });
   }
   const service = params.get('service');
@@ -75,7 +77,10 @@ export async function handleHubAuth(ctx: Ctx, world: World): Promise<void> {
 
   const allowed = new Set(account?.push ? ['pull', 'push'] : ['pull']);
   const access: Access[] = [];
-  const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+  const scopes = params
+    .getAll('scope')
+    .flatMap((s) => s.split(' '))
+    .filter(Boolean);
   for (const scope of scopes) {
     const parsed = parseScope(scope);
     if (!parsed || parsed.type !== 'repository') continue;
@@ -101,7 +106,12 @@ export async function handleHubAuth(ctx: Ctx, world: World): Promise<void> {
     { kid: null, x5c: world.keys.hub.x5c },
   );
   world.control.addSecret(token);
-  sendJson(ctx, 200, { token, access_token: token, expires_in: lifetime, issued_at: new Date(iat * 1000).toISOString() });
+  sendJson(ctx, 200, {
+    token,
+    access_token: token,
+    expires_in: lifetime,
+    issued_at: new Date(iat * 1000).toISOString(),
+  });
 }
 
 /** `type:name:actions`; the name may hold colons (`host:port/...`), so type is before the first, actions after the last. */

@@ -10,7 +10,8 @@
  * different digest (same digest: success, tags added); `Force` overwrites. Failures carry ACR's message shape:
  * `Operation registries-<guid> failed. Resource <registryId> <detail>`.
  */
-import { RegistryClient, OciError, copyImage, isDigest } from '../oci.js';
+// testbed/oci.ts pulls in undici; it is loaded on the first import so that the emulator starts faster.
+import type { RegistryClient } from '../oci.js';
 import type { Registry, World } from './state.js';
 import { NULL_USER } from './acr.js';
 
@@ -96,7 +97,8 @@ export function parseImportBody(body: unknown): { request: ImportRequest } | { e
   const source = body['source'];
   if (!isObj(source)) return invalid("The 'source' property is required.");
   const sourceImage = source['sourceImage'];
-  if (typeof sourceImage !== 'string' || sourceImage === '') return invalid("The 'source.sourceImage' property is required.");
+  if (typeof sourceImage !== 'string' || sourceImage === '')
+    return invalid("The 'source.sourceImage' property is required.");
   const resourceId = source['resourceId'];
   const registryUri = source['registryUri'];
   const hasResourceId = resourceId !== undefined && resourceId !== null && resourceId !== '';
@@ -127,7 +129,9 @@ export function parseImportBody(body: unknown): { request: ImportRequest } | { e
       if (!isObj(credentials)) return invalid("'source.credentials' must be an object.");
       const { username, password } = credentials;
       if (typeof password !== 'string' || password === '') {
-        return invalid("The 'source.credentials.password' property is required when 'source.credentials' is given.");
+        return invalid(
+          "The 'source.credentials.password' property is required when 'source.credentials' is given.",
+        );
       }
       if (username !== undefined && username !== null && typeof username !== 'string') {
         return invalid("'source.credentials.username' must be a string.");
@@ -146,15 +150,21 @@ export function parseImportBody(body: unknown): { request: ImportRequest } | { e
   if (!REPO.test(parsed.repo.toLowerCase())) {
     return invalid(`The source image '${sourceImage}' has an invalid repository name.`);
   }
-  if (parsed.tag !== undefined && !TAG.test(parsed.tag)) return invalid(`The source image '${sourceImage}' has an invalid tag.`);
-  if (parsed.digest !== undefined && !(DIGEST.test(parsed.digest) && (!parsed.digest.startsWith('sha256:') || SHA256.test(parsed.digest)))) {
+  if (parsed.tag !== undefined && !TAG.test(parsed.tag))
+    return invalid(`The source image '${sourceImage}' has an invalid tag.`);
+  if (
+    parsed.digest !== undefined &&
+    !(DIGEST.test(parsed.digest) && (!parsed.digest.startsWith('sha256:') || SHA256.test(parsed.digest)))
+  ) {
     return invalid(`The source image '${sourceImage}' has an invalid digest.`);
   }
   const sourceRef = parsed.digest ?? parsed.tag ?? 'latest';
 
   const mode = body['mode'] ?? 'NoForce';
   if (mode !== 'NoForce' && mode !== 'Force') {
-    return invalid(`The value '${String(mode)}' is not valid for 'mode'. Allowed values: 'NoForce', 'Force'.`);
+    return invalid(
+      `The value '${String(mode)}' is not valid for 'mode'. Allowed values: 'NoForce', 'Force'.`,
+    );
   }
 
   const targetTagsRaw = body['targetTags'] ?? [];
@@ -171,19 +181,29 @@ export function parseImportBody(body: unknown): { request: ImportRequest } | { e
   for (const entry of targetTagsRaw as string[]) {
     const t = splitImage(entry);
     const repo = t.repo.toLowerCase();
-    if (hasHost(entry) || t.digest !== undefined || !REPO.test(repo) || (t.tag !== undefined && !TAG.test(t.tag))) {
-      return invalid(`The target tag '${entry}' is not valid: use 'repository[:tag]' without a registry host or digest.`);
+    if (
+      hasHost(entry) ||
+      t.digest !== undefined ||
+      !REPO.test(repo) ||
+      (t.tag !== undefined && !TAG.test(t.tag))
+    ) {
+      return invalid(
+        `The target tag '${entry}' is not valid: use 'repository[:tag]' without a registry host or digest.`,
+      );
     }
     targetTags.push({ repo, tag: t.tag ?? defaultTag });
   }
   const untagged: string[] = [];
   for (const entry of untaggedRaw as string[]) {
     if (!REPO.test(entry.toLowerCase())) {
-      return invalid(`The untagged target repository '${entry}' is not valid: use a repository name without tag or digest.`);
+      return invalid(
+        `The untagged target repository '${entry}' is not valid: use a repository name without tag or digest.`,
+      );
     }
     untagged.push(entry.toLowerCase());
   }
-  if (targetTags.length === 0 && untagged.length === 0) targetTags.push({ repo: parsed.repo.toLowerCase(), tag: defaultTag });
+  if (targetTags.length === 0 && untagged.length === 0)
+    targetTags.push({ repo: parsed.repo.toLowerCase(), tag: defaultTag });
 
   return {
     request: {
@@ -275,7 +295,9 @@ export function startImport(world: World, options: StartImportOptions): ImportOp
       finish();
     } catch (error) {
       const detail =
-        error instanceof ImportFailure ? error : new ImportFailure('InvalidParameters', describeCopyError(error));
+        error instanceof ImportFailure
+          ? error
+          : new ImportFailure('InvalidParameters', describeCopyError(error));
       finish({
         code: detail.code,
         message: `Operation ${op.id} failed. Resource ${options.target.id} ${detail.detail}`,
@@ -285,12 +307,30 @@ export function startImport(world: World, options: StartImportOptions): ImportOp
   return op;
 }
 
-function sourceClient(world: World, options: StartImportOptions): RegistryClient {
+type Oci = typeof import('../oci.js');
+let ociModule: Promise<Oci> | undefined;
+const loadOci = (): Promise<Oci> => (ociModule ??= import('../oci.js'));
+
+/** Hosts the emulator may contact: this machine only (the bed's registries). */
+function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  return name === '127.0.0.1' || name === 'localhost';
+}
+
+function sourceClient(oci: Oci, world: World, options: StartImportOptions): RegistryClient {
+  const { RegistryClient } = oci;
   const { source } = options.request;
   if (source.kind === 'resourceId') {
     const registry = options.sourceRegistry;
     if (!registry) throw new Error('source registry not resolved');
     return new RegistryClient({ url: registry.config.backendUrl, userAgent: 'acr-import-emulator' });
+  }
+  if (!isLoopbackHost(source.host)) {
+    // Real ACR would reach any registry; the emulator must never leave 127.0.0.1, so it fails like an unreachable one.
+    throw new ImportFailure(
+      'InvalidParameters',
+      `Error copying blobs: the source registry '${source.host}' cannot be reached (the emulator reaches only registries on 127.0.0.1).`,
+    );
   }
   const viaAcr = world.registryByLoginServer(source.host);
   const creds = source.credentials;
@@ -304,7 +344,9 @@ function sourceClient(world: World, options: StartImportOptions): RegistryClient
 
 async function copy(world: World, options: StartImportOptions): Promise<string> {
   const { request, target } = options;
-  const src = sourceClient(world, options);
+  const oci = await loadOci();
+  const { RegistryClient, copyImage } = oci;
+  const src = sourceClient(oci, world, options);
   const dst = new RegistryClient({ url: target.config.backendUrl, userAgent: 'acr-import-emulator' });
   try {
     const manifest = await src.getManifest(request.sourceRepo, request.sourceRef);
@@ -320,7 +362,10 @@ async function copy(world: World, options: StartImportOptions): Promise<string> 
       for (const { repo, tag } of request.targetTags) {
         const existing = await dst.headManifest(repo, tag);
         if (existing && existing.digest !== digest) {
-          throw new ImportFailure('InvalidParameters', `Tag ${repo}:${tag} already exists in target registry.`);
+          throw new ImportFailure(
+            'InvalidParameters',
+            `Tag ${repo}:${tag} already exists in target registry.`,
+          );
         }
       }
     }
@@ -342,18 +387,19 @@ async function copy(world: World, options: StartImportOptions): Promise<string> 
 }
 
 function describeCopyError(error: unknown): string {
-  if (error instanceof OciError) {
-    const name = STATUS_NAMES[error.status] ?? String(error.status);
-    const reason = error.statusText || name;
-    return `Invalid message ${name} ${reason} ${error.body}`.trimEnd();
+  if (error instanceof Error && error.name === 'OciError') {
+    const e = error as Error & { status: number; statusText: string; body: string };
+    const name = STATUS_NAMES[e.status] ?? String(e.status);
+    const reason = e.statusText || name;
+    return `Invalid message ${name} ${reason} ${e.body}`.trimEnd();
   }
   const e = error as { message?: string; cause?: { code?: string; message?: string } };
   if (e.cause?.code) return `Error copying blobs: could not reach the source registry (${e.cause.code}).`;
   return `Error copying blobs: ${e.message ?? String(error)}`;
 }
 
-/** The digest-form reference, for messages and the operation list. */
+/** The source as one reference, for the operation list. */
 export function describeSource(request: ImportRequest): string {
   const where = request.source.kind === 'registryUri' ? request.source.host : request.source.resourceId;
-  return `${where}/${request.sourceRepo}${isDigest(request.sourceRef) ? '@' : ':'}${request.sourceRef}`;
+  return `${where}/${request.sourceRepo}${request.sourceRef.includes(':') ? '@' : ':'}${request.sourceRef}`;
 }

@@ -37,14 +37,18 @@ export async function generateRsaKey(): Promise<SigningKey> {
 export function keyFromPem(privateKey: KeyObject, certPem: string): SigningKey {
   const publicKey = createPublicKey(privateKey);
   const alg: JwtAlg = privateKey.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
-  const x5c = [...certPem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g)].map((m) =>
-    (m[1] ?? '').replace(/\s+/g, ''),
+  const x5c = [...certPem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g)].map(
+    (m) => (m[1] ?? '').replace(/\s+/g, ''),
   );
   return { kid: keyId(publicKey), alg, privateKey, publicKey, x5c };
 }
 
 function keyId(publicKey: KeyObject): string {
-  return b64url(createHash('sha1').update(publicKey.export({ type: 'spki', format: 'der' })).digest());
+  return b64url(
+    createHash('sha1')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest(),
+  );
 }
 
 /** Signs `claims`; the header gets `typ`, `alg`, `kid` (unless `header.kid === null`) and whatever `header` adds. */

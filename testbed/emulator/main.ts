@@ -27,7 +27,10 @@ function configPath(argv: string[]): string {
 
 async function main(): Promise<void> {
   const config = JSON.parse(readFileSync(configPath(process.argv), 'utf8')) as EmulatorConfig;
-  const tls = { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') };
+  const tls = {
+    cert: readFileSync(config.tls.certFile, 'utf8'),
+    key: readFileSync(config.tls.keyFile, 'utf8'),
+  };
   const ca = readFileSync(config.tls.caFile, 'utf8');
   const hubKey = keyFromPem(
     createPrivateKey(readFileSync(config.hub.signingKeyFile, 'utf8')),

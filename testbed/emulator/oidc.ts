@@ -19,7 +19,9 @@ export async function handleOidc(ctx: Ctx, world: World): Promise<void> {
     world.control,
     { drop: 'oidc', throttle: 'oidc', serverError: 'oidc' },
     {
-      throttled: () => ({ body: { message: 'API rate limit exceeded', documentation_url: 'https://docs.github.com' } }),
+      throttled: () => ({
+        body: { message: 'API rate limit exceeded', documentation_url: 'https://docs.github.com' },
+      }),
       serverError: (status) => ({ message: `Server error ${status}` }),
     },
   );

@@ -29,15 +29,6 @@ const ROLE_ACTIONS: Record<Role, readonly string[]> = {
   contributor: ['*'],
 };
 
-/** The display name of a role, for messages. */
-export const ROLE_NAMES: Record<Role, string> = {
-  importer: 'Container Registry Data Importer and Data Reader',
-  reader: 'Reader',
-  pull: 'AcrPull',
-  push: 'AcrPush',
-  contributor: 'Contributor',
-};
-
 export type DataAction = 'pull' | 'push' | 'delete';
 
 export class Rbac {
@@ -50,7 +41,9 @@ export class Rbac {
       (a) =>
         a.principal === principal &&
         covers(normalise(a.scope), target) &&
-        ROLE_ACTIONS[a.role].some((granted) => granted === '*' || granted.toLowerCase() === action.toLowerCase()),
+        ROLE_ACTIONS[a.role].some(
+          (granted) => granted === '*' || granted.toLowerCase() === action.toLowerCase(),
+        ),
     );
   }
 
@@ -58,7 +51,9 @@ export class Rbac {
   hasAnyRoleUnder(principal: string, scope: string): boolean {
     const target = normalise(scope);
     return this.assignments.some(
-      (a) => a.principal === principal && (covers(target, normalise(a.scope)) || covers(normalise(a.scope), target)),
+      (a) =>
+        a.principal === principal &&
+        (covers(target, normalise(a.scope)) || covers(normalise(a.scope), target)),
     );
   }
 

@@ -3,7 +3,6 @@
  * and login servers), role assignments, signing keys and the URLs of every emulated service. Read-only after start,
  * except for the Control API state and the import operations.
  */
-import { randomUUID } from 'node:crypto';
 import type { EmulatorConfig } from './config.js';
 import type { ControlState } from './control.js';
 import type { SigningKey } from './jwt.js';
@@ -120,7 +119,9 @@ export class World {
 
   principalByObjectId(objectId: string, tenantId: string): PrincipalConfig | undefined {
     return this.config.principals.find(
-      (p) => p.objectId.toLowerCase() === objectId.toLowerCase() && p.tenantId.toLowerCase() === tenantId.toLowerCase(),
+      (p) =>
+        p.objectId.toLowerCase() === objectId.toLowerCase() &&
+        p.tenantId.toLowerCase() === tenantId.toLowerCase(),
     );
   }
 
@@ -166,6 +167,3 @@ export class World {
     return [...ARM_AUDIENCES, this.urls.arm];
   }
 }
-
-/** ids that look like Azure's: correlation ids, request ids, token ids. */
-export const newId = (): string => randomUUID();
