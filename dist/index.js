@@ -85974,6 +85974,7 @@ class AcrAuthorizer {
             return `Bearer ${token}`;
         }
     }
+    /** The ACR refresh token (docker login's password with username 00000000-0000-0000-0000-000000000000). */
     refresh() {
         if (!this.refreshToken) {
             this.refreshToken = (async () => {
@@ -86284,6 +86285,7 @@ async function createCredential(settings, host, clock, mask) {
             return {
                 mode,
                 presented: () => presented,
+                federated: (tenantId, clientId) => new ClientAssertionCredential(tenantId, clientId, getAssertion, common),
                 credential: new ClientAssertionCredential(need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'), need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'), getAssertion, common),
             };
         }
@@ -87739,6 +87741,8 @@ function describeImportFailure(code, message, label) {
 
 
 
+/** The username that goes with an ACR refresh token used as a password. */
+const ACR_TOKEN_USERNAME = '00000000-0000-0000-0000-000000000000';
 /** Registries that are never ACRs: their sources resolve at once, without waiting for the registry list. */
 const PUBLIC_REGISTRIES = new Set([
     'docker.io',
@@ -87751,9 +87755,9 @@ const PUBLIC_REGISTRIES = new Set([
     'nvcr.io',
     'registry.gitlab.com',
 ]);
-async function runImports(config, ports) {
+async function runImports(config, ports, options = {}) {
     const started = ports.clock.now();
-    const run = new Run(config, ports);
+    const run = new Run(config, ports, options);
     try {
         return await run.execute(started);
     }
@@ -87764,6 +87768,7 @@ async function runImports(config, ports) {
 class Run {
     config;
     ports;
+    options;
     http;
     log;
     choice;
@@ -87774,9 +87779,10 @@ class Run {
     target;
     targetClient;
     acrClients = new Map();
-    constructor(config, ports) {
+    constructor(config, ports, options) {
         this.config = config;
         this.ports = ports;
+        this.options = options;
         this.log = ports.logger;
         this.http = new http_HttpClient(ports.transport, ports.clock, ports.logger);
         const auth = {
@@ -87805,7 +87811,10 @@ class Run {
         // Start the sign-in and the target lookup at once; source resolution runs beside it.
         const target = this.targetRegistry();
         const images = this.config.images;
-        const results = await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
+        const lock = this.options.lock;
+        const results = lock
+            ? await this.lockedRun(lock)
+            : await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
         const registry = await target.catch(() => undefined);
         return {
             registry: registry && { name: registry.name, loginServer: registry.loginServer, id: registry.id },
@@ -87814,6 +87823,43 @@ class Run {
             durationMs: this.ports.clock.now() - started,
             dryRun: this.config.dryRun,
         };
+    }
+    /** locked: true: resolve every source first; import only when none drifted from the lock file. */
+    async lockedRun(lock) {
+        const images = this.config.images;
+        const checks = await mapLimit(images, this.config.maxParallel, async (spec) => {
+            const started = this.ports.clock.now();
+            try {
+                const plan = await this.planSource(spec);
+                const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
+                const want = lock.get(spec.sourceText);
+                const digest = resolved?.info.digest;
+                if (!want)
+                    return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} is not in the lock file.`, started };
+                if (!digest)
+                    return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`, started };
+                if (digest !== want) {
+                    return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`, started };
+                }
+                return { spec, pre: { plan, resolved }, drift: undefined, started };
+            }
+            catch (err) {
+                return { spec, pre: undefined, drift: asImportError(err).message, started };
+            }
+        });
+        const drifted = checks.filter((c) => c.drift);
+        if (drifted.length) {
+            const hint = 'The sources changed since the lock file was written: review the change, then update the lock file (run with locked: false) or import the locked digests (source with @digest).';
+            return checks.map((c) => ({
+                ...emptyResult(c.spec),
+                sourceDigest: c.pre?.resolved?.info.digest,
+                durationMs: this.ports.clock.now() - c.started,
+                error: c.drift ?? `Not imported: ${drifted.length} source${drifted.length === 1 ? '' : 's'} drifted from the lock file (${drifted.map((d) => d.spec.sourceText).join(', ')}).`,
+                hint,
+            }));
+        }
+        this.log.info(`All ${checks.length} sources match the lock file.`);
+        return mapLimit(checks, this.config.maxParallel, (c) => this.importOne(c.spec, c.pre));
     }
     // -------------------------------------------------------------------------------------------------------------------
     // Target registry
@@ -87906,6 +87952,8 @@ class Run {
             return { source: { resourceId: registry.id, sourceImage: image }, client: this.acrClient(registry) };
         }
         const host = ref.registry;
+        if (this.config.sourceFederation)
+            return this.federatedSource(host, image);
         if (creds) {
             const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, creds, host);
             return {
@@ -87927,6 +87975,30 @@ class Run {
         return {
             source: { registryUri: host, sourceImage: image },
             client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
+        };
+    }
+    /**
+     * A source ACR in another tenant, signed in with a second federated identity: its Entra token is exchanged at the
+     * source registry for an ACR refresh token, which Azure then uses to pull (username 00000000-...-000000000000).
+     * No stored secret on either side.
+     */
+    async federatedSource(host, image) {
+        const { tenantId, clientId } = this.config.sourceFederation;
+        const choice = await this.choice;
+        if (!choice.federated) {
+            throw new AuthError('source-tenant-id and source-client-id sign in with GitHub OIDC, but this run does not use OIDC.', 'Use auth: oidc (with permissions: id-token: write), or give source-username and source-password instead.');
+        }
+        const credential = choice.federated(tenantId, clientId);
+        const tokens = new TokenProvider(Promise.resolve({ credential, mode: 'oidc', presented: choice.presented }), { tenantId, clientId, audience: this.config.audience }, this.ports.clock, this.ports.mask);
+        const authorizer = new AcrAuthorizer(this.http, this.ports.mask, host, () => tokens.token(this.config.cloud.acrScope), tenantId);
+        const refresh = await authorizer.refresh();
+        return {
+            source: {
+                registryUri: host,
+                sourceImage: image,
+                credentials: { username: ACR_TOKEN_USERNAME, password: refresh },
+            },
+            client: new RegistryClient(this.http, host, authorizer),
         };
     }
     /** The manifest the source reference points to now, or undefined when it cannot be read from here. */
@@ -87987,24 +88059,15 @@ class Run {
     }
     // -------------------------------------------------------------------------------------------------------------------
     // One image
-    async importOne(spec) {
+    async importOne(spec, pre) {
         const started = this.ports.clock.now();
-        const result = {
-            source: spec.sourceText,
-            sourceDigest: undefined,
-            mediaType: undefined,
-            platforms: undefined,
-            targets: [],
-            status: 'failed',
-            durationMs: 0,
-            notes: [],
-        };
+        const result = emptyResult(spec);
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(new TimeoutError(`Importing ${spec.sourceText} did not finish within ${formatMs(this.config.timeoutMs)}.`)), this.config.timeoutMs);
         const label = spec.sourceText;
         const deadline = started + this.config.timeoutMs;
         try {
-            await this.importSteps(spec, result, controller.signal, deadline);
+            await this.importSteps(spec, result, controller.signal, deadline, pre);
         }
         catch (err) {
             const reason = controller.signal.aborted && controller.signal.reason instanceof ImportError ? controller.signal.reason : err;
@@ -88023,11 +88086,15 @@ class Run {
         }
         return result;
     }
-    async importSteps(spec, result, signal, deadline) {
+    async importSteps(spec, result, signal, deadline, pre) {
         const label = spec.sourceText;
-        const plan = await this.planSource(spec);
+        const plan = pre?.plan ?? (await this.planSource(spec));
         // Resolve the source while the target is being found and its tags read.
-        const resolving = this.config.pinDigest || spec.expectedDigest || spec.platform ? this.resolveSource(spec, plan, signal) : Promise.resolve(undefined);
+        const resolving = pre
+            ? Promise.resolve(pre.resolved)
+            : this.config.pinDigest || spec.expectedDigest || spec.platform
+                ? this.resolveSource(spec, plan, signal)
+                : Promise.resolve(undefined);
         const targetStates = this.readTargets(spec, signal);
         const [resolved, states] = await Promise.all([resolving, targetStates.catch((err) => err)]);
         const target = await this.targetRegistry();
@@ -88252,6 +88319,18 @@ class Run {
     }
 }
 class ImportConflict extends VerificationError {
+}
+function emptyResult(spec) {
+    return {
+        source: spec.sourceText,
+        sourceDigest: undefined,
+        mediaType: undefined,
+        platforms: undefined,
+        targets: [],
+        status: 'failed',
+        durationMs: 0,
+        notes: [],
+    };
 }
 /**
  * Starts a shared piece of work whose result several images await later. Its failure is reported to each of them,

@@ -39,7 +39,8 @@ export class AcrAuthorizer implements RegistryAuthorizer {
     }
   }
 
-  private refresh(): Promise<string> {
+  /** The ACR refresh token (docker login's password with username 00000000-0000-0000-0000-000000000000). */
+  refresh(): Promise<string> {
     if (!this.refreshToken) {
       this.refreshToken = (async () => {
         const accessToken = await this.entraToken();

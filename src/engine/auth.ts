@@ -40,6 +40,8 @@ export interface PresentedAssertion {
 export interface CredentialChoice {
   credential: TokenCredential;
   mode: ResolvedAuthMode;
+  /** OIDC only: a credential for another app in another tenant, fed by the same GitHub ID tokens. */
+  federated?: (tenantId: string, clientId: string) => TokenCredential;
   /** Filled once an ID token has been presented (OIDC only). */
   presented: () => PresentedAssertion | undefined;
 }
@@ -135,6 +137,7 @@ export async function createCredential(
       return {
         mode,
         presented: () => presented,
+        federated: (tenantId, clientId) => new ClientAssertionCredential(tenantId, clientId, getAssertion, common),
         credential: new ClientAssertionCredential(
           need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'),
           need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'),
@@ -196,7 +199,7 @@ export class TokenProvider {
   private readonly cache = new Map<string, Promise<{ token: string; expiresOn: number }>>();
 
   constructor(
-    private readonly choice: Promise<CredentialChoice>,
+    private readonly choice: Promise<Pick<CredentialChoice, 'credential' | 'mode' | 'presented'>>,
     private readonly settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
     private readonly clock: Clock,
     private readonly mask: SecretSink,
@@ -231,7 +234,7 @@ export class TokenProvider {
 /** Entra's AADSTS codes, and @azure/identity's own failures, as the fix the user needs. */
 export function translateAuthError(
   err: unknown,
-  choice: CredentialChoice,
+  choice: Pick<CredentialChoice, 'mode' | 'presented'>,
   settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
   scope: string,
 ): ImportError {

@@ -20,6 +20,9 @@ import {
 } from './registry.js';
 import type { ImageResult, RunResult, TargetResult } from './result.js';
 
+/** The username that goes with an ACR refresh token used as a password. */
+const ACR_TOKEN_USERNAME = '00000000-0000-0000-0000-000000000000';
+
 /** Registries that are never ACRs: their sources resolve at once, without waiting for the registry list. */
 const PUBLIC_REGISTRIES = new Set([
   'docker.io',
@@ -37,9 +40,14 @@ export interface RunPorts extends EnginePorts {
   authHost: AuthHost;
 }
 
-export async function runImports(config: ImportConfig, ports: RunPorts): Promise<RunResult> {
+export interface RunOptions {
+  /** With `locked: true`: source -> digest from the lock file; any drift fails the run before any import. */
+  lock?: ReadonlyMap<string, string>;
+}
+
+export async function runImports(config: ImportConfig, ports: RunPorts, options: RunOptions = {}): Promise<RunResult> {
   const started = ports.clock.now();
-  const run = new Run(config, ports);
+  const run = new Run(config, ports, options);
   try {
     return await run.execute(started);
   } finally {
@@ -80,6 +88,7 @@ class Run {
   constructor(
     private readonly config: ImportConfig,
     private readonly ports: RunPorts,
+    private readonly options: RunOptions,
   ) {
     this.log = ports.logger;
     this.http = new HttpClient(ports.transport, ports.clock, ports.logger);
@@ -113,7 +122,10 @@ class Run {
     // Start the sign-in and the target lookup at once; source resolution runs beside it.
     const target = this.targetRegistry();
     const images = this.config.images;
-    const results = await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
+    const lock = this.options.lock;
+    const results = lock
+      ? await this.lockedRun(lock)
+      : await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
     const registry = await target.catch(() => undefined);
     return {
       registry: registry && { name: registry.name, loginServer: registry.loginServer, id: registry.id },
@@ -122,6 +134,41 @@ class Run {
       durationMs: this.ports.clock.now() - started,
       dryRun: this.config.dryRun,
     };
+  }
+
+  /** locked: true: resolve every source first; import only when none drifted from the lock file. */
+  private async lockedRun(lock: ReadonlyMap<string, string>): Promise<ImageResult[]> {
+    const images = this.config.images;
+    const checks = await mapLimit(images, this.config.maxParallel, async (spec) => {
+      const started = this.ports.clock.now();
+      try {
+        const plan = await this.planSource(spec);
+        const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
+        const want = lock.get(spec.sourceText);
+        const digest = resolved?.info.digest;
+        if (!want) return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} is not in the lock file.`, started };
+        if (!digest) return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`, started };
+        if (digest !== want) {
+          return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`, started };
+        }
+        return { spec, pre: { plan, resolved }, drift: undefined, started };
+      } catch (err) {
+        return { spec, pre: undefined, drift: asImportError(err).message, started };
+      }
+    });
+    const drifted = checks.filter((c) => c.drift);
+    if (drifted.length) {
+      const hint = 'The sources changed since the lock file was written: review the change, then update the lock file (run with locked: false) or import the locked digests (source with @digest).';
+      return checks.map((c) => ({
+        ...emptyResult(c.spec),
+        sourceDigest: c.pre?.resolved?.info.digest,
+        durationMs: this.ports.clock.now() - c.started,
+        error: c.drift ?? `Not imported: ${drifted.length} source${drifted.length === 1 ? '' : 's'} drifted from the lock file (${drifted.map((d) => d.spec.sourceText).join(', ')}).`,
+        hint,
+      }));
+    }
+    this.log.info(`All ${checks.length} sources match the lock file.`);
+    return mapLimit(checks, this.config.maxParallel, (c) => this.importOne(c.spec, c.pre));
   }
 
   // -------------------------------------------------------------------------------------------------------------------
@@ -219,6 +266,7 @@ class Run {
       return { source: { resourceId: registry.id, sourceImage: image }, client: this.acrClient(registry) };
     }
     const host = ref.registry!;
+    if (this.config.sourceFederation) return this.federatedSource(host, image);
     if (creds) {
       const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, creds, host);
       return {
@@ -242,12 +290,45 @@ class Run {
     };
   }
 
+  /**
+   * A source ACR in another tenant, signed in with a second federated identity: its Entra token is exchanged at the
+   * source registry for an ACR refresh token, which Azure then uses to pull (username 00000000-...-000000000000).
+   * No stored secret on either side.
+   */
+  private async federatedSource(host: string, image: string): Promise<SourcePlan> {
+    const { tenantId, clientId } = this.config.sourceFederation!;
+    const choice = await this.choice;
+    if (!choice.federated) {
+      throw new AuthError(
+        'source-tenant-id and source-client-id sign in with GitHub OIDC, but this run does not use OIDC.',
+        'Use auth: oidc (with permissions: id-token: write), or give source-username and source-password instead.',
+      );
+    }
+    const credential = choice.federated(tenantId, clientId);
+    const tokens = new TokenProvider(
+      Promise.resolve({ credential, mode: 'oidc', presented: choice.presented }),
+      { tenantId, clientId, audience: this.config.audience },
+      this.ports.clock,
+      this.ports.mask,
+    );
+    const authorizer = new AcrAuthorizer(this.http, this.ports.mask, host, () => tokens.token(this.config.cloud.acrScope), tenantId);
+    const refresh = await authorizer.refresh();
+    return {
+      source: {
+        registryUri: host,
+        sourceImage: image,
+        credentials: { username: ACR_TOKEN_USERNAME, password: refresh },
+      },
+      client: new RegistryClient(this.http, host, authorizer),
+    };
+  }
+
   /** The manifest the source reference points to now, or undefined when it cannot be read from here. */
   private async resolveSource(
     spec: ImageSpec,
     plan: SourcePlan,
     signal: AbortSignal,
-  ): Promise<{ info: ManifestInfo; platformNote?: string } | undefined> {
+  ): Promise<Resolved> {
     const ref = spec.source;
     if (!plan.client) return undefined;
     const reference = ref.digest ?? ref.tag ?? 'latest';
@@ -303,18 +384,9 @@ class Run {
   // -------------------------------------------------------------------------------------------------------------------
   // One image
 
-  private async importOne(spec: ImageSpec): Promise<ImageResult> {
+  private async importOne(spec: ImageSpec, pre?: PreResolved): Promise<ImageResult> {
     const started = this.ports.clock.now();
-    const result: ImageResult = {
-      source: spec.sourceText,
-      sourceDigest: undefined,
-      mediaType: undefined,
-      platforms: undefined,
-      targets: [],
-      status: 'failed',
-      durationMs: 0,
-      notes: [],
-    };
+    const result = emptyResult(spec);
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new TimeoutError(`Importing ${spec.sourceText} did not finish within ${formatMs(this.config.timeoutMs)}.`)),
@@ -323,7 +395,7 @@ class Run {
     const label = spec.sourceText;
     const deadline = started + this.config.timeoutMs;
     try {
-      await this.importSteps(spec, result, controller.signal, deadline);
+      await this.importSteps(spec, result, controller.signal, deadline, pre);
     } catch (err) {
       const reason = controller.signal.aborted && controller.signal.reason instanceof ImportError ? controller.signal.reason : err;
       const e = asImportError(reason);
@@ -339,11 +411,21 @@ class Run {
     return result;
   }
 
-  private async importSteps(spec: ImageSpec, result: ImageResult, signal: AbortSignal, deadline: number): Promise<void> {
+  private async importSteps(
+    spec: ImageSpec,
+    result: ImageResult,
+    signal: AbortSignal,
+    deadline: number,
+    pre: PreResolved | undefined,
+  ): Promise<void> {
     const label = spec.sourceText;
-    const plan = await this.planSource(spec);
+    const plan = pre?.plan ?? (await this.planSource(spec));
     // Resolve the source while the target is being found and its tags read.
-    const resolving = this.config.pinDigest || spec.expectedDigest || spec.platform ? this.resolveSource(spec, plan, signal) : Promise.resolve(undefined);
+    const resolving = pre
+      ? Promise.resolve(pre.resolved)
+      : this.config.pinDigest || spec.expectedDigest || spec.platform
+        ? this.resolveSource(spec, plan, signal)
+        : Promise.resolve(undefined);
     const targetStates = this.readTargets(spec, signal);
     const [resolved, states] = await Promise.all([resolving, targetStates.catch((err: unknown) => err as Error)]);
     const target = await this.targetRegistry();
@@ -597,6 +679,25 @@ class Run {
 }
 
 class ImportConflict extends VerificationError {}
+
+type Resolved = { info: ManifestInfo; platformNote?: string } | undefined;
+interface PreResolved {
+  plan: SourcePlan;
+  resolved: Resolved;
+}
+
+function emptyResult(spec: ImageSpec): ImageResult {
+  return {
+    source: spec.sourceText,
+    sourceDigest: undefined,
+    mediaType: undefined,
+    platforms: undefined,
+    targets: [],
+    status: 'failed',
+    durationMs: 0,
+    notes: [],
+  };
+}
 
 /**
  * Starts a shared piece of work whose result several images await later. Its failure is reported to each of them,

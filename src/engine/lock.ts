@@ -1,0 +1,64 @@
+/**
+ * The lock file: what each source resolved to, in a stable order, to commit and review. With `locked: true` a run
+ * fails before importing anything when a source now resolves to another digest (drift).
+ */
+import { InputError } from './errors.js';
+import type { RunResult } from './result.js';
+
+export const LOCK_VERSION = 1;
+
+export interface LockEntry {
+  source: string;
+  digest: string;
+  mediaType: string | null;
+  platforms: { platform: string; digest: string }[];
+  targets: { ref: string; digest: string | null }[];
+}
+
+export interface LockFile {
+  version: number;
+  registry: string | null;
+  images: LockEntry[];
+}
+
+/** The lock file for a run, as text: sorted by source, two-space JSON, trailing newline (diff-friendly). */
+export function renderLockFile(run: RunResult): string {
+  const images: LockEntry[] = run.images
+    .filter((i) => i.status !== 'failed' && i.sourceDigest)
+    .map((i) => ({
+      source: i.source,
+      digest: i.sourceDigest!,
+      mediaType: i.mediaType ?? null,
+      platforms: [...(i.platforms ?? [])].sort((a, b) => a.platform.localeCompare(b.platform)),
+      targets: [...i.targets]
+        .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
+        .sort((a, b) => a.ref.localeCompare(b.ref)),
+    }))
+    .sort((a, b) => a.source.localeCompare(b.source));
+  const lock: LockFile = { version: LOCK_VERSION, registry: run.registry?.loginServer ?? null, images };
+  return `${JSON.stringify(lock, null, 2)}\n`;
+}
+
+/** Reads a lock file's text; a malformed one is an input error naming the file. */
+export function parseLockFile(text: string, path: string): Map<string, string> {
+  const problem = (message: string): InputError =>
+    new InputError([{ input: 'lock-file', value: path, message }]);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw problem(`is not valid JSON (${err instanceof Error ? err.message : String(err)}); write it with lock-file and locked: false first`);
+  }
+  const lock = doc as Partial<LockFile>;
+  if (lock.version !== LOCK_VERSION || !Array.isArray(lock.images)) {
+    throw problem(`is not an acr-import lock file of version ${LOCK_VERSION} (needs "version" and "images")`);
+  }
+  const digests = new Map<string, string>();
+  lock.images.forEach((entry, i) => {
+    if (typeof entry?.source !== 'string' || typeof entry.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(entry.digest)) {
+      throw problem(`entry ${i + 1} needs a "source" and a "digest" (sha256:<64 hex>)`);
+    }
+    digests.set(entry.source, entry.digest);
+  });
+  return digests;
+}
