@@ -85566,7 +85566,12 @@ function createUndiciTransport(options) {
         },
     };
 }
-const DEFAULT_RETRY = { maxAttempts: 6, maxElapsedMs: 120_000, baseDelayMs: 500, maxDelayMs: 30_000 };
+const DEFAULT_RETRY = {
+    maxAttempts: 6,
+    maxElapsedMs: 120_000,
+    baseDelayMs: 500,
+    maxDelayMs: 30_000,
+};
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
 function parseRetryAfter(value, now) {
@@ -85779,7 +85784,10 @@ class TokenServerAuthorizer {
         const body = jsonBody(res);
         const token = typeof body?.token === 'string' ? body.token : body?.access_token;
         if (typeof token !== 'string' || token === '') {
-            throw new RemoteError({ service: this.service, message: `${this.service}'s token server returned no token.` });
+            throw new RemoteError({
+                service: this.service,
+                message: `${this.service}'s token server returned no token.`,
+            });
         }
         this.mask(token);
         return `Bearer ${token}`;
@@ -86012,7 +86020,11 @@ class AcrAuthorizer {
                 ? 'The registry blocks this runner (public network access disabled or a firewall rule). Import still works through Azure; verification from the runner needs network access to the registry.'
                 : 'The signed-in identity needs a data-plane role on this registry (AcrPull, or Container Registry Data Importer and Data Reader); also check that the registry accepts Entra tokens (azureADAuthenticationAsArmPolicy).'));
         }
-        return this.fail(new RemoteError({ service: this.loginServer, status: res.status, message: `${this.loginServer}: ${what} request failed (${detail}).` }));
+        return this.fail(new RemoteError({
+            service: this.loginServer,
+            status: res.status,
+            message: `${this.loginServer}: ${what} request failed (${detail}).`,
+        }));
     }
     fail(err) {
         throw err;
@@ -86073,7 +86085,11 @@ class ArmClient {
             const location = res.headers['location'] ?? res.headers['azure-asyncoperation'];
             if (!location)
                 return { done: true };
-            return { done: false, location, retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()) };
+            return {
+                done: false,
+                location,
+                retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+            };
         }
         return { done: true };
     }
@@ -86091,7 +86107,8 @@ class ArmClient {
             const message = typeof body?.error?.message === 'string' ? body.error.message : `import ${status}`;
             return { state: 'failed', code, message };
         }
-        const running = res.status === 202 || (status !== undefined && !['succeeded', 'failed'].includes(status) && status !== '');
+        const running = res.status === 202 ||
+            (status !== undefined && !['succeeded', 'failed'].includes(status) && status !== '');
         if (running) {
             return {
                 state: 'running',
@@ -86184,7 +86201,10 @@ function armError(res, err, what) {
                 hint: 'Check subscription-id (or AZURE_SUBSCRIPTION_ID), and that the identity has a role in that subscription.',
             });
         case 'ResourceGroupNotFound':
-            return new RemoteError({ ...base, hint: 'Check resource-group, or leave it empty to look the registry up by name.' });
+            return new RemoteError({
+                ...base,
+                hint: 'Check resource-group, or leave it empty to look the registry up by name.',
+            });
         case 'ResourceNotFound':
             return new RemoteError({
                 ...base,
@@ -87694,7 +87714,7 @@ const RULES = [
     },
     {
         test: /UNAUTHORIZED|authentication required|Unauthorized/,
-        hint: 'The source registry refused Azure\'s pull: give source-username and source-password (for Docker Hub an access token), check they may pull this repository, and for Docker Hub official images use the library/ prefix (docker.io/library/nginx).',
+        hint: "The source registry refused Azure's pull: give source-username and source-password (for Docker Hub an access token), check they may pull this repository, and for Docker Hub official images use the library/ prefix (docker.io/library/nginx).",
     },
     {
         test: /MANIFEST_UNKNOWN|NAME_UNKNOWN|not found|NotFound/i,
@@ -87702,7 +87722,7 @@ const RULES = [
     },
     {
         test: /TOOMANYREQUESTS|rate limit|toomanyrequests/i,
-        hint: 'The source registry is rate-limiting Azure\'s pulls: pass source-username and source-password so pulls count against an account.',
+        hint: "The source registry is rate-limiting Azure's pulls: pass source-username and source-password so pulls count against an account.",
     },
     {
         test: /network|firewall|private endpoint|trusted service|IP .*not allowed|not allowed access|DENIED/i,
@@ -87835,11 +87855,26 @@ class Run {
                 const want = lock.get(spec.sourceText);
                 const digest = resolved?.info.digest;
                 if (!want)
-                    return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} is not in the lock file.`, started };
+                    return {
+                        spec,
+                        pre: { plan, resolved },
+                        drift: `${spec.sourceText} is not in the lock file.`,
+                        started,
+                    };
                 if (!digest)
-                    return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`, started };
+                    return {
+                        spec,
+                        pre: { plan, resolved },
+                        drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`,
+                        started,
+                    };
                 if (digest !== want) {
-                    return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`, started };
+                    return {
+                        spec,
+                        pre: { plan, resolved },
+                        drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`,
+                        started,
+                    };
                 }
                 return { spec, pre: { plan, resolved }, drift: undefined, started };
             }
@@ -87854,7 +87889,8 @@ class Run {
                 ...emptyResult(c.spec),
                 sourceDigest: c.pre?.resolved?.info.digest,
                 durationMs: this.ports.clock.now() - c.started,
-                error: c.drift ?? `Not imported: ${drifted.length} source${drifted.length === 1 ? '' : 's'} drifted from the lock file (${drifted.map((d) => d.spec.sourceText).join(', ')}).`,
+                error: c.drift ??
+                    `Not imported: ${drifted.length} source${drifted.length === 1 ? '' : 's'} drifted from the lock file (${drifted.map((d) => d.spec.sourceText).join(', ')}).`,
                 hint,
             }));
         }
@@ -88012,7 +88048,9 @@ class Run {
             info = await plan.client.headManifest(ref.repository, reference, signal);
         }
         catch (err) {
-            if (err instanceof RemoteError && (err.status === 403 || err.status === undefined) && 'resourceId' in plan.source) {
+            if (err instanceof RemoteError &&
+                (err.status === 403 || err.status === undefined) &&
+                'resourceId' in plan.source) {
                 plan.unreachable = `the runner cannot read the source registry (${err.message})`;
                 return undefined;
             }
@@ -88042,7 +88080,11 @@ class Run {
         const index = await plan.client.getManifest(ref.repository, info.digest, signal);
         const entry = index && platformsOf(index.bytes).find((p) => p.platform === wanted);
         if (!entry) {
-            const available = index ? platformsOf(index.bytes).map((p) => p.platform).join(', ') : 'none';
+            const available = index
+                ? platformsOf(index.bytes)
+                    .map((p) => p.platform)
+                    .join(', ')
+                : 'none';
             throw new RemoteError({
                 service: plan.client.label,
                 message: `${formatReference(ref)} has no ${wanted} manifest (platforms: ${available}).`,
@@ -88051,7 +88093,10 @@ class Run {
         }
         const child = await plan.client.headManifest(ref.repository, entry.digest, signal);
         if (!child)
-            throw new RemoteError({ service: plan.client.label, message: `Platform manifest ${entry.digest} is missing.` });
+            throw new RemoteError({
+                service: plan.client.label,
+                message: `Platform manifest ${entry.digest} is missing.`,
+            });
         return {
             info: child,
             platformNote: `Imported only ${wanted}: digest ${child.digest} is that platform's manifest, not the index digest ${info.digest}.`,
@@ -88070,7 +88115,9 @@ class Run {
             await this.importSteps(spec, result, controller.signal, deadline, pre);
         }
         catch (err) {
-            const reason = controller.signal.aborted && controller.signal.reason instanceof ImportError ? controller.signal.reason : err;
+            const reason = controller.signal.aborted && controller.signal.reason instanceof ImportError
+                ? controller.signal.reason
+                : err;
             const e = asImportError(reason);
             result.status = 'failed';
             result.error = e.message;
@@ -88096,7 +88143,10 @@ class Run {
                 ? this.resolveSource(spec, plan, signal)
                 : Promise.resolve(undefined);
         const targetStates = this.readTargets(spec, signal);
-        const [resolved, states] = await Promise.all([resolving, targetStates.catch((err) => err)]);
+        const [resolved, states] = await Promise.all([
+            resolving,
+            targetStates.catch((err) => err),
+        ]);
         const target = await this.targetRegistry();
         let digest = resolved?.info.digest;
         if (resolved) {
@@ -88157,7 +88207,9 @@ class Run {
         const body = {
             source: { ...plan.source, sourceImage: sourceImage(spec.source, digest) },
             targetTags: spec.targets.map((t) => `${t.repository}:${t.tag}`),
-            ...(spec.untaggedRepositories.length ? { untaggedTargetRepositories: [...spec.untaggedRepositories] } : {}),
+            ...(spec.untaggedRepositories.length
+                ? { untaggedTargetRepositories: [...spec.untaggedRepositories] }
+                : {}),
             mode,
         };
         if (body.targetTags.length === 0)
@@ -88614,7 +88666,13 @@ async function run() {
     };
     let result;
     try {
-        result = await runImports(config, { logger, mask: setSecret, transport, clock: systemClock, authHost });
+        result = await runImports(config, {
+            logger,
+            mask: setSecret,
+            transport,
+            clock: systemClock,
+            authHost,
+        });
     }
     catch (err) {
         main_fail(err);

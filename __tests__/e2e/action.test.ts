@@ -45,7 +45,9 @@ function failureText(run: ActionRun): string {
 }
 
 async function importCalls(): Promise<LoggedRequest[]> {
-  return (await bed.control.requests({ service: 'arm' })).filter((r) => r.method === 'POST' && r.url.includes('/importImage'));
+  return (await bed.control.requests({ service: 'arm' })).filter(
+    (r) => r.method === 'POST' && r.url.includes('/importImage'),
+  );
 }
 
 function expectSuccess(run: ActionRun): void {
@@ -77,7 +79,9 @@ describe('import into ACR through the bundle', () => {
       mediaType: seeded.mediaType,
       targets: [{ ref: `${bed.acrs.target.loginServer}/mirror/hello:stable`, digest: seeded.digest }],
     });
-    expect(result!.platforms).toEqual(seeded.platforms.map((p) => ({ platform: p.platform, digest: p.digest })));
+    expect(result!.platforms).toEqual(
+      seeded.platforms.map((p) => ({ platform: p.platform, digest: p.digest })),
+    );
 
     // Pinned: ARM was asked for the digest, not the tag.
     const [call] = await importCalls();
@@ -87,7 +91,9 @@ describe('import into ACR through the bundle', () => {
       mode: 'NoForce',
     });
     // Finished by watching the target: the operation URL (Retry-After: 10) was never polled.
-    const polls = (await bed.control.requests({ service: 'arm' })).filter((r) => r.url.includes('operationResults'));
+    const polls = (await bed.control.requests({ service: 'arm' })).filter((r) =>
+      r.url.includes('operationResults'),
+    );
     expect(polls).toHaveLength(0);
 
     expect(run.summary).toContain('mirror/hello:stable');
@@ -109,7 +115,10 @@ describe('import into ACR through the bundle', () => {
     expect(await bed.digestOf(bed.acrs.target, 'private/tool', '2.0')).toBe(seeded.digest);
     expect(run.outputs['digest']).toBe(seeded.digest);
     const [call] = await importCalls();
-    expect(JSON.parse(call!.body).source.credentials).toEqual({ username: priv.username, password: priv.password });
+    expect(JSON.parse(call!.body).source.credentials).toEqual({
+      username: priv.username,
+      password: priv.password,
+    });
     expect(run.masks).toContain(priv.password);
     // The runner replaces masked values in the log; anywhere but in the ::add-mask:: command itself it would leak.
     const log = (run.stdout + run.stderr).replace(/^::add-mask::.*$/gm, '');
@@ -142,7 +151,11 @@ describe('import into ACR through the bundle', () => {
     const first = hub.images['ociSingle']!;
     const second = hub.images['dockerSingle']!;
     expectSuccess(
-      await runAction(bed, { ...bed.baseInputs(), source: `${hub.host}/${first.repository}:${first.tag}`, 'target-tags': 'moving/app:prod' }),
+      await runAction(bed, {
+        ...bed.baseInputs(),
+        source: `${hub.host}/${first.repository}:${first.tag}`,
+        'target-tags': 'moving/app:prod',
+      }),
     );
     await bed.control.clearRequests();
 
@@ -172,7 +185,11 @@ describe('import into ACR through the bundle', () => {
   it('a re-run is unchanged and makes no import call', async () => {
     const hub = bed.sources.hub;
     const seeded = hub.images['dockerSingle']!;
-    const inputs = { ...bed.baseInputs(), source: `${hub.host}/${seeded.repository}:${seeded.tag}`, 'target-tags': 'rerun/debian:12' };
+    const inputs = {
+      ...bed.baseInputs(),
+      source: `${hub.host}/${seeded.repository}:${seeded.tag}`,
+      'target-tags': 'rerun/debian:12',
+    };
     expectSuccess(await runAction(bed, inputs));
     await bed.control.clearRequests();
     const again = await runAction(bed, inputs);
@@ -195,7 +212,9 @@ describe('import into ACR through the bundle', () => {
     expect(await bed.digestOf(bed.acrs.target, 'archive/busybox', seeded.digest)).toBe(seeded.digest);
     expect(await bed.digestOf(bed.acrs.target, 'archive/busybox', seeded.tag)).toBeUndefined();
     expect(results(run)[0]!.targets).toEqual(
-      expect.arrayContaining([{ ref: `${bed.acrs.target.loginServer}/archive/busybox`, digest: seeded.digest }]),
+      expect.arrayContaining([
+        { ref: `${bed.acrs.target.loginServer}/archive/busybox`, digest: seeded.digest },
+      ]),
     );
   });
 
@@ -227,10 +246,33 @@ describe('import into ACR through the bundle', () => {
     });
     expect(run.exitCode).toBe(1);
     const text = failureText(run);
-    if (!text.includes('AuthorizationFailed')) throw new Error(`unexpected failure:\n${run.stdout}\n${run.stderr}`);
+    if (!text.includes('AuthorizationFailed'))
+      throw new Error(`unexpected failure:\n${run.stdout}\n${run.stderr}`);
     expect(text).toContain('Container Registry Data Importer and Data Reader');
     expect(text).toContain(bed.acrs.target.resourceId);
     expect(await bed.digestOf(bed.acrs.target, 'denied/app', '1')).toBeUndefined();
+  });
+
+  it('a summary that cannot be written is a warning, not a failure', async () => {
+    const mcr = bed.sources.mcr;
+    const seeded = mcr.images['dockerSingle']!;
+    const run = await runAction(
+      bed,
+      {
+        ...bed.baseInputs(),
+        source: `${mcr.host}/${seeded.repository}:${seeded.tag}`,
+        'target-tags': 'nosummary/app:1',
+      },
+      { env: { GITHUB_STEP_SUMMARY: bed.dir } },
+    );
+    expectSuccess(run);
+    expect(run.outputs['digest']).toBe(seeded.digest);
+    expect(
+      run.annotations
+        .filter((a) => a.level === 'warning')
+        .map((a) => a.message)
+        .join('\n'),
+    ).toContain('Could not write the job summary');
   });
 
   it('without an ID token names the permission to add, and makes no request', async () => {

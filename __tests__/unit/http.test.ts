@@ -22,8 +22,13 @@ describe('HttpClient retries', () => {
   it('retries 429 no sooner than Retry-After and returns the success', async () => {
     const clock = new FakeClock();
     let calls = 0;
-    const t = fakeTransport(() => (++calls === 1 ? respond(429, {}, { 'retry-after': '3' }) : respond(200, 'ok')));
-    const res = await new HttpClient(t, clock, new MemoryLogger()).send({ method: 'GET', url: 'https://a.test/x' }, { service: 'A' });
+    const t = fakeTransport(() =>
+      ++calls === 1 ? respond(429, {}, { 'retry-after': '3' }) : respond(200, 'ok'),
+    );
+    const res = await new HttpClient(t, clock, new MemoryLogger()).send(
+      { method: 'GET', url: 'https://a.test/x' },
+      { service: 'A' },
+    );
     expect(res.status).toBe(200);
     expect(calls).toBe(2);
     expect(clock.sleeps[0]).toBeGreaterThanOrEqual(3_000);
@@ -34,7 +39,10 @@ describe('HttpClient retries', () => {
     const when = new Date(clock.now() + 4_000).toUTCString();
     let calls = 0;
     const t = fakeTransport(() => (++calls === 1 ? respond(503, {}, { 'retry-after': when }) : respond(200)));
-    await new HttpClient(t, clock, new MemoryLogger()).send({ method: 'GET', url: 'https://a.test/x' }, { service: 'A' });
+    await new HttpClient(t, clock, new MemoryLogger()).send(
+      { method: 'GET', url: 'https://a.test/x' },
+      { service: 'A' },
+    );
     expect(clock.sleeps[0]).toBeGreaterThanOrEqual(3_000);
   });
 
@@ -67,7 +75,9 @@ describe('HttpClient retries', () => {
 
   it('follows a redirect to another host without the Authorization header', async () => {
     const t = fakeTransport((req) =>
-      req.url.startsWith('https://reg.test') ? respond(307, '', { location: 'https://blob.test/data' }) : respond(200, 'x'),
+      req.url.startsWith('https://reg.test')
+        ? respond(307, '', { location: 'https://blob.test/data' })
+        : respond(200, 'x'),
     );
     await new HttpClient(t, new FakeClock(), new MemoryLogger()).send(
       { method: 'GET', url: 'https://reg.test/v2/a/blobs/b', headers: { authorization: 'Bearer t' } },

@@ -2,7 +2,13 @@
  * The engine end to end against a fake world (ARM, an ACR data plane, a Docker-Hub-like source) answered through the
  * transport port, with a clock whose sleeps cost nothing. The real-wire version of these runs in __tests__/e2e.
  */
-import { parseConfig, runImports, toOutputs, renderSummary, type HttpRequest } from '../../src/engine/index.js';
+import {
+  parseConfig,
+  runImports,
+  toOutputs,
+  renderSummary,
+  type HttpRequest,
+} from '../../src/engine/index.js';
 import { createHash } from 'node:crypto';
 import { FakeClock, MemoryLogger, StaticCredential, fakeTransport, respond } from './fakes.js';
 
@@ -60,7 +66,15 @@ function handler(w: World) {
       expect(req.headers?.['authorization']).toBe('Bearer arm-token');
       if (req.method === 'GET' && url.pathname.endsWith('/registries')) {
         return respond(200, {
-          value: [{ id: ACR_ID, name: 'prodacr', location: 'westeurope', sku: { name: 'Premium' }, properties: { loginServer: LOGIN } }],
+          value: [
+            {
+              id: ACR_ID,
+              name: 'prodacr',
+              location: 'westeurope',
+              sku: { name: 'Premium' },
+              properties: { loginServer: LOGIN },
+            },
+          ],
         });
       }
       if (req.method === 'POST' && url.pathname.endsWith('/importImage')) {
@@ -68,14 +82,20 @@ function handler(w: World) {
         w.imports.push(body);
         pending = { tags: body.targetTags };
         finishAt = w.clock.now() + w.copyMs;
-        return respond(202, '', { location: 'https://arm.test/operationResults/registries-1?api-version=x', 'retry-after': '10' });
+        return respond(202, '', {
+          location: 'https://arm.test/operationResults/registries-1?api-version=x',
+          'retry-after': '10',
+        });
       }
       if (req.method === 'GET' && url.pathname.startsWith('/operationResults')) {
         w.polls++;
         if (w.failWith) {
           return w.failWith.form === 'http'
             ? respond(400, { error: { code: 'InvalidParameters', message: w.failWith.message } })
-            : respond(200, { status: 'Failed', error: { code: 'InvalidParameters', message: w.failWith.message } });
+            : respond(200, {
+                status: 'Failed',
+                error: { code: 'InvalidParameters', message: w.failWith.message },
+              });
         }
         return w.clock.now() >= finishAt ? respond(200) : respond(202, '', { 'retry-after': '10' });
       }
@@ -87,16 +107,28 @@ function handler(w: World) {
       if (m) {
         expect(req.headers?.['authorization']).toBe('Bearer acr-access');
         const [, repo, ref] = m;
-        const digest = ref!.startsWith('sha256:') ? ([...w.target.values()].includes(ref!) ? ref : undefined) : w.target.get(`${repo}:${ref}`);
+        const digest = ref!.startsWith('sha256:')
+          ? [...w.target.values()].includes(ref!)
+            ? ref
+            : undefined
+          : w.target.get(`${repo}:${ref}`);
         if (!digest) return respond(404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] });
-        return respond(200, req.method === 'GET' ? INDEX_BODY : '', { 'docker-content-digest': digest, 'content-type': INDEX_TYPE });
+        return respond(200, req.method === 'GET' ? INDEX_BODY : '', {
+          'docker-content-digest': digest,
+          'content-type': INDEX_TYPE,
+        });
       }
     }
     if (url.host === 'registry-1.docker.io') {
       if (req.headers?.['authorization'] !== 'Bearer hub-token') {
-        return respond(401, { errors: [{ code: 'UNAUTHORIZED' }] }, {
-          'www-authenticate': 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/hello:pull"',
-        });
+        return respond(
+          401,
+          { errors: [{ code: 'UNAUTHORIZED' }] },
+          {
+            'www-authenticate':
+              'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/hello:pull"',
+          },
+        );
       }
       if (url.pathname === '/v2/library/hello/manifests/latest') {
         return respond(200, '', { 'docker-content-digest': INDEX, 'content-type': INDEX_TYPE });
@@ -168,7 +200,11 @@ describe('runImports', () => {
     const outputs = toOutputs(result);
     expect(outputs.digest).toBe(INDEX);
     expect(outputs.images).toBe(`${LOGIN}/library/hello@${INDEX}`);
-    expect(JSON.parse(outputs.results)[0]).toMatchObject({ status: 'imported', sourceDigest: INDEX, mediaType: INDEX_TYPE });
+    expect(JSON.parse(outputs.results)[0]).toMatchObject({
+      status: 'imported',
+      sourceDigest: INDEX,
+      mediaType: INDEX_TYPE,
+    });
     const summary = renderSummary(result);
     expect(summary).toContain('linux/amd64<br>linux/arm64/v8');
     expect(summary).toContain('✅ imported');

@@ -65,7 +65,13 @@ export async function run(): Promise<void> {
 
   let result: RunResult;
   try {
-    result = await runImports(config, { logger, mask: core.setSecret, transport, clock: systemClock, authHost });
+    result = await runImports(config, {
+      logger,
+      mask: core.setSecret,
+      transport,
+      clock: systemClock,
+      authHost,
+    });
   } catch (err) {
     fail(err);
     return;
@@ -87,7 +93,10 @@ export async function run(): Promise<void> {
       ...failed.map((i) => `- ${i.source}: ${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`),
     ];
     if (landed.length) {
-      lines.push('Landed:', ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()));
+      lines.push(
+        'Landed:',
+        ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()),
+      );
     }
     core.setFailed(lines.join('\n'));
   }

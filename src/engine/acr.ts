@@ -88,7 +88,11 @@ export class AcrAuthorizer implements RegistryAuthorizer {
       );
     }
     return this.fail(
-      new RemoteError({ service: this.loginServer, status: res.status, message: `${this.loginServer}: ${what} request failed (${detail}).` }),
+      new RemoteError({
+        service: this.loginServer,
+        status: res.status,
+        message: `${this.loginServer}: ${what} request failed (${detail}).`,
+      }),
     );
   }
 

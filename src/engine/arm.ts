@@ -33,7 +33,8 @@ export interface ImportImageBody {
   mode: 'Force' | 'NoForce';
 }
 
-export type ImportStart = { done: true } | { done: false; location: string; retryAfterMs: number | undefined };
+export type ImportStart =
+  { done: true } | { done: false; location: string; retryAfterMs: number | undefined };
 export type ImportPoll =
   | { state: 'running'; retryAfterMs: number | undefined; location: string }
   | { state: 'succeeded' }
@@ -44,9 +45,12 @@ export interface ArmErrorBody {
   message: string | undefined;
 }
 
-const REGISTRY_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
+const REGISTRY_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
 
-export function parseRegistryId(id: string): { subscriptionId: string; resourceGroup: string; name: string } | undefined {
+export function parseRegistryId(
+  id: string,
+): { subscriptionId: string; resourceGroup: string; name: string } | undefined {
   const m = REGISTRY_ID.exec(id);
   return m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! } : undefined;
 }
@@ -66,7 +70,12 @@ export class ArmClient {
   ) {}
 
   async getRegistry(id: string): Promise<RegistryResource> {
-    const res = await this.call('GET', this.url(`${id}?api-version=${this.apiVersion}`), undefined, `reading registry ${id}`);
+    const res = await this.call(
+      'GET',
+      this.url(`${id}?api-version=${this.apiVersion}`),
+      undefined,
+      `reading registry ${id}`,
+    );
     return toRegistry(jsonBody(res));
   }
 
@@ -77,7 +86,12 @@ export class ArmClient {
       `/subscriptions/${subscriptionId}/providers/Microsoft.ContainerRegistry/registries?api-version=${this.apiVersion}`,
     );
     for (let page = 0; next && page < 1000; page++) {
-      const res = await this.call('GET', next, undefined, `listing the registries of subscription ${subscriptionId}`);
+      const res = await this.call(
+        'GET',
+        next,
+        undefined,
+        `listing the registries of subscription ${subscriptionId}`,
+      );
       const body = jsonBody(res) as { value?: unknown[]; nextLink?: unknown } | undefined;
       for (const item of body?.value ?? []) out.push(toRegistry(item));
       next = typeof body?.nextLink === 'string' && body.nextLink ? body.nextLink : undefined;
@@ -85,7 +99,11 @@ export class ArmClient {
     return out;
   }
 
-  async beginImport(target: RegistryResource, body: ImportImageBody, signal?: AbortSignal): Promise<ImportStart> {
+  async beginImport(
+    target: RegistryResource,
+    body: ImportImageBody,
+    signal?: AbortSignal,
+  ): Promise<ImportStart> {
     const res = await this.call(
       'POST',
       this.url(`${target.id}/importImage?api-version=${this.apiVersion}`),
@@ -96,7 +114,11 @@ export class ArmClient {
     if (res.status === 202) {
       const location = res.headers['location'] ?? res.headers['azure-asyncoperation'];
       if (!location) return { done: true };
-      return { done: false, location, retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()) };
+      return {
+        done: false,
+        location,
+        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+      };
     }
     return { done: true };
   }
@@ -104,7 +126,8 @@ export class ArmClient {
   /** One look at the operation: 202 = running; 200/204 = done, unless the body says Failed. */
   async pollImport(location: string, signal?: AbortSignal): Promise<ImportPoll> {
     const res = await this.call('GET', location, undefined, 'checking the import operation', signal, true);
-    const body = jsonBody(res) as { status?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+    const body = jsonBody(res) as
+      { status?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
     const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
     if (res.status >= 400) {
       const err = armErrorBody(res);
@@ -115,7 +138,9 @@ export class ArmClient {
       const message = typeof body?.error?.message === 'string' ? body.error.message : `import ${status}`;
       return { state: 'failed', code, message };
     }
-    const running = res.status === 202 || (status !== undefined && !['succeeded', 'failed'].includes(status) && status !== '');
+    const running =
+      res.status === 202 ||
+      (status !== undefined && !['succeeded', 'failed'].includes(status) && status !== '');
     if (running) {
       return {
         state: 'running',
@@ -188,7 +213,8 @@ function toRegistry(raw: unknown): RegistryResource {
     location: r.location ?? '',
     loginServer: r.properties.loginServer.toLowerCase(),
     sku: r.sku?.name ?? '',
-    armTokenAuth: r.properties.policies?.azureADAuthenticationAsArmPolicy?.status?.toLowerCase() !== 'disabled',
+    armTokenAuth:
+      r.properties.policies?.azureADAuthenticationAsArmPolicy?.status?.toLowerCase() !== 'disabled',
     publicNetworkAccess: r.properties.publicNetworkAccess?.toLowerCase() !== 'disabled',
   };
 }
@@ -238,7 +264,10 @@ function armError(res: HttpResponse, err: ArmErrorBody, what: string): Error {
         hint: 'Check subscription-id (or AZURE_SUBSCRIPTION_ID), and that the identity has a role in that subscription.',
       });
     case 'ResourceGroupNotFound':
-      return new RemoteError({ ...base, hint: 'Check resource-group, or leave it empty to look the registry up by name.' });
+      return new RemoteError({
+        ...base,
+        hint: 'Check resource-group, or leave it empty to look the registry up by name.',
+      });
     case 'ResourceNotFound':
       return new RemoteError({
         ...base,

@@ -62,7 +62,10 @@ export function chooseAuthMode(settings: AuthSettings, host: AuthHost): Resolved
   }
   if (mode === 'client-secret' && !settings.clientSecret) missing.push('client-secret');
   if (mode === 'oidc' && !host.idToken) {
-    throw new AuthError('auth: oidc needs a GitHub OIDC ID token, but the runner offers none.', ID_TOKEN_PERMISSION_HINT);
+    throw new AuthError(
+      'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
+      ID_TOKEN_PERMISSION_HINT,
+    );
   }
   if (missing.length) {
     throw new AuthError(`auth: ${mode} needs ${missing.join(' and ')}.`, `Set ${missing.join(' and ')}.`);
@@ -106,13 +109,19 @@ export async function createCredential(
   let presented: PresentedAssertion | undefined;
   const need = (value: string | undefined, input: string, env: string): string => {
     if (value) return value;
-    throw new AuthError(`auth: ${mode} needs ${input}.`, `Set the ${input} input (or the ${env} environment variable).`);
+    throw new AuthError(
+      `auth: ${mode} needs ${input}.`,
+      `Set the ${input} input (or the ${env} environment variable).`,
+    );
   };
   switch (mode) {
     case 'oidc': {
       const idToken = host.idToken;
       if (!idToken) {
-        throw new AuthError('auth: oidc needs a GitHub OIDC ID token, but the runner offers none.', ID_TOKEN_PERMISSION_HINT);
+        throw new AuthError(
+          'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
+          ID_TOKEN_PERMISSION_HINT,
+        );
       }
       // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for a
       // minute and fetch a fresh one after that (never an expired one: AADSTS700024).
@@ -137,7 +146,8 @@ export async function createCredential(
       return {
         mode,
         presented: () => presented,
-        federated: (tenantId, clientId) => new ClientAssertionCredential(tenantId, clientId, getAssertion, common),
+        federated: (tenantId, clientId) =>
+          new ClientAssertionCredential(tenantId, clientId, getAssertion, common),
         credential: new ClientAssertionCredential(
           need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'),
           need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'),
@@ -269,14 +279,23 @@ export function translateAuthError(
         'The GitHub ID token had expired or was not yet valid when Entra checked it; check the runner clock. The action fetches a fresh ID token for every Entra request.',
       );
     case '700016':
-      return new AuthError(message, `Check client-id: no application ${app} exists in tenant ${settings.tenantId ?? '?'}.`);
+      return new AuthError(
+        message,
+        `Check client-id: no application ${app} exists in tenant ${settings.tenantId ?? '?'}.`,
+      );
     case '90002':
       return new AuthError(message, 'Check tenant-id: Entra ID does not know this tenant.');
     case '7000215':
     case '7000222':
-      return new AuthError(message, 'The client secret is wrong or has expired: create a new secret and update client-secret.');
+      return new AuthError(
+        message,
+        'The client secret is wrong or has expired: create a new secret and update client-secret.',
+      );
     case '50053':
-      return new AuthError(message, 'The account is locked or sign-in is blocked; check the app in Entra ID.');
+      return new AuthError(
+        message,
+        'The account is locked or sign-in is blocked; check the app in Entra ID.',
+      );
   }
   if (choice.mode === 'azure-cli') {
     return new AuthError(message, 'Run azure/login before this step, or use auth: oidc.');

@@ -17,7 +17,7 @@ const RULES: Rule[] = [
   },
   {
     test: /UNAUTHORIZED|authentication required|Unauthorized/,
-    hint: 'The source registry refused Azure\'s pull: give source-username and source-password (for Docker Hub an access token), check they may pull this repository, and for Docker Hub official images use the library/ prefix (docker.io/library/nginx).',
+    hint: "The source registry refused Azure's pull: give source-username and source-password (for Docker Hub an access token), check they may pull this repository, and for Docker Hub official images use the library/ prefix (docker.io/library/nginx).",
   },
   {
     test: /MANIFEST_UNKNOWN|NAME_UNKNOWN|not found|NotFound/i,
@@ -25,12 +25,11 @@ const RULES: Rule[] = [
   },
   {
     test: /TOOMANYREQUESTS|rate limit|toomanyrequests/i,
-    hint: 'The source registry is rate-limiting Azure\'s pulls: pass source-username and source-password so pulls count against an account.',
+    hint: "The source registry is rate-limiting Azure's pulls: pass source-username and source-password so pulls count against an account.",
   },
   {
     test: /network|firewall|private endpoint|trusted service|IP .*not allowed|not allowed access|DENIED/i,
-    hint:
-      'A registry refused the import for network reasons. For an ACR source or target with public network access disabled or firewall rules, enable "Allow trusted Microsoft services to access this container registry" (networkRuleBypassOptions: AzureServices) on it, and give the source by resource ID (source-registry-resource-id) rather than by login server. Trusted-service access does not cross tenants: for a source in another tenant, open its network to the target or import with credentials from a reachable registry.',
+    hint: 'A registry refused the import for network reasons. For an ACR source or target with public network access disabled or firewall rules, enable "Allow trusted Microsoft services to access this container registry" (networkRuleBypassOptions: AzureServices) on it, and give the source by resource ID (source-registry-resource-id) rather than by login server. Trusted-service access does not cross tenants: for a source in another tenant, open its network to the target or import with credentials from a reachable registry.',
   },
   {
     test: /AuthorizationFailed|does not have authorization/i,

@@ -35,7 +35,10 @@ export interface TransportOptions {
  * The production transport: undici with keep-alive pools per origin, HTTP(S)_PROXY / NO_PROXY honoured through its
  * env proxy agent, and extra CAs from NODE_EXTRA_CA_CERTS (Node applies those to every TLS connection).
  */
-export function createUndiciTransport(options: TransportOptions): { transport: Transport; close: () => Promise<void> } {
+export function createUndiciTransport(options: TransportOptions): {
+  transport: Transport;
+  close: () => Promise<void>;
+} {
   const timeout = options.requestTimeoutMs ?? 60_000;
   const dispatcher =
     options.dispatcher ??
@@ -73,7 +76,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, maxElapsedMs: 120_000, baseDelayMs: 500, maxDelayMs: 30_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  maxElapsedMs: 120_000,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+};
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -109,7 +117,8 @@ export class HttpClient {
    * error status means); throws RemoteError when the service could not be reached at all.
    */
   async send(req: HttpRequest, options: SendOptions): Promise<HttpResponse> {
-    const policy = options.retry === false ? { ...DEFAULT_RETRY, maxAttempts: 1 } : (options.retry ?? DEFAULT_RETRY);
+    const policy =
+      options.retry === false ? { ...DEFAULT_RETRY, maxAttempts: 1 } : (options.retry ?? DEFAULT_RETRY);
     const started = this.clock.now();
     for (let attempt = 1; ; attempt++) {
       let response: HttpResponse | undefined;
@@ -120,7 +129,8 @@ export class HttpClient {
         if (options.signal?.aborted) throw err;
         failure = err;
       }
-      const retryable = failure !== undefined || (response !== undefined && RETRYABLE_STATUS.has(response.status));
+      const retryable =
+        failure !== undefined || (response !== undefined && RETRYABLE_STATUS.has(response.status));
       const elapsed = this.clock.now() - started;
       if (!retryable || attempt >= policy.maxAttempts) {
         if (response) return response;
@@ -167,7 +177,8 @@ export class HttpClient {
       const headers = { ...current.headers };
       if (next.host !== new URL(current.url).host) {
         // Credentials belong to the host they were issued for, never to where it redirects.
-        for (const name of Object.keys(headers)) if (name.toLowerCase() === 'authorization') delete headers[name];
+        for (const name of Object.keys(headers))
+          if (name.toLowerCase() === 'authorization') delete headers[name];
       }
       current = { ...current, url: next.toString(), headers };
     }

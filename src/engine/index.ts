@@ -17,7 +17,15 @@ export {
 export * from './reference.js';
 export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
 export { toOutputs, type RunResult, type ImageResult, type ImageStatus, type RunOutputs } from './result.js';
-export { ImportError, InputError, AuthError, RemoteError, TimeoutError, VerificationError, type InputProblem } from './errors.js';
+export {
+  ImportError,
+  InputError,
+  AuthError,
+  RemoteError,
+  TimeoutError,
+  VerificationError,
+  type InputProblem,
+} from './errors.js';
 export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
 export { systemClock, type Clock, type Logger, type SecretSink, type EnginePorts } from './ports.js';
 export type { AuthHost, AuthMode } from './auth.js';

@@ -47,7 +47,9 @@ export function parseLockFile(text: string, path: string): Map<string, string> {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw problem(`is not valid JSON (${err instanceof Error ? err.message : String(err)}); write it with lock-file and locked: false first`);
+    throw problem(
+      `is not valid JSON (${err instanceof Error ? err.message : String(err)}); write it with lock-file and locked: false first`,
+    );
   }
   const lock = doc as Partial<LockFile>;
   if (lock.version !== LOCK_VERSION || !Array.isArray(lock.images)) {
@@ -55,7 +57,11 @@ export function parseLockFile(text: string, path: string): Map<string, string> {
   }
   const digests = new Map<string, string>();
   lock.images.forEach((entry, i) => {
-    if (typeof entry?.source !== 'string' || typeof entry.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(entry.digest)) {
+    if (
+      typeof entry?.source !== 'string' ||
+      typeof entry.digest !== 'string' ||
+      !/^sha256:[a-f0-9]{64}$/.test(entry.digest)
+    ) {
       throw problem(`entry ${i + 1} needs a "source" and a "digest" (sha256:<64 hex>)`);
     }
     digests.set(entry.source, entry.digest);

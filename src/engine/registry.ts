@@ -101,7 +101,10 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
     const body = jsonBody(res) as { token?: unknown; access_token?: unknown } | undefined;
     const token = typeof body?.token === 'string' ? body.token : body?.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new RemoteError({ service: this.service, message: `${this.service}'s token server returned no token.` });
+      throw new RemoteError({
+        service: this.service,
+        message: `${this.service}'s token server returned no token.`,
+      });
     }
     this.mask(token);
     return `Bearer ${token}`;
@@ -136,7 +139,11 @@ export class RegistryClient {
   }
 
   /** The manifest a reference points to, or undefined when the registry says it does not exist. */
-  async headManifest(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestInfo | undefined> {
+  async headManifest(
+    repository: string,
+    reference: string,
+    signal?: AbortSignal,
+  ): Promise<ManifestInfo | undefined> {
     const res = await this.manifestRequest('HEAD', repository, reference, signal);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);
@@ -149,7 +156,11 @@ export class RegistryClient {
     return { digest, mediaType: mediaTypeOf(res), size: sizeOf(res) };
   }
 
-  async getManifest(repository: string, reference: string, signal?: AbortSignal): Promise<Manifest | undefined> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    signal?: AbortSignal,
+  ): Promise<Manifest | undefined> {
     const res = await this.manifestRequest('GET', repository, reference, signal);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);

@@ -4,9 +4,22 @@
  */
 import { AcrAuthorizer } from './acr.js';
 import { ArmClient, registryId, type ImportImageBody, type RegistryResource } from './arm.js';
-import { chooseAuthMode, createCredential, TokenProvider, type AuthHost, type CredentialChoice } from './auth.js';
+import {
+  chooseAuthMode,
+  createCredential,
+  TokenProvider,
+  type AuthHost,
+  type CredentialChoice,
+} from './auth.js';
 import { formatPlatform, type ImageSpec, type ImportConfig } from './config.js';
-import { asImportError, AuthError, ImportError, RemoteError, TimeoutError, VerificationError } from './errors.js';
+import {
+  asImportError,
+  AuthError,
+  ImportError,
+  RemoteError,
+  TimeoutError,
+  VerificationError,
+} from './errors.js';
 import { HttpClient } from './http.js';
 import { describeImportFailure } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
@@ -45,7 +58,11 @@ export interface RunOptions {
   lock?: ReadonlyMap<string, string>;
 }
 
-export async function runImports(config: ImportConfig, ports: RunPorts, options: RunOptions = {}): Promise<RunResult> {
+export async function runImports(
+  config: ImportConfig,
+  ports: RunPorts,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const started = ports.clock.now();
   const run = new Run(config, ports, options);
   try {
@@ -146,10 +163,27 @@ class Run {
         const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
         const want = lock.get(spec.sourceText);
         const digest = resolved?.info.digest;
-        if (!want) return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} is not in the lock file.`, started };
-        if (!digest) return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`, started };
+        if (!want)
+          return {
+            spec,
+            pre: { plan, resolved },
+            drift: `${spec.sourceText} is not in the lock file.`,
+            started,
+          };
+        if (!digest)
+          return {
+            spec,
+            pre: { plan, resolved },
+            drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`,
+            started,
+          };
         if (digest !== want) {
-          return { spec, pre: { plan, resolved }, drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`, started };
+          return {
+            spec,
+            pre: { plan, resolved },
+            drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`,
+            started,
+          };
         }
         return { spec, pre: { plan, resolved }, drift: undefined, started };
       } catch (err) {
@@ -158,12 +192,15 @@ class Run {
     });
     const drifted = checks.filter((c) => c.drift);
     if (drifted.length) {
-      const hint = 'The sources changed since the lock file was written: review the change, then update the lock file (run with locked: false) or import the locked digests (source with @digest).';
+      const hint =
+        'The sources changed since the lock file was written: review the change, then update the lock file (run with locked: false) or import the locked digests (source with @digest).';
       return checks.map((c) => ({
         ...emptyResult(c.spec),
         sourceDigest: c.pre?.resolved?.info.digest,
         durationMs: this.ports.clock.now() - c.started,
-        error: c.drift ?? `Not imported: ${drifted.length} source${drifted.length === 1 ? '' : 's'} drifted from the lock file (${drifted.map((d) => d.spec.sourceText).join(', ')}).`,
+        error:
+          c.drift ??
+          `Not imported: ${drifted.length} source${drifted.length === 1 ? '' : 's'} drifted from the lock file (${drifted.map((d) => d.spec.sourceText).join(', ')}).`,
         hint,
       }));
     }
@@ -206,7 +243,9 @@ class Run {
           hint: 'Upgrade the registry to a managed SKU.',
         });
       }
-      this.log.info(`Target registry: ${registry.name} (${registry.loginServer}) in resource group ${registry.resourceGroup}`);
+      this.log.info(
+        `Target registry: ${registry.name} (${registry.loginServer}) in resource group ${registry.resourceGroup}`,
+      );
       return registry;
     });
     return this.target;
@@ -224,7 +263,13 @@ class Run {
       const entraToken = registry.armTokenAuth
         ? () => this.tokens.token(this.config.cloud.armScope)
         : () => this.tokens.token(this.config.cloud.acrScope);
-      const authorizer = new AcrAuthorizer(this.http, this.ports.mask, registry.loginServer, entraToken, this.config.tenantId);
+      const authorizer = new AcrAuthorizer(
+        this.http,
+        this.ports.mask,
+        registry.loginServer,
+        entraToken,
+        this.config.tenantId,
+      );
       client = new RegistryClient(this.http, registry.loginServer, authorizer);
       this.acrClients.set(registry.loginServer, client);
     }
@@ -311,7 +356,13 @@ class Run {
       this.ports.clock,
       this.ports.mask,
     );
-    const authorizer = new AcrAuthorizer(this.http, this.ports.mask, host, () => tokens.token(this.config.cloud.acrScope), tenantId);
+    const authorizer = new AcrAuthorizer(
+      this.http,
+      this.ports.mask,
+      host,
+      () => tokens.token(this.config.cloud.acrScope),
+      tenantId,
+    );
     const refresh = await authorizer.refresh();
     return {
       source: {
@@ -324,11 +375,7 @@ class Run {
   }
 
   /** The manifest the source reference points to now, or undefined when it cannot be read from here. */
-  private async resolveSource(
-    spec: ImageSpec,
-    plan: SourcePlan,
-    signal: AbortSignal,
-  ): Promise<Resolved> {
+  private async resolveSource(spec: ImageSpec, plan: SourcePlan, signal: AbortSignal): Promise<Resolved> {
     const ref = spec.source;
     if (!plan.client) return undefined;
     const reference = ref.digest ?? ref.tag ?? 'latest';
@@ -336,7 +383,11 @@ class Run {
     try {
       info = await plan.client.headManifest(ref.repository, reference, signal);
     } catch (err) {
-      if (err instanceof RemoteError && (err.status === 403 || err.status === undefined) && 'resourceId' in plan.source) {
+      if (
+        err instanceof RemoteError &&
+        (err.status === 403 || err.status === undefined) &&
+        'resourceId' in plan.source
+      ) {
         plan.unreachable = `the runner cannot read the source registry (${err.message})`;
         return undefined;
       }
@@ -366,7 +417,11 @@ class Run {
     const index = await plan.client.getManifest(ref.repository, info.digest, signal);
     const entry = index && platformsOf(index.bytes).find((p) => p.platform === wanted);
     if (!entry) {
-      const available = index ? platformsOf(index.bytes).map((p) => p.platform).join(', ') : 'none';
+      const available = index
+        ? platformsOf(index.bytes)
+            .map((p) => p.platform)
+            .join(', ')
+        : 'none';
       throw new RemoteError({
         service: plan.client.label,
         message: `${formatReference(ref)} has no ${wanted} manifest (platforms: ${available}).`,
@@ -374,7 +429,11 @@ class Run {
       });
     }
     const child = await plan.client.headManifest(ref.repository, entry.digest, signal);
-    if (!child) throw new RemoteError({ service: plan.client.label, message: `Platform manifest ${entry.digest} is missing.` });
+    if (!child)
+      throw new RemoteError({
+        service: plan.client.label,
+        message: `Platform manifest ${entry.digest} is missing.`,
+      });
     return {
       info: child,
       platformNote: `Imported only ${wanted}: digest ${child.digest} is that platform's manifest, not the index digest ${info.digest}.`,
@@ -389,7 +448,12 @@ class Run {
     const result = emptyResult(spec);
     const controller = new AbortController();
     const timer = setTimeout(
-      () => controller.abort(new TimeoutError(`Importing ${spec.sourceText} did not finish within ${formatMs(this.config.timeoutMs)}.`)),
+      () =>
+        controller.abort(
+          new TimeoutError(
+            `Importing ${spec.sourceText} did not finish within ${formatMs(this.config.timeoutMs)}.`,
+          ),
+        ),
       this.config.timeoutMs,
     );
     const label = spec.sourceText;
@@ -397,7 +461,10 @@ class Run {
     try {
       await this.importSteps(spec, result, controller.signal, deadline, pre);
     } catch (err) {
-      const reason = controller.signal.aborted && controller.signal.reason instanceof ImportError ? controller.signal.reason : err;
+      const reason =
+        controller.signal.aborted && controller.signal.reason instanceof ImportError
+          ? controller.signal.reason
+          : err;
       const e = asImportError(reason);
       result.status = 'failed';
       result.error = e.message;
@@ -427,7 +494,10 @@ class Run {
         ? this.resolveSource(spec, plan, signal)
         : Promise.resolve(undefined);
     const targetStates = this.readTargets(spec, signal);
-    const [resolved, states] = await Promise.all([resolving, targetStates.catch((err: unknown) => err as Error)]);
+    const [resolved, states] = await Promise.all([
+      resolving,
+      targetStates.catch((err: unknown) => err as Error),
+    ]);
     const target = await this.targetRegistry();
 
     let digest = resolved?.info.digest;
@@ -440,7 +510,9 @@ class Run {
       result.notes.push(
         `Imported by tag: ${plan.unreachable}, so the digest was read from the target after the import instead of pinned before it.`,
       );
-      this.log.warning(`${label}: ${plan.unreachable}; importing by tag and reading the digest from the target afterwards.`);
+      this.log.warning(
+        `${label}: ${plan.unreachable}; importing by tag and reading the digest from the target afterwards.`,
+      );
     }
     if (spec.expectedDigest) {
       if (!digest) {
@@ -461,7 +533,9 @@ class Run {
     const dataPlane = states instanceof Error ? undefined : states;
     if (states instanceof Error) {
       const e = asImportError(states);
-      result.notes.push(`The target's tags could not be read from the runner (${e.message}); the result is not verified.`);
+      result.notes.push(
+        `The target's tags could not be read from the runner (${e.message}); the result is not verified.`,
+      );
       this.log.warning(`${label}: cannot read the target registry from the runner: ${e.describe()}`);
     }
     const targetsOf = (d: string | undefined): TargetResult[] =>
@@ -499,7 +573,9 @@ class Run {
     const body: ImportImageBody = {
       source: { ...plan.source, sourceImage: sourceImage(spec.source, digest) },
       targetTags: spec.targets.map((t) => `${t.repository}:${t.tag}`),
-      ...(spec.untaggedRepositories.length ? { untaggedTargetRepositories: [...spec.untaggedRepositories] } : {}),
+      ...(spec.untaggedRepositories.length
+        ? { untaggedTargetRepositories: [...spec.untaggedRepositories] }
+        : {}),
       mode,
     };
     if (body.targetTags!.length === 0) delete body.targetTags;
@@ -508,7 +584,9 @@ class Run {
       result.status = 'planned';
       result.plan = status === 'updated' ? 'update' : 'import';
       result.targets = targetsOf(digest);
-      this.log.info(`${label}: would ${result.plan} ${body.source.sourceImage} -> ${result.targets.map((t) => t.ref).join(', ')}`);
+      this.log.info(
+        `${label}: would ${result.plan} ${body.source.sourceImage} -> ${result.targets.map((t) => t.ref).join(', ')}`,
+      );
       return;
     }
 
@@ -517,11 +595,21 @@ class Run {
     if (!this.config.wait) {
       result.status = 'submitted';
       result.targets = targetsOf(digest);
-      result.notes.push('wait: false — the import was submitted; the action did not wait for it or verify the target.');
+      result.notes.push(
+        'wait: false — the import was submitted; the action did not wait for it or verify the target.',
+      );
       return;
     }
     if (!start.done) {
-      await this.waitForImport(label, start.location, start.retryAfterMs, digest, dataPlane, signal, deadline);
+      await this.waitForImport(
+        label,
+        start.location,
+        start.retryAfterMs,
+        digest,
+        dataPlane,
+        signal,
+        deadline,
+      );
     }
 
     // Verify: every target holds the pinned digest (or, unpinned, record what it holds).
@@ -534,7 +622,10 @@ class Run {
     const verified: TargetResult[] = [];
     for (const state of dataPlane) {
       const now = await client.headManifest(state.repository, state.tag ?? digest ?? 'latest', signal);
-      if (!now) throw new VerificationError(`After the import, ${state.ref} does not exist in ${target.loginServer}.`);
+      if (!now)
+        throw new VerificationError(
+          `After the import, ${state.ref} does not exist in ${target.loginServer}.`,
+        );
       if (digest && now.digest !== digest) {
         throw new VerificationError(
           `After the import, ${state.ref} holds ${now.digest}, not the imported ${digest}.`,
@@ -585,7 +676,11 @@ class Run {
     return states;
   }
 
-  private async readPlatforms(result: ImageResult, digest: string | undefined, signal: AbortSignal): Promise<void> {
+  private async readPlatforms(
+    result: ImageResult,
+    digest: string | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     if (!digest || !result.mediaType || !isIndexMediaType(result.mediaType)) return;
     const first = result.targets[0];
     if (!first) return;
@@ -635,7 +730,9 @@ class Run {
       if (wakeAt > now) await clock.sleep(wakeAt - now, signal);
       if (signal.aborted) throw signal.reason;
       if (canWatch && clock.now() >= watchAt) {
-        const done = await this.targetsHold(client!, watched, untaggedOnly, digest!, signal).catch(() => false);
+        const done = await this.targetsHold(client!, watched, untaggedOnly, digest!, signal).catch(
+          () => false,
+        );
         if (done) {
           this.log.info(`${label}: the target holds ${digest}; import complete.`);
           return;
@@ -651,7 +748,9 @@ class Run {
         } catch (err) {
           if (signal.aborted) throw signal.reason;
           if (++pollFailures > 5) throw err;
-          this.log.debug(`${label}: polling the operation failed (${asImportError(err).message}); trying again`);
+          this.log.debug(
+            `${label}: polling the operation failed (${asImportError(err).message}); trying again`,
+          );
           pollAt = clock.now() + 2_000;
           continue;
         }
@@ -671,7 +770,9 @@ class Run {
     signal: AbortSignal,
   ): Promise<boolean> {
     const checks = await Promise.all([
-      ...watched.map(async (s) => (await client.headManifest(s.repository, s.tag!, signal))?.digest === digest),
+      ...watched.map(
+        async (s) => (await client.headManifest(s.repository, s.tag!, signal))?.digest === digest,
+      ),
       ...untagged.map(async (s) => (await client.headManifest(s.repository, digest, signal)) !== undefined),
     ]);
     return checks.every(Boolean);
@@ -743,7 +844,11 @@ export function formatMs(ms: number): string {
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; results keep the input order. Never rejects early. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

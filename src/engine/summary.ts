@@ -53,8 +53,14 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
       : `ACR import: ${run.images.length} image${run.images.length === 1 ? '' : 's'} done`;
   lines.push(`## ${title}`, '');
   const where = run.registry ? `into ${code(run.registry.loginServer)}` : '';
-  lines.push(`${where}${where ? ' ' : ''}in ${duration(run.durationMs)}${context.subtitle ? ` · ${escapeMarkdown(context.subtitle)}` : ''}`, '');
-  lines.push('| Source | Source digest | Target | Platforms | Status | Duration |', '| --- | --- | --- | --- | --- | --- |');
+  lines.push(
+    `${where}${where ? ' ' : ''}in ${duration(run.durationMs)}${context.subtitle ? ` · ${escapeMarkdown(context.subtitle)}` : ''}`,
+    '',
+  );
+  lines.push(
+    '| Source | Source digest | Target | Platforms | Status | Duration |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
   for (const image of run.images) {
     const targets = image.targets.length ? image.targets : [{ ref: '—', digest: undefined }];
     for (const target of targets) {
@@ -71,12 +77,16 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     lines.push('', '</details>', '');
   }
   for (const image of failed) {
-    lines.push(`**${escapeMarkdown(image.source)}** failed: ${escapeMarkdown(image.error ?? 'unknown error')}`, '');
+    lines.push(
+      `**${escapeMarkdown(image.source)}** failed: ${escapeMarkdown(image.error ?? 'unknown error')}`,
+      '',
+    );
     if (image.hint) lines.push(`> ${escapeMarkdown(image.hint)}`, '');
   }
   const noted = run.images.filter((i) => i.notes.length);
   for (const image of noted) {
-    for (const note of image.notes) lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeMarkdown(note)}`, '');
+    for (const note of image.notes)
+      lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeMarkdown(note)}`, '');
   }
   return lines.join('\n');
 }
@@ -93,6 +103,7 @@ function platforms(image: ImageResult): string {
 
 function kind(mediaType: string): string {
   if (mediaType.includes('helm')) return 'Helm chart';
-  if (mediaType.endsWith('manifest.v1+json') || mediaType.endsWith('manifest.v2+json')) return 'single platform';
+  if (mediaType.endsWith('manifest.v1+json') || mediaType.endsWith('manifest.v2+json'))
+    return 'single platform';
   return mediaType;
 }
