@@ -82482,7 +82482,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7467);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(72660);
 /** Entry point of the GitHub Action (bundled into dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -82492,7 +82492,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7467:
+/***/ 72660:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -85626,11 +85626,15 @@ class http_HttpClient {
                     cause: failure,
                 });
             }
+            // The service's Retry-After is an instruction: wait exactly that long (never less, so the retry is not refused
+            // again; never capped, which would mean retrying early). Without one, jittered exponential backoff.
             const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
             const jittered = backoff / 2 + Math.random() * (backoff / 2);
             const retryAfter = parseRetryAfter(response?.headers['retry-after'], this.clock.now());
-            const delay = Math.min(policy.maxDelayMs, Math.max(jittered, retryAfter ?? 0));
+            const delay = retryAfter ?? jittered;
             if (elapsed + delay > policy.maxElapsedMs) {
+                // Waiting longer than the policy allows: give the answer back now rather than sit out the wait.
+                this.logger.debug(`${options.service}: ${req.method} ${describeUrl(req.url)} got ${response ? `HTTP ${response.status}` : errorText(failure)}; not retrying: a wait of ${Math.round(delay / 1000)} s would exceed ${Math.round(policy.maxElapsedMs / 1000)} s`);
                 if (response)
                     return response;
                 throw new RemoteError({
@@ -86189,6 +86193,11 @@ function armError(res, err, what) {
                 'For a source ACR given by resource ID the identity also needs AcrPull (or the same role) on the source. Role assignments can take a few minutes to apply.';
             return new AuthError(message, hint);
         }
+        case 'LinkedAuthorizationFailed': {
+            const linked = /linked scope\(s\) '([^']+)'/.exec(text)?.[1] ?? '<source-registry-resource-id>';
+            return new AuthError(message, `The identity may import into the target but may not pull from the source registry ${linked}: grant it AcrPull (or "${IMPORTER_ROLE}") there. ` +
+                'A source registry in another tenant cannot be given by resource ID, since Azure authorises it only within one tenant: give its login server in source with source-username and source-password, or with source-tenant-id and source-client-id.');
+        }
         case 'InvalidAuthenticationTokenTenant':
             return new AuthError(message, 'The token comes from another tenant than the subscription: set tenant-id to the tenant of subscription-id (the tenant named in the message).');
         case 'InvalidAuthenticationToken':
@@ -86211,8 +86220,20 @@ function armError(res, err, what) {
                 hint: 'Check registry (name, login server or resource ID), resource-group and subscription-id.',
             });
         default:
-            return new RemoteError({ ...base, retryable: res.status === 429 || res.status >= 500 });
+            return new RemoteError({ ...base, hint: transientHint(res), retryable: res.status === 429 || res.status >= 500 });
     }
+}
+/** What to do when ARM's throttling or failures outlasted the retries (each request is retried within bounds). */
+function transientHint(res) {
+    if (res.status === 429) {
+        const wait = res.headers['retry-after'];
+        return (`Azure Resource Manager is throttling requests for this subscription${wait ? ` (it asked to wait ${wait.trim()}${/^\d+$/.test(wait.trim()) ? ' s' : ''})` : ''}, ` +
+            `longer than the action keeps retrying (up to ${DEFAULT_RETRY.maxAttempts} attempts within ${DEFAULT_RETRY.maxElapsedMs / 1000} s). Other automation may be using up the subscription limits: re-run later, or lower max-parallel.`);
+    }
+    if (res.status >= 500) {
+        return `Azure Resource Manager kept failing (HTTP ${res.status}) through up to ${DEFAULT_RETRY.maxAttempts} attempts: a service-side problem; re-run later and check https://azure.status.microsoft.`;
+    }
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./lib/engine/auth.js
@@ -86284,22 +86305,17 @@ async function createCredential(settings, host, clock, mask) {
             if (!idToken) {
                 throw new AuthError('auth: oidc needs a GitHub OIDC ID token, but the runner offers none.', ID_TOKEN_PERMISSION_HINT);
             }
-            // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for a
-            // minute and fetch a fresh one after that (never an expired one: AADSTS700024).
+            // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for at
+            // most a minute, and only while it has more than a minute left (never an expired one: AADSTS700024).
             let cached;
             const getAssertion = async () => {
-                if (cached && clock.now() - cached.at < 60_000)
+                const now = clock.now();
+                if (cached && now - cached.at < 60_000 && cached.expiresAt - now > 60_000)
                     return cached.token;
-                let token;
-                try {
-                    token = await idToken(settings.audience);
-                }
-                catch (err) {
-                    throw new AuthError(`Could not get a GitHub OIDC ID token: ${err instanceof Error ? err.message : String(err)}`, ID_TOKEN_PERMISSION_HINT, { cause: err });
-                }
+                const token = await fetchIdToken(idToken, settings.audience, clock);
                 mask(token);
                 presented = decodeClaims(token);
-                cached = { token, at: clock.now() };
+                cached = { token, at: clock.now(), expiresAt: expiryOf(token) ?? 0 };
                 return token;
             };
             return {
@@ -86329,6 +86345,44 @@ async function createCredential(settings, host, clock, mask) {
                 presented: () => undefined,
                 credential: new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
             };
+    }
+}
+/** Attempts at GitHub's OIDC endpoint, the first included (its own client retries only 502-504, without backoff). */
+const ID_TOKEN_ATTEMPTS = 4;
+/**
+ * Fetches a GitHub ID token, retrying what is worth retrying (5xx, 429, 408, a dropped connection) with jittered
+ * backoff, at most ID_TOKEN_ATTEMPTS times; a refusal (401, 403, 404) fails at once with the permission hint.
+ */
+async function fetchIdToken(idToken, audience, clock) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await idToken(audience);
+        }
+        catch (err) {
+            const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+            // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came).
+            const code = /Error Code\s*:\s*(\w+)/.exec(text)?.[1];
+            const status = code !== undefined && /^\d+$/.test(code) ? Number(code) : undefined;
+            const transient = code === 'undefined' || (status !== undefined && (status === 408 || status === 429 || status >= 500));
+            if (transient && attempt < ID_TOKEN_ATTEMPTS) {
+                const backoff = 500 * 2 ** (attempt - 1);
+                await clock.sleep(backoff / 2 + Math.random() * (backoff / 2));
+                continue;
+            }
+            throw new AuthError(`Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`, transient
+                ? `GitHub's OIDC token endpoint kept failing (${status !== undefined ? `HTTP ${status}` : 'no answer'}): a problem on GitHub's side, not in the workflow; re-run the job.`
+                : ID_TOKEN_PERMISSION_HINT, { cause: err });
+        }
+    }
+}
+/** A JWT's `exp` in milliseconds, or undefined when it has none. */
+function expiryOf(jwt) {
+    try {
+        const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+        return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+    }
+    catch {
+        return undefined;
     }
 }
 /** Reads a JWT's iss/sub/aud without verifying it (only for messages). */
@@ -87737,13 +87791,16 @@ const RULES = [
         hint: 'The source registry does not allow exports (policies.exportPolicy.status is disabled): enable it, or import from another registry.',
     },
 ];
+/** What to change for an import failure with this code and text, when a rule knows it. */
+function importFailureHint(code, message) {
+    return RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)))?.hint;
+}
 function describeImportFailure(code, message, label) {
-    const rule = RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)));
     return new RemoteError({
         service: 'Azure Container Registry',
         code,
         message: `Import of ${label} failed: ${code ? `${code}: ` : ''}${message}`,
-        hint: rule?.hint,
+        hint: importFailureHint(code, message),
     });
 }
 
@@ -88182,7 +88239,13 @@ class Run {
         let status = 'imported';
         if (digest && dataPlane) {
             const tagged = dataPlane.filter((s) => s.tag !== undefined);
-            const untagged = dataPlane.filter((s) => s.tag === undefined);
+            // An untagged repository "holds" the digest when the manifest is there by digest.
+            const client = await this.targetDataPlane();
+            await Promise.all(dataPlane
+                .filter((s) => s.tag === undefined)
+                .map(async (s) => {
+                s.before = (await client.headManifest(s.repository, digest, signal)) ? digest : undefined;
+            }));
             if (dataPlane.every((s) => s.before === digest)) {
                 result.status = this.config.dryRun ? 'planned' : 'unchanged';
                 if (this.config.dryRun)
@@ -88200,9 +88263,6 @@ class Run {
                 }
                 status = 'updated';
             }
-            // An untagged repository that already holds the manifest needs nothing; Force is only needed for tags.
-            if (untagged.length > 0 && moved.length === 0)
-                mode = this.config.force ? 'Force' : 'NoForce';
         }
         const body = {
             source: { ...plan.source, sourceImage: sourceImage(spec.source, digest) },
@@ -88222,7 +88282,9 @@ class Run {
             return;
         }
         this.log.info(`${label}: importing ${body.source.sourceImage} into ${target.name} (${mode})`);
-        const start = await this.arm.beginImport(target, body, signal);
+        const start = await this.arm.beginImport(target, body, signal).catch((err) => {
+            throw withImportHint(err);
+        });
         if (!this.config.wait) {
             result.status = 'submitted';
             result.targets = targetsOf(digest);
@@ -88305,13 +88367,22 @@ class Run {
     }
     /**
      * Waits for the import: polls ARM's operation no faster than its Retry-After, and meanwhile watches the target's
-     * tags, finishing as soon as every target that did not already hold the digest holds it.
+     * tags, finishing as soon as every target that did not already hold the digest holds it. Unpinned (the source could
+     * not be read from here), the watch works only when every target is a tag that did not exist before: it finishes
+     * once they all exist and hold one digest, which the verification then reads.
      */
     async waitForImport(label, location, retryAfterMs, digest, states, signal, deadline) {
         const clock = this.ports.clock;
-        const watched = digest && states ? states.filter((s) => s.tag !== undefined && s.before !== digest) : [];
+        const fresh = states?.every((s) => s.tag !== undefined && s.before === undefined) ?? false;
+        const watched = !states
+            ? []
+            : digest
+                ? states.filter((s) => s.tag !== undefined && s.before !== digest)
+                : fresh
+                    ? states
+                    : [];
         const untaggedOnly = digest && states ? states.filter((s) => s.tag === undefined) : [];
-        const canWatch = watched.length > 0;
+        const canWatch = watched.length > 0 || untaggedOnly.length > 0;
         const client = canWatch ? await this.targetDataPlane() : undefined;
         let pollAt = clock.now() + pollDelay(retryAfterMs);
         let watchDelay = 100;
@@ -88332,7 +88403,7 @@ class Run {
             if (canWatch && clock.now() >= watchAt) {
                 const done = await this.targetsHold(client, watched, untaggedOnly, digest, signal).catch(() => false);
                 if (done) {
-                    this.log.info(`${label}: the target holds ${digest}; import complete.`);
+                    this.log.info(`${label}: the target holds ${digest ?? 'the imported image'}; import complete.`);
                     return;
                 }
                 watchDelay = Math.min(2_000, watchDelay * 1.5);
@@ -88363,6 +88434,11 @@ class Run {
         }
     }
     async targetsHold(client, watched, untagged, digest, signal) {
+        if (!digest) {
+            // Unpinned: every (new) tag exists, and they all point to the same manifest.
+            const held = await Promise.all(watched.map(async (s) => (await client.headManifest(s.repository, s.tag, signal))?.digest));
+            return held.every((d) => d !== undefined && d === held[0]);
+        }
         const checks = await Promise.all([
             ...watched.map(async (s) => (await client.headManifest(s.repository, s.tag, signal))?.digest === digest),
             ...untagged.map(async (s) => (await client.headManifest(s.repository, digest, signal)) !== undefined),
@@ -88392,6 +88468,23 @@ function handled(work) {
     const promise = work();
     promise.catch(() => undefined);
     return promise;
+}
+/** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
+function withImportHint(err) {
+    if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500)
+        return err;
+    const hint = importFailureHint(err.code, err.message);
+    if (!hint)
+        return err;
+    return new RemoteError({
+        service: err.service,
+        status: err.status,
+        code: err.code,
+        message: err.message,
+        hint,
+        retryable: err.retryable,
+        cause: err,
+    });
 }
 function pollDelay(retryAfterMs) {
     // ARM asks for 10 s; the watch usually finishes long before. Without Retry-After, poll every 5 s.
@@ -88525,13 +88618,65 @@ function kind(mediaType) {
     return mediaType;
 }
 
+;// CONCATENATED MODULE: ./lib/engine/lock.js
+/**
+ * The lock file: what each source resolved to, in a stable order, to commit and review. With `locked: true` a run
+ * fails before importing anything when a source now resolves to another digest (drift).
+ */
+
+const LOCK_VERSION = 1;
+/** The lock file for a run, as text: sorted by source, two-space JSON, trailing newline (diff-friendly). */
+function renderLockFile(run) {
+    const images = run.images
+        .filter((i) => i.status !== 'failed' && i.sourceDigest)
+        .map((i) => ({
+        source: i.source,
+        digest: i.sourceDigest,
+        mediaType: i.mediaType ?? null,
+        platforms: [...(i.platforms ?? [])].sort((a, b) => a.platform.localeCompare(b.platform)),
+        targets: [...i.targets]
+            .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
+            .sort((a, b) => a.ref.localeCompare(b.ref)),
+    }))
+        .sort((a, b) => a.source.localeCompare(b.source));
+    const lock = { version: LOCK_VERSION, registry: run.registry?.loginServer ?? null, images };
+    return `${JSON.stringify(lock, null, 2)}\n`;
+}
+/** Reads a lock file's text; a malformed one is an input error naming the file. */
+function parseLockFile(text, path) {
+    const problem = (message) => new errors_InputError([{ input: 'lock-file', value: path, message }]);
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch (err) {
+        throw problem(`is not valid JSON (${err instanceof Error ? err.message : String(err)}); write it with lock-file and locked: false first`);
+    }
+    const lock = doc;
+    if (lock.version !== LOCK_VERSION || !Array.isArray(lock.images)) {
+        throw problem(`is not an acr-import lock file of version ${LOCK_VERSION} (needs "version" and "images")`);
+    }
+    const digests = new Map();
+    lock.images.forEach((entry, i) => {
+        if (typeof entry?.source !== 'string' ||
+            typeof entry.digest !== 'string' ||
+            !/^sha256:[a-f0-9]{64}$/.test(entry.digest)) {
+            throw problem(`entry ${i + 1} needs a "source" and a "digest" (sha256:<64 hex>)`);
+        }
+        digests.set(entry.source, entry.digest);
+    });
+    return digests;
+}
+
 ;// CONCATENATED MODULE: ./lib/engine/result.js
 /**
  * What a run produced: one result per source image, and the outputs every adapter publishes.
  */
 /** The step outputs: `digest` of the first image, one pinned reference per target repository, and the JSON results. */
 function toOutputs(run) {
-    const first = run.images.find((i) => i.status !== 'failed') ?? run.images[0];
+    // The first image's digest, and only if it landed (or would, for a plan): a failed image's resolved digest is not
+    // in the target.
+    const first = run.images[0]?.status === 'failed' ? undefined : run.images[0];
     const digest = first?.targets.find((t) => t.digest)?.digest ?? first?.sourceDigest ?? '';
     const pinned = new Set();
     for (const image of run.images) {
@@ -88609,6 +88754,7 @@ function userAgent(host) {
 
 
 
+
 ;// CONCATENATED MODULE: ./lib/action/constants.js
 /** Output names of the action (its public contract, see action.yml). */
 const OUTPUTS = {
@@ -88649,6 +88795,17 @@ async function run() {
         main_fail(err);
         return;
     }
+    // locked: true checks every source against the committed lock file before anything is imported.
+    let lock;
+    if (config.locked && config.lockFile) {
+        try {
+            lock = readLockFile(external_node_path_.resolve(workspace, config.lockFile), config.lockFile);
+        }
+        catch (err) {
+            main_fail(err);
+            return;
+        }
+    }
     const { transport, close } = createUndiciTransport({ userAgent: userAgent(actionHost()) });
     const logger = {
         debug: (m) => debug(m),
@@ -88666,13 +88823,7 @@ async function run() {
     };
     let result;
     try {
-        result = await runImports(config, {
-            logger,
-            mask: setSecret,
-            transport,
-            clock: systemClock,
-            authHost,
-        });
+        result = await runImports(config, { logger, mask: setSecret, transport, clock: systemClock, authHost }, lock ? { lock } : {});
     }
     catch (err) {
         main_fail(err);
@@ -88686,6 +88837,9 @@ async function run() {
     setOutput(OUTPUTS.images, outputs.images);
     setOutput(OUTPUTS.results, outputs.results);
     await writeSummary(result);
+    // With locked: true the lock file is the reference the run was checked against; it is never rewritten.
+    if (config.lockFile && !config.locked)
+        await writeLock(result, external_node_path_.resolve(workspace, config.lockFile));
     if (!result.ok) {
         const failed = result.images.filter((i) => i.status === 'failed');
         const landed = result.images.filter((i) => i.status !== 'failed');
@@ -88697,6 +88851,39 @@ async function run() {
             lines.push('Landed:', ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()));
         }
         setFailed(lines.join('\n'));
+    }
+}
+function readLockFile(file, given) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new errors_InputError([
+            {
+                input: INPUTS.lockFile,
+                value: given,
+                message: `cannot be read with locked: true (${reason}); write it first with lock-file and locked: false, commit it, and check out the repository before this step`,
+            },
+        ]);
+    }
+    return parseLockFile(text, given);
+}
+/** Writes the lock file, but only for a run in which every image succeeded: it never records half a run. */
+async function writeLock(result, file) {
+    const failed = result.images.filter((i) => i.status === 'failed').length;
+    if (failed > 0) {
+        warning(`Lock file ${file} not written: ${failed} of ${result.images.length} images failed.`);
+        return;
+    }
+    try {
+        await (0,promises_.mkdir)(external_node_path_.dirname(file), { recursive: true });
+        await (0,promises_.writeFile)(file, renderLockFile(result));
+        info(`Wrote lock file ${file} (${result.images.length} image${result.images.length === 1 ? '' : 's'}).`);
+    }
+    catch (err) {
+        setFailed(`Could not write lock file ${file}: ${err instanceof Error ? err.message : String(err)}`);
     }
 }
 async function writeSummary(result) {

@@ -73,6 +73,15 @@ export interface BedOptions {
   keepDir?: boolean;
   /** The emulator's default Retry-After for 202 answers, in seconds (default 10, as real ACR). */
   retryAfterSeconds?: number;
+  /**
+   * Changes the role assignments the emulator starts with. Gets the defaults (see the header) and the resource IDs of
+   * the subscriptions and registries; returns the list to use. E.g. Reader for `deployer` on a subscription, so the
+   * action can find source registries by login server, as it can for a user whose identity has Reader there.
+   */
+  roleAssignments?: (
+    defaults: EmulatorConfig['roleAssignments'],
+    ids: { subscriptions: Bed['subscriptions']; acrs: Record<keyof Bed['acrs'], string> },
+  ) => EmulatorConfig['roleAssignments'];
   /** Limit for the whole start-up (default 30 s). */
   timeoutMs?: number;
 }
@@ -399,6 +408,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
     const hubAccount = { username: 'hubuser', password: secret() };
     const hubPusher = { username: 'hubpusher', password: secret() };
 
+    const roleAssignments = options.roleAssignments ?? ((defaults) => defaults);
     const acrResource = (key: AcrKey): { id: string; subscriptionId: string } => {
       const layout = ACR_LAYOUT[key];
       const subscriptionId = subscriptions[layout.subscription];
@@ -446,14 +456,20 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
         armTokenAuth: true,
         sku: 'Premium' as const,
       })),
-      roleAssignments: [
-        { principal: 'deployer', role: 'importer', scope: acrResource('target').id },
-        { principal: 'deployer', role: 'pull', scope: acrResource('source').id },
-        { principal: 'deployer', role: 'pull', scope: acrResource('locked').id },
-        { principal: 'deployer', role: 'pull', scope: acrResource('otherSub').id },
-        { principal: 'foreign', role: 'pull', scope: acrResource('otherTenant').id },
-        { principal: 'identity', role: 'importer', scope: acrResource('target').id },
-      ],
+      roleAssignments: roleAssignments(
+        [
+          { principal: 'deployer', role: 'importer', scope: acrResource('target').id },
+          { principal: 'deployer', role: 'pull', scope: acrResource('source').id },
+          { principal: 'deployer', role: 'pull', scope: acrResource('locked').id },
+          { principal: 'deployer', role: 'pull', scope: acrResource('otherSub').id },
+          { principal: 'foreign', role: 'pull', scope: acrResource('otherTenant').id },
+          { principal: 'identity', role: 'importer', scope: acrResource('target').id },
+        ],
+        {
+          subscriptions,
+          acrs: Object.fromEntries(ACR_KEYS.map((k) => [k, acrResource(k).id])) as Record<AcrKey, string>,
+        },
+      ),
       hub: {
         service: HUB_SERVICE,
         issuer: HUB_ISSUER,

@@ -110,14 +110,19 @@ export interface Faults {
   syncThresholdMs?: number;
   /** Extra time each import takes after its copy finished (ms). */
   importLatencyMs?: number;
+  /** Time each import waits before its copy starts (ms): the target shows nothing of it until then. */
+  importDelayMs?: number;
   /** Retry-After on 202 answers: seconds as a number, or 'http-date', or 'none'. Default 10. */
   retryAfter?: number | 'http-date' | 'none';
   /** How a failed import is reported: 'status' = 200 {status:'Failed',error}; 'http' = 4xx/5xx with ARM error body. */
   failureForm?: 'status' | 'http';
   /** Make the next N imports fail with this ARM error. */
   failImports?: { count: number; code: string; message: string };
-  /** Imports never finish (Location keeps answering 202). */
-  hangImports?: boolean;
+  /**
+   * Imports never finish (Location keeps answering 202): every import (`true`), or only those whose source repository
+   * is `sourceRepository` (so other images of the same run still finish).
+   */
+  hangImports?: boolean | { sourceRepository: string };
   /** 429 with Retry-After on the first N requests to a service ('arm' includes poll URLs; 'entra' includes the managed identity endpoint; 'hub' = the hub token server). */
   throttle?: { service: 'arm' | 'entra' | 'hub' | 'oidc'; count: number; retryAfter?: number | 'http-date' };
   /** A one-off 5xx from a service: the next N requests get this status ('arm' = every ARM request except the importImage poll URLs, which are 'poll'). */
@@ -138,6 +143,14 @@ export interface Faults {
   locationForm?: 'observed' | 'spec';
   /** AADSTS code for a federated credential that does not match the assertion: 70021 (default) or the newer 700213 (subject) wording. */
   federatedMismatchCode?: 70021 | 700213;
+  /**
+   * A registry's network settings changed at run time, by registry name (`targetacr`, `lockedacr` ...), over its
+   * configured ones. `publicNetworkAccess: false`: its data plane answers 403 DENIED to every client (the runner and
+   * imports by login server alike). `trustedServices: false` (networkRuleBypassOptions `None`; default true =
+   * `AzureServices`): with public access off, importImage cannot reach it either, as target or as a `resourceId`
+   * source, and the operation fails with the registry's firewall refusal. ARM's registry GET shows both settings.
+   */
+  network?: Record<string, { publicNetworkAccess?: boolean; trustedServices?: boolean }>;
 }
 
 export interface LoggedRequest {

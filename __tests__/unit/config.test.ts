@@ -364,7 +364,7 @@ describe('parseConfig: bad inputs are each named, shown and given a fix', () => 
   const viaFile = { source: '', 'images-file': IMAGES_FILE };
   const cases: Case[] = [
     ['registry missing', { registry: '' }, 'registry', /is required: the target registry's name/],
-    ['registry too short', { registry: 'ab' }, 'registry', /5-50 letters and digits; give the name/],
+    ['registry too short', { registry: 'ab' }, 'registry', /5-50 letters and digits\); give the name/],
     ['registry with a dash', { registry: 'my-registry' }, 'registry', /not a registry name/],
     ['registry with scheme', { registry: 'https://myacr.azurecr.io' }, 'registry', /remove 'https:\/\/'/],
     [
@@ -719,7 +719,7 @@ describe('parseConfig: bad inputs are each named, shown and given a fix', () => 
       viaFile,
       'images-file line 2',
       /is not valid YAML or JSON/,
-      file('- source: nginx\n  targets: [a, b\n'),
+      file('- source: nginx\n  targets: a: b\n'),
     ],
     [
       'images-file invalid JSON',
@@ -792,13 +792,17 @@ describe('parseConfig: bad inputs are each named, shown and given a fix', () => 
     expect(cases.length).toBeGreaterThanOrEqual(40);
   });
 
-  it.each(cases)('%s', (_title, raw, input, message, ports) => {
-    const found = problems(raw, ports);
-    const named = found.filter((p) => p.input === input);
-    if (named.length === 0)
-      throw new Error(`no problem for '${input}'; got ${JSON.stringify(found, null, 2)}`);
-    expect(named.map((p) => p.message)).toContainEqual(expect.stringMatching(message));
-  });
+  // Rows are padded to five: Jest takes a test function with more parameters than its row for a `done` callback.
+  it.each(cases.map(([title, raw, input, message, ports]) => [title, raw, input, message, ports] as const))(
+    '%s',
+    (_title, raw, input, message, ports) => {
+      const found = problems(raw, ports);
+      const named = found.filter((p) => p.input === input);
+      if (named.length === 0)
+        throw new Error(`no problem for '${input}'; got ${JSON.stringify(found, null, 2)}`);
+      expect(named.map((p) => p.message)).toContainEqual(expect.stringMatching(message));
+    },
+  );
 
   it('shows the bad value', () => {
     expect(problems({ timeout: '10x' })).toEqual([

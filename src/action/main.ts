@@ -4,14 +4,17 @@
  */
 import * as core from '@actions/core';
 import { readFileSync } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createUndiciTransport,
   ENV_FALLBACKS,
   ImportError,
+  InputError,
   INPUTS,
   parseConfig,
+  parseLockFile,
+  renderLockFile,
   renderSummary,
   runImports,
   SECRET_INPUTS,
@@ -46,6 +49,17 @@ export async function run(): Promise<void> {
     return;
   }
 
+  // locked: true checks every source against the committed lock file before anything is imported.
+  let lock: ReadonlyMap<string, string> | undefined;
+  if (config.locked && config.lockFile) {
+    try {
+      lock = readLockFile(path.resolve(workspace, config.lockFile), config.lockFile);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+  }
+
   const { transport, close } = createUndiciTransport({ userAgent: userAgent(actionHost()) });
   const logger: Logger = {
     debug: (m) => core.debug(m),
@@ -65,13 +79,11 @@ export async function run(): Promise<void> {
 
   let result: RunResult;
   try {
-    result = await runImports(config, {
-      logger,
-      mask: core.setSecret,
-      transport,
-      clock: systemClock,
-      authHost,
-    });
+    result = await runImports(
+      config,
+      { logger, mask: core.setSecret, transport, clock: systemClock, authHost },
+      lock ? { lock } : {},
+    );
   } catch (err) {
     fail(err);
     return;
@@ -84,6 +96,8 @@ export async function run(): Promise<void> {
   core.setOutput(OUTPUTS.images, outputs.images);
   core.setOutput(OUTPUTS.results, outputs.results);
   await writeSummary(result);
+  // With locked: true the lock file is the reference the run was checked against; it is never rewritten.
+  if (config.lockFile && !config.locked) await writeLock(result, path.resolve(workspace, config.lockFile));
 
   if (!result.ok) {
     const failed = result.images.filter((i) => i.status === 'failed');
@@ -99,6 +113,39 @@ export async function run(): Promise<void> {
       );
     }
     core.setFailed(lines.join('\n'));
+  }
+}
+
+function readLockFile(file: string, given: string): ReadonlyMap<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new InputError([
+      {
+        input: INPUTS.lockFile,
+        value: given,
+        message: `cannot be read with locked: true (${reason}); write it first with lock-file and locked: false, commit it, and check out the repository before this step`,
+      },
+    ]);
+  }
+  return parseLockFile(text, given);
+}
+
+/** Writes the lock file, but only for a run in which every image succeeded: it never records half a run. */
+async function writeLock(result: RunResult, file: string): Promise<void> {
+  const failed = result.images.filter((i) => i.status === 'failed').length;
+  if (failed > 0) {
+    core.warning(`Lock file ${file} not written: ${failed} of ${result.images.length} images failed.`);
+    return;
+  }
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, renderLockFile(result));
+    core.info(`Wrote lock file ${file} (${result.images.length} image${result.images.length === 1 ? '' : 's'}).`);
+  } catch (err) {
+    core.setFailed(`Could not write lock file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

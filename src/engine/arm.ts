@@ -3,7 +3,7 @@
  * Every ARM error is translated into what to do about it (the role to grant, the input to change).
  */
 import { AuthError, RemoteError } from './errors.js';
-import { jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
+import { DEFAULT_RETRY, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
 import type { Clock } from './ports.js';
 
 export const IMPORTER_ROLE = 'Container Registry Data Importer and Data Reader';
@@ -246,6 +246,14 @@ function armError(res: HttpResponse, err: ArmErrorBody, what: string): Error {
         'For a source ACR given by resource ID the identity also needs AcrPull (or the same role) on the source. Role assignments can take a few minutes to apply.';
       return new AuthError(message, hint);
     }
+    case 'LinkedAuthorizationFailed': {
+      const linked = /linked scope\(s\) '([^']+)'/.exec(text)?.[1] ?? '<source-registry-resource-id>';
+      return new AuthError(
+        message,
+        `The identity may import into the target but may not pull from the source registry ${linked}: grant it AcrPull (or "${IMPORTER_ROLE}") there. ` +
+          'A source registry in another tenant cannot be given by resource ID, since Azure authorises it only within one tenant: give its login server in source with source-username and source-password, or with source-tenant-id and source-client-id.',
+      );
+    }
     case 'InvalidAuthenticationTokenTenant':
       return new AuthError(
         message,
@@ -274,6 +282,21 @@ function armError(res: HttpResponse, err: ArmErrorBody, what: string): Error {
         hint: 'Check registry (name, login server or resource ID), resource-group and subscription-id.',
       });
     default:
-      return new RemoteError({ ...base, retryable: res.status === 429 || res.status >= 500 });
+      return new RemoteError({ ...base, hint: transientHint(res), retryable: res.status === 429 || res.status >= 500 });
   }
+}
+
+/** What to do when ARM's throttling or failures outlasted the retries (each request is retried within bounds). */
+function transientHint(res: HttpResponse): string | undefined {
+  if (res.status === 429) {
+    const wait = res.headers['retry-after'];
+    return (
+      `Azure Resource Manager is throttling requests for this subscription${wait ? ` (it asked to wait ${wait.trim()}${/^\d+$/.test(wait.trim()) ? ' s' : ''})` : ''}, ` +
+      `longer than the action keeps retrying (up to ${DEFAULT_RETRY.maxAttempts} attempts within ${DEFAULT_RETRY.maxElapsedMs / 1000} s). Other automation may be using up the subscription limits: re-run later, or lower max-parallel.`
+    );
+  }
+  if (res.status >= 500) {
+    return `Azure Resource Manager kept failing (HTTP ${res.status}) through up to ${DEFAULT_RETRY.maxAttempts} attempts: a service-side problem; re-run later and check https://azure.status.microsoft.`;
+  }
+  return undefined;
 }

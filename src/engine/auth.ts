@@ -123,24 +123,16 @@ export async function createCredential(
           ID_TOKEN_PERMISSION_HINT,
         );
       }
-      // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for a
-      // minute and fetch a fresh one after that (never an expired one: AADSTS700024).
-      let cached: { token: string; at: number } | undefined;
+      // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for at
+      // most a minute, and only while it has more than a minute left (never an expired one: AADSTS700024).
+      let cached: { token: string; at: number; expiresAt: number } | undefined;
       const getAssertion = async (): Promise<string> => {
-        if (cached && clock.now() - cached.at < 60_000) return cached.token;
-        let token: string;
-        try {
-          token = await idToken(settings.audience);
-        } catch (err) {
-          throw new AuthError(
-            `Could not get a GitHub OIDC ID token: ${err instanceof Error ? err.message : String(err)}`,
-            ID_TOKEN_PERMISSION_HINT,
-            { cause: err },
-          );
-        }
+        const now = clock.now();
+        if (cached && now - cached.at < 60_000 && cached.expiresAt - now > 60_000) return cached.token;
+        const token = await fetchIdToken(idToken, settings.audience, clock);
         mask(token);
         presented = decodeClaims(token);
-        cached = { token, at: clock.now() };
+        cached = { token, at: clock.now(), expiresAt: expiryOf(token) ?? 0 };
         return token;
       };
       return {
@@ -181,6 +173,54 @@ export async function createCredential(
         presented: () => undefined,
         credential: new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
       };
+  }
+}
+
+/** Attempts at GitHub's OIDC endpoint, the first included (its own client retries only 502-504, without backoff). */
+export const ID_TOKEN_ATTEMPTS = 4;
+
+/**
+ * Fetches a GitHub ID token, retrying what is worth retrying (5xx, 429, 408, a dropped connection) with jittered
+ * backoff, at most ID_TOKEN_ATTEMPTS times; a refusal (401, 403, 404) fails at once with the permission hint.
+ */
+async function fetchIdToken(
+  idToken: (audience: string) => Promise<string>,
+  audience: string,
+  clock: Clock,
+): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await idToken(audience);
+    } catch (err) {
+      const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+      // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came).
+      const code = /Error Code\s*:\s*(\w+)/.exec(text)?.[1];
+      const status = code !== undefined && /^\d+$/.test(code) ? Number(code) : undefined;
+      const transient =
+        code === 'undefined' || (status !== undefined && (status === 408 || status === 429 || status >= 500));
+      if (transient && attempt < ID_TOKEN_ATTEMPTS) {
+        const backoff = 500 * 2 ** (attempt - 1);
+        await clock.sleep(backoff / 2 + Math.random() * (backoff / 2));
+        continue;
+      }
+      throw new AuthError(
+        `Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`,
+        transient
+          ? `GitHub's OIDC token endpoint kept failing (${status !== undefined ? `HTTP ${status}` : 'no answer'}): a problem on GitHub's side, not in the workflow; re-run the job.`
+          : ID_TOKEN_PERMISSION_HINT,
+        { cause: err },
+      );
+    }
+  }
+}
+
+/** A JWT's `exp` in milliseconds, or undefined when it has none. */
+function expiryOf(jwt: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -357,6 +357,7 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     imagesFile: get(INPUTS.imagesFile),
     hostless,
     platform,
+    expectedDigest,
     readFile: ports.readFile,
   });
   if (expectedDigest !== undefined && images.length > 1) {
@@ -633,6 +634,7 @@ interface ImageInputs {
   imagesFile: string | undefined;
   hostless: boolean;
   platform: Platform | undefined;
+  expectedDigest: string | undefined;
   readFile: ((path: string) => string) | undefined;
 }
 
@@ -778,6 +780,7 @@ function buildImage(p: Problems, draft: ImageDraft, inputs: ImageInputs): ImageS
   }
 
   const platform = draft.platform ?? inputs.platform;
+  const expectedDigest = draft.expectedDigest ?? inputs.expectedDigest;
   return {
     origin,
     source,
@@ -785,7 +788,7 @@ function buildImage(p: Problems, draft: ImageDraft, inputs: ImageInputs): ImageS
     targets,
     untaggedRepositories,
     ...(platform !== undefined && { platform }),
-    ...(draft.expectedDigest !== undefined && { expectedDigest: draft.expectedDigest }),
+    ...(expectedDigest !== undefined && { expectedDigest }),
   };
 }
 

@@ -41,12 +41,16 @@ const RULES: Rule[] = [
   },
 ];
 
+/** What to change for an import failure with this code and text, when a rule knows it. */
+export function importFailureHint(code: string | undefined, message: string): string | undefined {
+  return RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)))?.hint;
+}
+
 export function describeImportFailure(code: string | undefined, message: string, label: string): RemoteError {
-  const rule = RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)));
   return new RemoteError({
     service: 'Azure Container Registry',
     code,
     message: `Import of ${label} failed: ${code ? `${code}: ` : ''}${message}`,
-    hint: rule?.hint,
+    hint: importFailureHint(code, message),
   });
 }

@@ -70,8 +70,9 @@ export function createUndiciTransport(options: TransportOptions): {
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   maxAttempts: number;
-  /** Give up retrying once this much time has passed since the first attempt. */
+  /** Give up retrying once this much time has passed since the first attempt (a longer Retry-After is not waited). */
   maxElapsedMs: number;
+  /** Backoff without Retry-After: base * 2^(retry-1), jittered to half..full, at most maxDelayMs. */
   baseDelayMs: number;
   maxDelayMs: number;
 }
@@ -142,11 +143,17 @@ export class HttpClient {
           cause: failure,
         });
       }
+      // The service's Retry-After is an instruction: wait exactly that long (never less, so the retry is not refused
+      // again; never capped, which would mean retrying early). Without one, jittered exponential backoff.
       const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
       const retryAfter = parseRetryAfter(response?.headers['retry-after'], this.clock.now());
-      const delay = Math.min(policy.maxDelayMs, Math.max(jittered, retryAfter ?? 0));
+      const delay = retryAfter ?? jittered;
       if (elapsed + delay > policy.maxElapsedMs) {
+        // Waiting longer than the policy allows: give the answer back now rather than sit out the wait.
+        this.logger.debug(
+          `${options.service}: ${req.method} ${describeUrl(req.url)} got ${response ? `HTTP ${response.status}` : errorText(failure)}; not retrying: a wait of ${Math.round(delay / 1000)} s would exceed ${Math.round(policy.maxElapsedMs / 1000)} s`,
+        );
         if (response) return response;
         throw new RemoteError({
           service: options.service,

@@ -16,6 +16,7 @@ export {
 } from './config.js';
 export * from './reference.js';
 export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
+export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './lock.js';
 export { toOutputs, type RunResult, type ImageResult, type ImageStatus, type RunOutputs } from './result.js';
 export {
   ImportError,

@@ -74,11 +74,9 @@ type Check<T> = ParseResult<T>;
 const ok = <T>(value: T): Check<T> => ({ ok: true, value });
 const fail = <T>(error: string): Check<T> => ({ ok: false, error });
 
-/** Quotes a user value for a message, shortening very long ones. */
+/** Quotes a user value for a message, shortening very long ones (the whole value is shown beside the message). */
 export function quote(value: string): string {
-  return value.length > 72
-    ? `'${value.slice(0, 40)}…${value.slice(-16)}' (${value.length} characters)`
-    : `'${value}'`;
+  return value.length > 72 ? `'${value.slice(0, 40)}…${value.slice(-16)}'` : `'${value}'`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

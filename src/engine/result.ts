@@ -53,7 +53,9 @@ export interface RunOutputs {
 
 /** The step outputs: `digest` of the first image, one pinned reference per target repository, and the JSON results. */
 export function toOutputs(run: RunResult): RunOutputs {
-  const first = run.images.find((i) => i.status !== 'failed') ?? run.images[0];
+  // The first image's digest, and only if it landed (or would, for a plan): a failed image's resolved digest is not
+  // in the target.
+  const first = run.images[0]?.status === 'failed' ? undefined : run.images[0];
   const digest = first?.targets.find((t) => t.digest)?.digest ?? first?.sourceDigest ?? '';
   const pinned = new Set<string>();
   for (const image of run.images) {

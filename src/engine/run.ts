@@ -21,7 +21,7 @@ import {
   VerificationError,
 } from './errors.js';
 import { HttpClient } from './http.js';
-import { describeImportFailure } from './hints.js';
+import { describeImportFailure, importFailureHint } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
 import { formatReference, registryApiHost, sourceImage, type ImageReference } from './reference.js';
 import {
@@ -542,11 +542,19 @@ class Run {
       (dataPlane ?? this.targetKeys(spec, target)).map((s) => ({ ref: s.ref, digest: d }));
 
     // Decide from the target's current state: nothing to do, a conflict, an update or a fresh import.
-    let mode: 'Force' | 'NoForce' = this.config.force ? 'Force' : 'NoForce';
+    const mode: 'Force' | 'NoForce' = this.config.force ? 'Force' : 'NoForce';
     let status: 'imported' | 'updated' = 'imported';
     if (digest && dataPlane) {
       const tagged = dataPlane.filter((s) => s.tag !== undefined);
-      const untagged = dataPlane.filter((s) => s.tag === undefined);
+      // An untagged repository "holds" the digest when the manifest is there by digest.
+      const client = await this.targetDataPlane();
+      await Promise.all(
+        dataPlane
+          .filter((s) => s.tag === undefined)
+          .map(async (s) => {
+            s.before = (await client.headManifest(s.repository, digest!, signal)) ? digest : undefined;
+          }),
+      );
       if (dataPlane.every((s) => s.before === digest)) {
         result.status = this.config.dryRun ? 'planned' : 'unchanged';
         if (this.config.dryRun) result.plan = 'unchanged';
@@ -566,8 +574,6 @@ class Run {
         }
         status = 'updated';
       }
-      // An untagged repository that already holds the manifest needs nothing; Force is only needed for tags.
-      if (untagged.length > 0 && moved.length === 0) mode = this.config.force ? 'Force' : 'NoForce';
     }
 
     const body: ImportImageBody = {
@@ -591,7 +597,9 @@ class Run {
     }
 
     this.log.info(`${label}: importing ${body.source.sourceImage} into ${target.name} (${mode})`);
-    const start = await this.arm.beginImport(target, body, signal);
+    const start = await this.arm.beginImport(target, body, signal).catch((err: unknown) => {
+      throw withImportHint(err);
+    });
     if (!this.config.wait) {
       result.status = 'submitted';
       result.targets = targetsOf(digest);
@@ -696,7 +704,9 @@ class Run {
 
   /**
    * Waits for the import: polls ARM's operation no faster than its Retry-After, and meanwhile watches the target's
-   * tags, finishing as soon as every target that did not already hold the digest holds it.
+   * tags, finishing as soon as every target that did not already hold the digest holds it. Unpinned (the source could
+   * not be read from here), the watch works only when every target is a tag that did not exist before: it finishes
+   * once they all exist and hold one digest, which the verification then reads.
    */
   private async waitForImport(
     label: string,
@@ -708,9 +718,16 @@ class Run {
     deadline: number,
   ): Promise<void> {
     const clock = this.ports.clock;
-    const watched = digest && states ? states.filter((s) => s.tag !== undefined && s.before !== digest) : [];
+    const fresh = states?.every((s) => s.tag !== undefined && s.before === undefined) ?? false;
+    const watched = !states
+      ? []
+      : digest
+        ? states.filter((s) => s.tag !== undefined && s.before !== digest)
+        : fresh
+          ? states
+          : [];
     const untaggedOnly = digest && states ? states.filter((s) => s.tag === undefined) : [];
-    const canWatch = watched.length > 0;
+    const canWatch = watched.length > 0 || untaggedOnly.length > 0;
     const client = canWatch ? await this.targetDataPlane() : undefined;
     let pollAt = clock.now() + pollDelay(retryAfterMs);
     let watchDelay = 100;
@@ -730,11 +747,11 @@ class Run {
       if (wakeAt > now) await clock.sleep(wakeAt - now, signal);
       if (signal.aborted) throw signal.reason;
       if (canWatch && clock.now() >= watchAt) {
-        const done = await this.targetsHold(client!, watched, untaggedOnly, digest!, signal).catch(
+        const done = await this.targetsHold(client!, watched, untaggedOnly, digest, signal).catch(
           () => false,
         );
         if (done) {
-          this.log.info(`${label}: the target holds ${digest}; import complete.`);
+          this.log.info(`${label}: the target holds ${digest ?? 'the imported image'}; import complete.`);
           return;
         }
         watchDelay = Math.min(2_000, watchDelay * 1.5);
@@ -766,9 +783,16 @@ class Run {
     client: RegistryClient,
     watched: TargetState[],
     untagged: TargetState[],
-    digest: string,
+    digest: string | undefined,
     signal: AbortSignal,
   ): Promise<boolean> {
+    if (!digest) {
+      // Unpinned: every (new) tag exists, and they all point to the same manifest.
+      const held = await Promise.all(
+        watched.map(async (s) => (await client.headManifest(s.repository, s.tag!, signal))?.digest),
+      );
+      return held.every((d) => d !== undefined && d === held[0]);
+    }
     const checks = await Promise.all([
       ...watched.map(
         async (s) => (await client.headManifest(s.repository, s.tag!, signal))?.digest === digest,
@@ -808,6 +832,22 @@ function handled<T>(work: () => Promise<T>): Promise<T> {
   const promise = work();
   promise.catch(() => undefined);
   return promise;
+}
+
+/** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
+function withImportHint(err: unknown): unknown {
+  if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500) return err;
+  const hint = importFailureHint(err.code, err.message);
+  if (!hint) return err;
+  return new RemoteError({
+    service: err.service,
+    status: err.status,
+    code: err.code,
+    message: err.message,
+    hint,
+    retryable: err.retryable,
+    cause: err,
+  });
 }
 
 function pollDelay(retryAfterMs: number | undefined): number {

@@ -37,7 +37,7 @@ interface Access {
 }
 
 export async function handleAcr(ctx: Ctx, world: World, registry: Registry): Promise<void> {
-  if (!registry.config.publicNetworkAccess) {
+  if (!world.network(registry).publicNetworkAccess) {
     return sendJson(ctx, 403, {
       errors: [
         {

@@ -514,6 +514,7 @@ function listResources(ctx: Ctx, world: World, caller: Caller, sub: string): voi
 
 function registryJson(world: World, r: Registry): Record<string, unknown> {
   const c = r.config;
+  const network = world.network(r);
   return {
     sku: { name: c.sku, tier: c.sku },
     type: REGISTRY_TYPE,
@@ -546,8 +547,8 @@ function registryJson(world: World, r: Registry): Record<string, unknown> {
       dataEndpointEnabled: false,
       dataEndpointHostNames: [],
       privateEndpointConnections: [],
-      publicNetworkAccess: c.publicNetworkAccess ? 'Enabled' : 'Disabled',
-      networkRuleBypassOptions: 'AzureServices',
+      publicNetworkAccess: network.publicNetworkAccess ? 'Enabled' : 'Disabled',
+      networkRuleBypassOptions: network.trustedServices ? 'AzureServices' : 'None',
       zoneRedundancy: 'Disabled',
       anonymousPullEnabled: false,
       metadataSearch: 'Disabled',

@@ -13,6 +13,7 @@ export type FaultService = 'arm' | 'entra' | 'hub' | 'oidc' | 'poll';
 const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
   syncThresholdMs: isNonNegative,
   importLatencyMs: isNonNegative,
+  importDelayMs: isNonNegative,
   retryAfter: (v) => isNonNegative(v) || v === 'http-date' || v === 'none',
   failureForm: (v) => v === 'status' || v === 'http',
   failImports: (v) =>
@@ -20,7 +21,9 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
     isNonNegative(v['count']) &&
     typeof v['code'] === 'string' &&
     typeof v['message'] === 'string',
-  hangImports: (v) => typeof v === 'boolean',
+  hangImports: (v) =>
+    typeof v === 'boolean' ||
+    (isObject(v) && typeof v['sourceRepository'] === 'string' && v['sourceRepository'] !== ''),
   throttle: (v) =>
     isObject(v) &&
     ['arm', 'entra', 'hub', 'oidc'].includes(v['service'] as string) &&
@@ -40,6 +43,15 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
   asyncOperationHeader: (v) => typeof v === 'boolean',
   locationForm: (v) => v === 'observed' || v === 'spec',
   federatedMismatchCode: (v) => v === 70021 || v === 700213,
+  network: (v) =>
+    isObject(v) &&
+    Object.values(v).every(
+      (n) =>
+        isObject(n) &&
+        Object.entries(n).every(
+          ([k, b]) => ['publicNetworkAccess', 'trustedServices'].includes(k) && typeof b === 'boolean',
+        ),
+    ),
 };
 
 function isNonNegative(v: unknown): v is number {

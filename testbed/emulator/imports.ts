@@ -6,6 +6,8 @@
  * Sources: `registryUri` = any registry, reached at `https://<registryUri>` with `credentials` from the body (an
  * emulated ACR's login server goes through that ACR's data plane and its rules: firewall, token auth, RBAC);
  * `resourceId` = another emulated ACR, read straight from its backing registry (so it works with public access off).
+ * Network: a target or `resourceId` source with public network access off is reached only when it lets trusted
+ * services through (the `network` fault can turn that off); otherwise the import fails with its firewall's DENIED.
  * Rules: the source must send `Docker-Content-Digest`; `NoForce` fails before copying when a target tag exists with a
  * different digest (same digest: success, tags added); `Force` overwrites. Failures carry ACR's message shape:
  * `Operation registries-<guid> failed. Resource <registryId> <detail>`.
@@ -259,8 +261,11 @@ export interface StartImportOptions {
 /** Starts the import in the background; the returned operation tracks it. */
 export function startImport(world: World, options: StartImportOptions): ImportOperation {
   const failure = world.control.takeImportFailure();
-  const hung = world.control.faults.hangImports === true;
+  const hang = world.control.faults.hangImports;
+  const hung =
+    hang === true || (typeof hang === 'object' && hang.sourceRepository === options.request.sourceRepo);
   const latency = world.control.faults.importLatencyMs ?? 0;
+  const delay = world.control.faults.importDelayMs ?? 0;
   const op: ImportOperation = {
     id: options.id,
     target: options.target,
@@ -290,6 +295,7 @@ export function startImport(world: World, options: StartImportOptions): ImportOp
         if (latency > 0) await sleep(latency);
         return finish(failure);
       }
+      if (delay > 0) await sleep(delay);
       op.digest = await copy(world, options);
       if (latency > 0) await sleep(latency);
       finish();
@@ -342,8 +348,27 @@ function sourceClient(oci: Oci, world: World, options: StartImportOptions): Regi
   });
 }
 
+/** The address the import service's pulls come from, as a registry's firewall quotes it (a documentation IP). */
+const IMPORT_SERVICE_IP = '198.51.100.7';
+
 async function copy(world: World, options: StartImportOptions): Promise<string> {
   const { request, target } = options;
+  // The import service passes a registry's firewall only where the registry lets trusted Microsoft services through
+  // (networkRuleBypassOptions AzureServices, the default); otherwise the registry refuses it like any client.
+  for (const registry of [options.sourceRegistry, target]) {
+    const network = registry && world.network(registry);
+    if (network && !network.publicNetworkAccess && !network.trustedServices) {
+      const denied = {
+        errors: [
+          {
+            code: 'DENIED',
+            message: `client with IP '${IMPORT_SERVICE_IP}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`,
+          },
+        ],
+      };
+      throw new ImportFailure('InvalidParameters', `Invalid message Forbidden Forbidden ${JSON.stringify(denied)}`);
+    }
+  }
   const oci = await loadOci();
   const { RegistryClient, copyImage } = oci;
   const src = sourceClient(oci, world, options);

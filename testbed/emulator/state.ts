@@ -148,6 +148,15 @@ export class World {
     return this.registries.find((r) => r.id.toLowerCase() === id.toLowerCase().replace(/\/+$/, ''));
   }
 
+  /** A registry's network settings now: its configuration, under the `network` fault's override. */
+  network(registry: Registry): { publicNetworkAccess: boolean; trustedServices: boolean } {
+    const override = this.control.faults.network?.[registry.name];
+    return {
+      publicNetworkAccess: override?.publicNetworkAccess ?? registry.config.publicNetworkAccess,
+      trustedServices: override?.trustedServices ?? true,
+    };
+  }
+
   registryByLoginServer(host: string): Registry | undefined {
     return this.registries.find((r) => r.loginServer.toLowerCase() === host.toLowerCase());
   }

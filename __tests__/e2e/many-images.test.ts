@@ -1,0 +1,241 @@
+/**
+ * Many images in one step (issue 4): the `images` input and `images-file` (YAML and JSON, with per-image platform,
+ * expected-digest and untagged-repositories), concurrency bounded by `max-parallel`, one sign-in and one target
+ * lookup for the whole run, and one failure that does not stop the others. Through the bundle, against the bed.
+ */
+import { startBed, type StartedBed } from '../../testbed/bed.js';
+import { runAction } from '../../testbed/run-action.js';
+import {
+  expectFailure,
+  expectSuccess,
+  failureText,
+  importBodies,
+  importCalls,
+  maxOverlap,
+  operations,
+  results,
+  writeWorkspaceFile,
+} from './scenario-helpers.js';
+
+let bed: StartedBed;
+
+beforeAll(async () => {
+  bed = await startBed();
+});
+
+afterAll(async () => {
+  await bed?.stop();
+});
+
+beforeEach(async () => {
+  await bed.control.reset();
+});
+
+describe('the images input', () => {
+  it('imports one image per line, with comments, blank lines, several targets and a default target', async () => {
+    const hub = bed.sources.hub;
+    const mcr = bed.sources.mcr;
+    const alpine = hub.images['ociSingle']!;
+    const hello = mcr.images['dockerSingle']!;
+    const busybox = hub.images['manifestList']!;
+    const images = [
+      '# base images for the app',
+      `${hub.host}/${alpine.repository}:${alpine.tag} -> m/alpine:3.20, m/alpine:3`,
+      '',
+      `${mcr.host}/${hello.repository}:${hello.tag}   # same repository and tag in the target`,
+      `  ${hub.host}/${busybox.repository}:${busybox.tag} -> m/busybox:1.36`,
+      '',
+    ].join('\n');
+    const run = await runAction(bed, { ...bed.baseInputs(), images });
+    expectSuccess(run);
+
+    const target = bed.acrs.target;
+    expect(await bed.digestOf(target, 'm/alpine', '3.20')).toBe(alpine.digest);
+    expect(await bed.digestOf(target, 'm/alpine', '3')).toBe(alpine.digest);
+    expect(await bed.digestOf(target, hello.repository, hello.tag)).toBe(hello.digest);
+    expect(await bed.digestOf(target, 'm/busybox', '1.36')).toBe(busybox.digest);
+
+    // digest: the first image's; images: one pinned reference per target repository; results: all, in order.
+    expect(run.outputs['digest']).toBe(alpine.digest);
+    expect(run.outputs['images']?.split('\n').sort()).toEqual(
+      [
+        `${target.loginServer}/m/alpine@${alpine.digest}`,
+        `${target.loginServer}/${hello.repository}@${hello.digest}`,
+        `${target.loginServer}/m/busybox@${busybox.digest}`,
+      ].sort(),
+    );
+    const all = results(run);
+    expect(all.map((r) => [r.source, r.status, r.sourceDigest])).toEqual([
+      [`${hub.host}/${alpine.repository}:${alpine.tag}`, 'imported', alpine.digest],
+      [`${mcr.host}/${hello.repository}:${hello.tag}`, 'imported', hello.digest],
+      [`${hub.host}/${busybox.repository}:${busybox.tag}`, 'imported', busybox.digest],
+    ]);
+    expect(all[0]!.targets.map((t) => t.ref)).toEqual([
+      `${target.loginServer}/m/alpine:3.20`,
+      `${target.loginServer}/m/alpine:3`,
+    ]);
+    expect(run.summary).toContain('ACR import: 3 images done');
+    for (const ref of ['m/alpine:3.20', 'm/alpine:3', `${hello.repository}:${hello.tag}`, 'm/busybox:1.36']) {
+      expect(run.summary).toContain(`${target.loginServer}/${ref}`);
+    }
+
+    // One ARM token, one lookup of the target, one ACR refresh token for the target, for the whole run.
+    const entra = (await bed.control.requests({ service: 'entra' })).filter((r) => r.method === 'POST');
+    expect(entra).toHaveLength(1);
+    expect(new URLSearchParams(entra[0]!.body).get('scope')).toBe(`${bed.arm.endpoint}/.default`);
+    const arm = await bed.control.requests({ service: 'arm' });
+    expect(arm.filter((r) => r.method === 'GET' && /\/registries\?/i.test(r.url))).toHaveLength(1);
+    const plane = await bed.control.requests({ service: `acr:${target.name}` });
+    expect(plane.filter((r) => r.url === '/oauth2/exchange')).toHaveLength(1);
+    expect(await importCalls(bed)).toHaveLength(3);
+  });
+});
+
+describe('images-file', () => {
+  it('reads YAML with per-image platform, expected-digest and untagged-repositories', async () => {
+    const hub = bed.sources.hub;
+    const hello = hub.images['multiArch']!;
+    const arm64 = hello.platforms.find((p) => p.platform === 'linux/arm64/v8')!;
+    const debian = hub.images['dockerSingle']!;
+    await writeWorkspaceFile(
+      bed,
+      'deploy/images.yaml',
+      [
+        '# images promoted by this workflow',
+        'images:',
+        `  - source: ${hub.host}/${hello.repository}:${hello.tag}`,
+        '    platform: linux/arm64/v8',
+        '    targets: [y/hello:arm64]',
+        `  - source: ${hub.host}/${debian.repository}:${debian.tag}`,
+        `    expected-digest: ${debian.digest}`,
+        '    targets:',
+        '      - y/debian:12',
+        '    untagged-repositories:',
+        '      - y/archive',
+        '',
+      ].join('\n'),
+    );
+    const run = await runAction(bed, { ...bed.baseInputs(), 'images-file': 'deploy/images.yaml' });
+    expectSuccess(run);
+
+    const target = bed.acrs.target;
+    expect(await bed.digestOf(target, 'y/hello', 'arm64')).toBe(arm64.digest);
+    expect(await bed.digestOf(target, 'y/debian', '12')).toBe(debian.digest);
+    expect(await bed.digestOf(target, 'y/archive', debian.digest)).toBe(debian.digest);
+    const [first, second] = results(run);
+    expect(first).toMatchObject({ status: 'imported', sourceDigest: arm64.digest });
+    expect(first!.notes?.join(' ')).toContain(`not the index digest ${hello.digest}`);
+    expect(second!.targets).toEqual([
+      { ref: `${target.loginServer}/y/debian:12`, digest: debian.digest },
+      { ref: `${target.loginServer}/y/archive`, digest: debian.digest },
+    ]);
+    expect(run.summary).toContain('Imported only linux/arm64/v8');
+    const bodies = await importBodies(bed);
+    expect(bodies.map((b) => b.source.sourceImage).sort()).toEqual(
+      [`${hello.repository}@${arm64.digest}`, `${debian.repository}@${debian.digest}`].sort(),
+    );
+  });
+
+  it('reads JSON; an entry whose source no longer matches its expected-digest fails alone, naming both digests', async () => {
+    const mcr = bed.sources.mcr;
+    const runtime = mcr.images['multiArch']!;
+    const hello = mcr.images['dockerSingle']!;
+    await writeWorkspaceFile(
+      bed,
+      'images.json',
+      JSON.stringify(
+        [
+          {
+            source: `${mcr.host}/${runtime.repository}:${runtime.tag}`,
+            targets: ['j/runtime:8.0'],
+            'expected-digest': hello.digest,
+          },
+          { source: `${mcr.host}/${hello.repository}:${hello.tag}`, targets: 'j/hello:1, j/hello:latest' },
+        ],
+        null,
+        2,
+      ),
+    );
+    const run = await runAction(bed, { ...bed.baseInputs(), 'images-file': 'images.json' });
+    expectFailure(run);
+    const text = failureText(run);
+    expect(text).toContain('1 of 2 images failed');
+    expect(text).toContain(`${mcr.host}/${runtime.repository}:${runtime.tag} now resolves to ${runtime.digest}`);
+    expect(text).toContain(`not to the expected ${hello.digest}`);
+    expect(text).toMatch(new RegExp(`Landed:\\n- ${mcr.host}/${hello.repository}:${hello.tag}: imported ${hello.digest}`));
+    expect(await bed.digestOf(bed.acrs.target, 'j/runtime', '8.0')).toBeUndefined();
+    expect(await bed.digestOf(bed.acrs.target, 'j/hello', '1')).toBe(hello.digest);
+    expect(await bed.digestOf(bed.acrs.target, 'j/hello', 'latest')).toBe(hello.digest);
+    expect(results(run).map((r) => r.status)).toEqual(['failed', 'imported']);
+    expect((await importBodies(bed)).map((b) => b.targetTags)).toEqual([['j/hello:1', 'j/hello:latest']]);
+    expect(run.summary).toContain('ACR import: 1 of 2 failed');
+  });
+});
+
+describe('concurrency and failures', () => {
+  /** Each import takes ~700 ms in Azure and ARM answers only when it is done, so overlaps show in the operations. */
+  const slowSyncImports = { syncThresholdMs: 30_000, importLatencyMs: 700 };
+  const benchLines = (from: number, to: number, prefix: string): string =>
+    Array.from({ length: to - from }, (_, k) => {
+      const i = from + k;
+      return `${bed.sources.hub.host}/bench/img${i}:v1 -> ${prefix}/img${i}:v1`;
+    }).join('\n');
+  const ours = async (prefix: string): Promise<Awaited<ReturnType<typeof operations>>> =>
+    (await operations(bed)).filter((o) => o.targetTags.some((t) => t.startsWith(`${prefix}/`)));
+
+  it('runs at most max-parallel imports at once', async () => {
+    await bed.control.setFaults(slowSyncImports);
+    const two = await runAction(bed, { ...bed.baseInputs(), images: benchLines(0, 4, 'p2'), 'max-parallel': '2' });
+    expectSuccess(two);
+    const opsTwo = await ours('p2');
+    expect(opsTwo).toHaveLength(4);
+    expect(maxOverlap(opsTwo)).toBe(2);
+
+    const four = await runAction(bed, { ...bed.baseInputs(), images: benchLines(4, 8, 'p4'), 'max-parallel': '4' });
+    expectSuccess(four);
+    const opsFour = await ours('p4');
+    expect(opsFour).toHaveLength(4);
+    expect(maxOverlap(opsFour)).toBe(4);
+    for (let i = 0; i < 8; i++) {
+      const prefix = i < 4 ? 'p2' : 'p4';
+      expect(await bed.digestOf(bed.acrs.target, `${prefix}/img${i}`, 'v1')).toBe(
+        bed.sources.hub.images[`bench${i}`]!.digest,
+      );
+    }
+  });
+
+  it('one failure does not stop the others; the step fails at the end listing what landed and what did not', async () => {
+    const hub = bed.sources.hub;
+    const alpine = hub.images['ociSingle']!;
+    const debian = hub.images['dockerSingle']!;
+    // The first import Azure runs fails (a source registry hiccup, reported by the operation); the others go on.
+    await bed.control.setFaults({
+      failImports: { count: 1, code: 'InvalidParameters', message: 'Error copying blobs' },
+      retryAfter: 1,
+    });
+    const run = await runAction(bed, {
+      ...bed.baseInputs(),
+      'max-parallel': '1',
+      images: [
+        `${hub.host}/${alpine.repository}:${alpine.tag} -> k/alpine:1`,
+        `${hub.host}/library/nope:1 -> k/nope:1`,
+        `${hub.host}/${debian.repository}:${debian.tag} -> k/debian:1`,
+      ].join('\n'),
+    });
+    expectFailure(run);
+    const text = failureText(run);
+    expect(text).toContain('2 of 3 images failed:');
+    expect(text).toContain(`- ${hub.host}/library/nope:1: Source image ${hub.host}/library/nope:1 was not found`);
+    expect(text).toContain(`- ${hub.host}/${alpine.repository}:${alpine.tag}: Import of`);
+    expect(text).toContain('Error copying blobs');
+    expect(text).toContain(`Landed:\n- ${hub.host}/${debian.repository}:${debian.tag}: imported ${debian.digest}`);
+    expect(results(run).map((r) => r.status)).toEqual(['failed', 'failed', 'imported']);
+    expect(await bed.digestOf(bed.acrs.target, 'k/alpine', '1')).toBeUndefined();
+    expect(await bed.digestOf(bed.acrs.target, 'k/debian', '1')).toBe(debian.digest);
+    // The missing source failed before any import call; the other two were submitted.
+    expect((await importBodies(bed)).map((b) => b.targetTags)).toEqual([['k/alpine:1'], ['k/debian:1']]);
+    expect(run.outputs['digest']).toBe(debian.digest);
+    expect(run.outputs['images']).toBe(`${bed.acrs.target.loginServer}/k/debian@${debian.digest}`);
+    expect(run.summary).toContain('ACR import: 2 of 3 failed');
+  });
+});
