@@ -86532,11 +86532,9 @@ const DOMAIN_LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const DECIMAL = /^[0-9]+$/;
 const reference_ok = (value) => ({ ok: true, value });
 const fail = (error) => ({ ok: false, error });
-/** Quotes a user value for a message, shortening very long ones. */
+/** Quotes a user value for a message, shortening very long ones (the whole value is shown beside the message). */
 function quote(value) {
-    return value.length > 72
-        ? `'${value.slice(0, 40)}…${value.slice(-16)}' (${value.length} characters)`
-        : `'${value}'`;
+    return value.length > 72 ? `'${value.slice(0, 40)}…${value.slice(-16)}'` : `'${value}'`;
 }
 // ---------------------------------------------------------------------------------------------------------------------
 // Public entry points
@@ -87048,6 +87046,7 @@ function parseConfig(raw, ports = {}) {
         imagesFile: get(INPUTS.imagesFile),
         hostless,
         platform,
+        expectedDigest,
         readFile: ports.readFile,
     });
     if (expectedDigest !== undefined && images.length > 1) {
@@ -87343,6 +87342,7 @@ function buildImage(p, draft, inputs) {
             untaggedRepositories.push(source.repository);
     }
     const platform = draft.platform ?? inputs.platform;
+    const expectedDigest = draft.expectedDigest ?? inputs.expectedDigest;
     return {
         origin,
         source,
@@ -87350,7 +87350,7 @@ function buildImage(p, draft, inputs) {
         targets,
         untaggedRepositories,
         ...(platform !== undefined && { platform }),
-        ...(draft.expectedDigest !== undefined && { expectedDigest: draft.expectedDigest }),
+        ...(expectedDigest !== undefined && { expectedDigest }),
     };
 }
 /** `images`: one import per line, `SOURCE` or `SOURCE -> TARGET[, TARGET...]`; blank lines and `#` comments allowed. */
@@ -88235,7 +88235,7 @@ class Run {
         }
         const targetsOf = (d) => (dataPlane ?? this.targetKeys(spec, target)).map((s) => ({ ref: s.ref, digest: d }));
         // Decide from the target's current state: nothing to do, a conflict, an update or a fresh import.
-        let mode = this.config.force ? 'Force' : 'NoForce';
+        const mode = this.config.force ? 'Force' : 'NoForce';
         let status = 'imported';
         if (digest && dataPlane) {
             const tagged = dataPlane.filter((s) => s.tag !== undefined);

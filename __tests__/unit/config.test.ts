@@ -346,6 +346,22 @@ describe('parseConfig: good inputs', () => {
     ]);
   });
 
+  it('images-file: each entry may expect its own digest', () => {
+    const yaml = `- source: a:1\n  expected-digest: ${D}\n- source: b:1\n  expected-digest: ${D2}\n`;
+    const c = config({ source: '', 'images-file': 'f.yml' }, { readFile: files({ 'f.yml': yaml }) });
+    expect(c.images.map((i) => i.expectedDigest)).toEqual([D, D2]);
+  });
+
+  it('images-file: an entry with a bad field still has its source and targets checked', () => {
+    const yaml = '- source: Redis\n  platform: linux/sparc\n  targets: [Cache:1]\n';
+    const found = problems({ source: '', 'images-file': 'f.yml' }, { readFile: files({ 'f.yml': yaml }) });
+    expect(found.map((p) => p.message)).toEqual([
+      expect.stringContaining("'platform' has an unknown architecture"),
+      expect.stringContaining("use lowercase: 'redis'"),
+      expect.stringContaining("use lowercase: 'cache'"),
+    ]);
+  });
+
   it('dry-run with wait false is fine', () => {
     const c = config({ 'dry-run': 'true', wait: 'false' });
     expect([c.dryRun, c.wait]).toEqual([true, false]);

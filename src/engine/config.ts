@@ -292,7 +292,8 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
   };
   const subscriptionId =
     fromEnv(INPUTS.subscriptionId) ?? (target?.kind === 'resourceId' ? target.subscriptionId : undefined);
-  if (subscriptionId === undefined && target !== undefined) {
+  // A resource ID carries its subscription; when registry is a malformed one, its own problem says enough.
+  if (subscriptionId === undefined && !registryText?.startsWith('/')) {
     p.add(
       INPUTS.subscriptionId,
       '',
@@ -551,33 +552,30 @@ function checkSourceCredentials(
       'conflicts with source-tenant-id/source-client-id (they obtain the password); keep one of the two',
     );
   }
-  const withCredentials = federated || username !== undefined || password !== undefined;
-  if (withCredentials && hostless) {
-    const name = federated
-      ? 'source-tenant-id'
-      : username !== undefined
-        ? 'source-username'
-        : 'source-password';
+  // The first source credential input given, to name in the problems below.
+  const named = (
+    [
+      [INPUTS.sourceUsername, username],
+      [INPUTS.sourcePassword, password],
+      [INPUTS.sourceTenantId, tenantId],
+      [INPUTS.sourceClientId, clientId],
+    ] as const
+  ).find(([, value]) => value !== undefined);
+  if (named !== undefined && hostless) {
     p.add(
-      name,
-      name === INPUTS.sourcePassword
-        ? (password ?? '')
-        : name === INPUTS.sourceUsername
-          ? (username ?? '')
-          : (tenantId ?? ''),
+      named[0],
+      named[1] ?? '',
       'is not used with source-registry-resource-id (Azure authorises that source by role, not by credentials); remove one of them',
     );
   }
-  if (withCredentials && !hostless) {
-    const hosts = [...new Set(images.map((i) => i.source.registry))];
-    if (hosts.length > 1) {
-      p.add(
-        federated ? INPUTS.sourceTenantId : INPUTS.sourceUsername,
-        federated ? (tenantId ?? '') : (username ?? ''),
-        `source credentials belong to one registry, but the images come from ${hosts.join(', ')}; ` +
-          'import each registry in its own step so credentials reach only their registry',
-      );
-    }
+  const hosts = [...new Set(images.map((i) => i.source.registry))];
+  if (named !== undefined && !hostless && hosts.length > 1) {
+    p.add(
+      named[0],
+      named[1] ?? '',
+      `source credentials belong to one registry, but the images come from ${hosts.join(', ')}; ` +
+        'import each registry in its own step so credentials reach only their registry',
+    );
   }
   return {
     ...(username !== undefined && password !== undefined && { sourceCredentials: { username, password } }),
@@ -908,11 +906,9 @@ function parseImagesFile(
       return;
     }
     const entry = value as Record<string, unknown>;
-    let good = true;
     for (const key of Object.keys(entry)) {
       if (!(ENTRY_KEYS as readonly string[]).includes(key)) {
         p.add(origin, key, `has an unknown key '${key}'; the keys are ${ENTRY_KEYS.join(', ')}`);
-        good = false;
       }
     }
     const sourceText = entry['source'];
@@ -924,46 +920,46 @@ function parseImagesFile(
     const untagged = stringList(p, origin, 'untagged-repositories', entry['untagged-repositories']);
     const platform = entryValue(p, origin, 'platform', entry['platform'], checkPlatform);
     const expectedDigest = entryValue(p, origin, 'expected-digest', entry['expected-digest'], checkDigest);
-    if (
-      targets === undefined ||
-      untagged === undefined ||
-      platform === null ||
-      expectedDigest === null ||
-      !good
-    )
-      return;
-    drafts.push({ origin, sourceText: sourceText.trim(), targets, untagged, platform, expectedDigest });
+    // Kept even when a field is bad, so that its source and targets are checked too (any problem fails the run).
+    drafts.push({
+      origin,
+      sourceText: sourceText.trim(),
+      targets,
+      untagged,
+      platform,
+      expectedDigest,
+    });
   });
   return drafts;
 }
 
-/** An optional string value of a file entry: undefined when absent, null when bad (the problem is recorded). */
+/** An optional string value of a file entry: undefined when absent or bad (the problem is recorded). */
 function entryValue<T>(
   p: Problems,
   origin: string,
   key: string,
   value: unknown,
   check: (text: string) => ParseResult<T>,
-): T | undefined | null {
+): T | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
     p.add(origin, stringify(value), `'${key}' must be a string`);
-    return null;
+    return undefined;
   }
   const result = check(value.trim());
-  if (result.ok) return result.value;
-  p.add(origin, value, `'${key}' ${result.error}`);
-  return null;
+  if (!result.ok) p.add(origin, value, `'${key}' ${result.error}`);
+  return result.ok ? result.value : undefined;
 }
 
 /** A `targets` / `untagged-repositories` value in a file entry: a list of strings, or one string (comma separated). */
-function stringList(p: Problems, origin: string, key: string, value: unknown): string[] | undefined {
+function stringList(p: Problems, origin: string, key: string, value: unknown): string[] {
   if (value === undefined || value === null) return [];
   if (typeof value === 'string') return listItems(value);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
-    return unique(value.map((v) => v.trim()).filter(Boolean));
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+    return unique(value.map((v) => v.trim()).filter((v) => v !== ''));
+  }
   p.add(origin, stringify(value), `'${key}' must be a list of strings, e.g. ['apps/web:1.0']`);
-  return undefined;
+  return [];
 }
 
 function stringify(value: unknown): string {

@@ -70,9 +70,8 @@ const HEX = /^[0-9a-fA-F]*$/;
 const DOMAIN_LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const DECIMAL = /^[0-9]+$/;
 
-type Check<T> = ParseResult<T>;
-const ok = <T>(value: T): Check<T> => ({ ok: true, value });
-const fail = <T>(error: string): Check<T> => ({ ok: false, error });
+const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
+const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error });
 
 /** Quotes a user value for a message, shortening very long ones (the whole value is shown beside the message). */
 export function quote(value: string): string {
@@ -312,7 +311,7 @@ export function registryHostOf(text: string): string | undefined {
 // Internals
 
 /** Checks that apply to every kind of reference text before it is split. */
-function checkText(text: string, what: string): Check<string> {
+function checkText(text: string, what: string): ParseResult<string> {
   if (text === '') return fail(`the value is empty; write ${what}`);
   if (text.trim() === '') return fail(`the value is only whitespace; write ${what}`);
   if (/\s/.test(text)) return fail(`${quote(text)} contains whitespace; remove it (write ${what})`);
@@ -349,7 +348,7 @@ function rest(text: string, host: string): string {
 }
 
 /** Validates `host[:port]` (DNS name, IPv4 or bracketed IPv6) and normalises it (lower case, Docker Hub aliases). */
-function checkHost(hostAndPort: string): Check<string> {
+function checkHost(hostAndPort: string): ParseResult<string> {
   let host = hostAndPort;
   let port: string | undefined;
   if (hostAndPort.startsWith('[')) {
@@ -409,7 +408,7 @@ function isIpv6(address: string): boolean {
 }
 
 /** Validates a repository path: `/`-separated components of lowercase letters and digits with inner separators. */
-function checkRepositoryPath(path: string): Check<string> {
+function checkRepositoryPath(path: string): ParseResult<string> {
   if (path === '') return fail("the repository is empty; write e.g. 'library/nginx:1.27'");
   const components = path.split('/');
   if (components.some((c) => c === '')) {

@@ -101,6 +101,8 @@ class Run {
   private target: Promise<RegistryResource> | undefined;
   private targetClient: Promise<RegistryClient> | undefined;
   private readonly acrClients = new Map<string, RegistryClient>();
+  /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
+  private readonly operations = new WeakMap<AbortSignal, string>();
 
   constructor(
     private readonly config: ImportConfig,
@@ -448,12 +450,7 @@ class Run {
     const result = emptyResult(spec);
     const controller = new AbortController();
     const timer = setTimeout(
-      () =>
-        controller.abort(
-          new TimeoutError(
-            `Importing ${spec.sourceText} did not finish within ${formatMs(this.config.timeoutMs)}.`,
-          ),
-        ),
+      () => controller.abort(this.timeoutError(spec.sourceText, this.operations.get(controller.signal))),
       this.config.timeoutMs,
     );
     const label = spec.sourceText;
@@ -590,6 +587,7 @@ class Run {
       result.status = 'planned';
       result.plan = status === 'updated' ? 'update' : 'import';
       result.targets = targetsOf(digest);
+      await this.readSourcePlatforms(result, spec, plan, digest, signal);
       this.log.info(
         `${label}: would ${result.plan} ${body.source.sourceImage} -> ${result.targets.map((t) => t.ref).join(', ')}`,
       );
@@ -603,6 +601,7 @@ class Run {
     if (!this.config.wait) {
       result.status = 'submitted';
       result.targets = targetsOf(digest);
+      await this.readSourcePlatforms(result, spec, plan, digest, signal);
       result.notes.push(
         'wait: false — the import was submitted; the action did not wait for it or verify the target.',
       );
@@ -618,6 +617,7 @@ class Run {
         signal,
         deadline,
       );
+      this.operations.delete(signal);
     }
 
     // Verify: every target holds the pinned digest (or, unpinned, record what it holds).
@@ -684,6 +684,23 @@ class Run {
     return states;
   }
 
+  /** The platforms of an image the target does not hold yet (a plan, a submitted import), read from the source. */
+  private async readSourcePlatforms(
+    result: ImageResult,
+    spec: ImageSpec,
+    plan: SourcePlan,
+    digest: string | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (!digest || !plan.client || !result.mediaType || !isIndexMediaType(result.mediaType)) return;
+    try {
+      const index = await plan.client.getManifest(spec.source.repository, digest, signal);
+      if (index) result.platforms = platformsOf(index.bytes);
+    } catch (err) {
+      this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
+    }
+  }
+
   private async readPlatforms(
     result: ImageResult,
     digest: string | undefined,
@@ -700,6 +717,20 @@ class Run {
     } catch (err) {
       this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
     }
+  }
+
+  /** The time limit of one image ran out; once the import was accepted, the error names its operation. */
+  private timeoutError(label: string, operation: string | undefined): TimeoutError {
+    const limit = formatMs(this.config.timeoutMs);
+    return operation
+      ? new TimeoutError(
+          `Importing ${label} did not finish within ${limit}; the operation is still running in Azure (${describeOperation(operation)}).`,
+          'Raise timeout if the image is large, or check the source registry: imports from slow or failing registries can hang.',
+        )
+      : new TimeoutError(
+          `Importing ${label} did not finish within ${limit}.`,
+          'Raise timeout, or check that the source registry and Azure answer: the log shows which requests were retried.',
+        );
   }
 
   /**
@@ -733,15 +764,13 @@ class Run {
     let watchDelay = 100;
     let watchAt = clock.now() + watchDelay;
     let currentLocation = location;
+    this.operations.set(signal, location);
     let pollFailures = 0;
     this.log.debug(`${label}: import accepted; operation ${describeOperation(location)}`);
     for (;;) {
       const now = clock.now();
       if (now >= deadline) {
-        throw new TimeoutError(
-          `Importing ${label} did not finish within ${formatMs(this.config.timeoutMs)}; the operation is still running in Azure (${describeOperation(currentLocation)}).`,
-          'Raise timeout if the image is large, or check the source registry: imports from slow or failing registries can hang.',
-        );
+        throw this.timeoutError(label, currentLocation);
       }
       const wakeAt = Math.min(canWatch ? Math.min(pollAt, watchAt) : pollAt, deadline);
       if (wakeAt > now) await clock.sleep(wakeAt - now, signal);
@@ -774,6 +803,7 @@ class Run {
         if (poll.state === 'succeeded') return;
         if (poll.state === 'failed') throw describeImportFailure(poll.code, poll.message, label);
         currentLocation = poll.location;
+        this.operations.set(signal, currentLocation);
         pollAt = clock.now() + pollDelay(poll.retryAfterMs);
       }
     }
