@@ -87002,7 +87002,8 @@ function parseConfig(raw, ports = {}) {
         return value.toLowerCase();
     };
     const subscriptionId = fromEnv(INPUTS.subscriptionId) ?? (target?.kind === 'resourceId' ? target.subscriptionId : undefined);
-    if (subscriptionId === undefined && target !== undefined) {
+    // A resource ID carries its subscription; when registry is a malformed one, its own problem says enough.
+    if (subscriptionId === undefined && !registryText?.startsWith('/')) {
         p.add(INPUTS.subscriptionId, '', 'is required: set subscription-id (or AZURE_SUBSCRIPTION_ID), or give registry as a resource ID');
     }
     const tenantId = fromEnv(INPUTS.tenantId);
@@ -87179,25 +87180,20 @@ function checkSourceCredentials(p, given) {
     if (federated && password !== undefined) {
         p.add(INPUTS.sourcePassword, password, 'conflicts with source-tenant-id/source-client-id (they obtain the password); keep one of the two');
     }
-    const withCredentials = federated || username !== undefined || password !== undefined;
-    if (withCredentials && hostless) {
-        const name = federated
-            ? 'source-tenant-id'
-            : username !== undefined
-                ? 'source-username'
-                : 'source-password';
-        p.add(name, name === INPUTS.sourcePassword
-            ? (password ?? '')
-            : name === INPUTS.sourceUsername
-                ? (username ?? '')
-                : (tenantId ?? ''), 'is not used with source-registry-resource-id (Azure authorises that source by role, not by credentials); remove one of them');
+    // The first source credential input given, to name in the problems below.
+    const named = [
+        [INPUTS.sourceUsername, username],
+        [INPUTS.sourcePassword, password],
+        [INPUTS.sourceTenantId, tenantId],
+        [INPUTS.sourceClientId, clientId],
+    ].find(([, value]) => value !== undefined);
+    if (named !== undefined && hostless) {
+        p.add(named[0], named[1] ?? '', 'is not used with source-registry-resource-id (Azure authorises that source by role, not by credentials); remove one of them');
     }
-    if (withCredentials && !hostless) {
-        const hosts = [...new Set(images.map((i) => i.source.registry))];
-        if (hosts.length > 1) {
-            p.add(federated ? INPUTS.sourceTenantId : INPUTS.sourceUsername, federated ? (tenantId ?? '') : (username ?? ''), `source credentials belong to one registry, but the images come from ${hosts.join(', ')}; ` +
-                'import each registry in its own step so credentials reach only their registry');
-        }
+    const hosts = [...new Set(images.map((i) => i.source.registry))];
+    if (named !== undefined && !hostless && hosts.length > 1) {
+        p.add(named[0], named[1] ?? '', `source credentials belong to one registry, but the images come from ${hosts.join(', ')}; ` +
+            'import each registry in its own step so credentials reach only their registry');
     }
     return {
         ...(username !== undefined && password !== undefined && { sourceCredentials: { username, password } }),
@@ -87442,11 +87438,9 @@ function parseImagesFile(p, path, readFile) {
             return;
         }
         const entry = value;
-        let good = true;
         for (const key of Object.keys(entry)) {
             if (!ENTRY_KEYS.includes(key)) {
                 p.add(origin, key, `has an unknown key '${key}'; the keys are ${ENTRY_KEYS.join(', ')}`);
-                good = false;
             }
         }
         const sourceText = entry['source'];
@@ -87458,29 +87452,30 @@ function parseImagesFile(p, path, readFile) {
         const untagged = stringList(p, origin, 'untagged-repositories', entry['untagged-repositories']);
         const platform = entryValue(p, origin, 'platform', entry['platform'], checkPlatform);
         const expectedDigest = entryValue(p, origin, 'expected-digest', entry['expected-digest'], checkDigest);
-        if (targets === undefined ||
-            untagged === undefined ||
-            platform === null ||
-            expectedDigest === null ||
-            !good)
-            return;
-        drafts.push({ origin, sourceText: sourceText.trim(), targets, untagged, platform, expectedDigest });
+        // Kept even when a field is bad, so that its source and targets are checked too (any problem fails the run).
+        drafts.push({
+            origin,
+            sourceText: sourceText.trim(),
+            targets,
+            untagged,
+            platform,
+            expectedDigest,
+        });
     });
     return drafts;
 }
-/** An optional string value of a file entry: undefined when absent, null when bad (the problem is recorded). */
+/** An optional string value of a file entry: undefined when absent or bad (the problem is recorded). */
 function entryValue(p, origin, key, value, check) {
     if (value === undefined || value === null)
         return undefined;
     if (typeof value !== 'string') {
         p.add(origin, stringify(value), `'${key}' must be a string`);
-        return null;
+        return undefined;
     }
     const result = check(value.trim());
-    if (result.ok)
-        return result.value;
-    p.add(origin, value, `'${key}' ${result.error}`);
-    return null;
+    if (!result.ok)
+        p.add(origin, value, `'${key}' ${result.error}`);
+    return result.ok ? result.value : undefined;
 }
 /** A `targets` / `untagged-repositories` value in a file entry: a list of strings, or one string (comma separated). */
 function stringList(p, origin, key, value) {
@@ -87488,10 +87483,11 @@ function stringList(p, origin, key, value) {
         return [];
     if (typeof value === 'string')
         return listItems(value);
-    if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
-        return unique(value.map((v) => v.trim()).filter(Boolean));
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+        return unique(value.map((v) => v.trim()).filter((v) => v !== ''));
+    }
     p.add(origin, stringify(value), `'${key}' must be a list of strings, e.g. ['apps/web:1.0']`);
-    return undefined;
+    return [];
 }
 function stringify(value) {
     return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
@@ -87856,6 +87852,8 @@ class Run {
     target;
     targetClient;
     acrClients = new Map();
+    /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
+    operations = new WeakMap();
     constructor(config, ports, options) {
         this.config = config;
         this.ports = ports;
@@ -88165,7 +88163,7 @@ class Run {
         const started = this.ports.clock.now();
         const result = emptyResult(spec);
         const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(new TimeoutError(`Importing ${spec.sourceText} did not finish within ${formatMs(this.config.timeoutMs)}.`)), this.config.timeoutMs);
+        const timer = setTimeout(() => controller.abort(this.timeoutError(spec.sourceText, this.operations.get(controller.signal))), this.config.timeoutMs);
         const label = spec.sourceText;
         const deadline = started + this.config.timeoutMs;
         try {
@@ -88278,6 +88276,7 @@ class Run {
             result.status = 'planned';
             result.plan = status === 'updated' ? 'update' : 'import';
             result.targets = targetsOf(digest);
+            await this.readSourcePlatforms(result, spec, plan, digest, signal);
             this.log.info(`${label}: would ${result.plan} ${body.source.sourceImage} -> ${result.targets.map((t) => t.ref).join(', ')}`);
             return;
         }
@@ -88288,11 +88287,13 @@ class Run {
         if (!this.config.wait) {
             result.status = 'submitted';
             result.targets = targetsOf(digest);
+            await this.readSourcePlatforms(result, spec, plan, digest, signal);
             result.notes.push('wait: false — the import was submitted; the action did not wait for it or verify the target.');
             return;
         }
         if (!start.done) {
             await this.waitForImport(label, start.location, start.retryAfterMs, digest, dataPlane, signal, deadline);
+            this.operations.delete(signal);
         }
         // Verify: every target holds the pinned digest (or, unpinned, record what it holds).
         if (!dataPlane) {
@@ -88348,6 +88349,19 @@ class Run {
         }));
         return states;
     }
+    /** The platforms of an image the target does not hold yet (a plan, a submitted import), read from the source. */
+    async readSourcePlatforms(result, spec, plan, digest, signal) {
+        if (!digest || !plan.client || !result.mediaType || !isIndexMediaType(result.mediaType))
+            return;
+        try {
+            const index = await plan.client.getManifest(spec.source.repository, digest, signal);
+            if (index)
+                result.platforms = platformsOf(index.bytes);
+        }
+        catch (err) {
+            this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
+        }
+    }
     async readPlatforms(result, digest, signal) {
         if (!digest || !result.mediaType || !isIndexMediaType(result.mediaType))
             return;
@@ -88364,6 +88378,13 @@ class Run {
         catch (err) {
             this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
         }
+    }
+    /** The time limit of one image ran out; once the import was accepted, the error names its operation. */
+    timeoutError(label, operation) {
+        const limit = formatMs(this.config.timeoutMs);
+        return operation
+            ? new TimeoutError(`Importing ${label} did not finish within ${limit}; the operation is still running in Azure (${describeOperation(operation)}).`, 'Raise timeout if the image is large, or check the source registry: imports from slow or failing registries can hang.')
+            : new TimeoutError(`Importing ${label} did not finish within ${limit}.`, 'Raise timeout, or check that the source registry and Azure answer: the log shows which requests were retried.');
     }
     /**
      * Waits for the import: polls ARM's operation no faster than its Retry-After, and meanwhile watches the target's
@@ -88388,12 +88409,13 @@ class Run {
         let watchDelay = 100;
         let watchAt = clock.now() + watchDelay;
         let currentLocation = location;
+        this.operations.set(signal, location);
         let pollFailures = 0;
         this.log.debug(`${label}: import accepted; operation ${describeOperation(location)}`);
         for (;;) {
             const now = clock.now();
             if (now >= deadline) {
-                throw new TimeoutError(`Importing ${label} did not finish within ${formatMs(this.config.timeoutMs)}; the operation is still running in Azure (${describeOperation(currentLocation)}).`, 'Raise timeout if the image is large, or check the source registry: imports from slow or failing registries can hang.');
+                throw this.timeoutError(label, currentLocation);
             }
             const wakeAt = Math.min(canWatch ? Math.min(pollAt, watchAt) : pollAt, deadline);
             if (wakeAt > now)
@@ -88429,6 +88451,7 @@ class Run {
                 if (poll.state === 'failed')
                     throw describeImportFailure(poll.code, poll.message, label);
                 currentLocation = poll.location;
+                this.operations.set(signal, currentLocation);
                 pollAt = clock.now() + pollDelay(poll.retryAfterMs);
             }
         }
