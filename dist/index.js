@@ -86220,7 +86220,11 @@ function armError(res, err, what) {
                 hint: 'Check registry (name, login server or resource ID), resource-group and subscription-id.',
             });
         default:
-            return new RemoteError({ ...base, hint: transientHint(res), retryable: res.status === 429 || res.status >= 500 });
+            return new RemoteError({
+                ...base,
+                hint: transientHint(res),
+                retryable: res.status === 429 || res.status >= 500,
+            });
     }
 }
 /** What to do when ARM's throttling or failures outlasted the retries (each request is retried within bounds). */
@@ -86456,8 +86460,10 @@ function translateAuthError(err, choice, settings, scope) {
         return ownCause;
     const text = typeof cause.message === 'string' ? cause.message : String(err);
     const code = /AADSTS(\d+)/.exec(text)?.[1];
-    const firstLine = text.split('\n')[0].slice(0, 600);
-    const message = `Signing in to Azure (${choice.mode}) for ${scope} failed: ${firstLine}`;
+    // MSAL wraps Entra's answer in timestamps and trace ids; the AADSTS sentence is what a user needs.
+    const aadsts = /AADSTS\d+:[^.]*\./.exec(text)?.[0];
+    const detail = aadsts ?? text.split('\n')[0].slice(0, 600);
+    const message = `Signing in to Azure (${choice.mode}) for ${scope} failed: ${detail}`;
     const app = settings.clientId ?? '<client-id>';
     switch (code) {
         case '70021':
@@ -88180,7 +88186,8 @@ class Run {
                 result.hint = e.hint;
             if (this.config.dryRun)
                 result.plan = 'fail';
-            this.log.warning(`${label}: ${e.describe()}`);
+            // One line here; the adapter reports every failure together at the end.
+            this.log.info(`${label}: failed: ${e.message}`);
         }
         finally {
             clearTimeout(timer);
@@ -88198,11 +88205,15 @@ class Run {
                 ? this.resolveSource(spec, plan, signal)
                 : Promise.resolve(undefined);
         const targetStates = this.readTargets(spec, signal);
-        const [resolved, states] = await Promise.all([
-            resolving,
+        const [resolution, states] = await Promise.all([
+            resolving.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error })),
             targetStates.catch((err) => err),
         ]);
+        // A problem with signing in or with the target concerns every image: report it before a source problem.
         const target = await this.targetRegistry();
+        if (!resolution.ok)
+            throw resolution.error;
+        const resolved = resolution.value;
         let digest = resolved?.info.digest;
         if (resolved) {
             result.sourceDigest = digest;
@@ -88866,10 +88877,18 @@ async function run() {
     if (!result.ok) {
         const failed = result.images.filter((i) => i.status === 'failed');
         const landed = result.images.filter((i) => i.status !== 'failed');
-        const lines = [
-            `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
-            ...failed.map((i) => `- ${i.source}: ${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`),
-        ];
+        const describe = (i) => `${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`;
+        const reasons = new Set(failed.map(describe));
+        // One cause for many images (signing in, the target) is said once, not once per image.
+        const lines = failed.length > 1 && reasons.size === 1
+            ? [
+                `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
+                `- ${[...reasons][0]}`,
+            ]
+            : [
+                `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
+                ...failed.map((i) => `- ${i.source}: ${describe(i)}`),
+            ];
         if (landed.length) {
             lines.push('Landed:', ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()));
         }

@@ -253,6 +253,20 @@ describe('import into ACR through the bundle', () => {
     expect(await bed.digestOf(bed.acrs.target, 'denied/app', '1')).toBeUndefined();
   });
 
+  it('when no federated credential matches, shows the subject the run presented and the credential to add', async () => {
+    await bed.control.setFaults({ oidcSubject: 'repo:acme/app:pull_request' });
+    const run = await runAction(bed, {
+      ...bed.baseInputs(),
+      source: `${bed.sources.mcr.host}/${bed.sources.mcr.images['dockerSingle']!.repository}:latest`,
+    });
+    expect(run.exitCode).toBe(1);
+    const text = failureText(run);
+    expect(text).toMatch(/AADSTS7002(1|13)/);
+    expect(text).toContain("subject 'repo:acme/app:pull_request'");
+    expect(text).toContain(`az ad app federated-credential create --id ${bed.principals.deployer.clientId}`);
+    expect(text).toContain('"subject":"repo:acme/app:pull_request"');
+  });
+
   it('a summary that cannot be written is a warning, not a failure', async () => {
     const mcr = bed.sources.mcr;
     const seeded = mcr.images['dockerSingle']!;

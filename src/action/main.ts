@@ -102,10 +102,20 @@ export async function run(): Promise<void> {
   if (!result.ok) {
     const failed = result.images.filter((i) => i.status === 'failed');
     const landed = result.images.filter((i) => i.status !== 'failed');
-    const lines = [
-      `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
-      ...failed.map((i) => `- ${i.source}: ${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`),
-    ];
+    const describe = (i: (typeof failed)[number]): string =>
+      `${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`;
+    const reasons = new Set(failed.map(describe));
+    // One cause for many images (signing in, the target) is said once, not once per image.
+    const lines =
+      failed.length > 1 && reasons.size === 1
+        ? [
+            `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
+            `- ${[...reasons][0]}`,
+          ]
+        : [
+            `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
+            ...failed.map((i) => `- ${i.source}: ${describe(i)}`),
+          ];
     if (landed.length) {
       lines.push(
         'Landed:',
@@ -143,7 +153,9 @@ async function writeLock(result: RunResult, file: string): Promise<void> {
   try {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, renderLockFile(result));
-    core.info(`Wrote lock file ${file} (${result.images.length} image${result.images.length === 1 ? '' : 's'}).`);
+    core.info(
+      `Wrote lock file ${file} (${result.images.length} image${result.images.length === 1 ? '' : 's'}).`,
+    );
   } catch (err) {
     core.setFailed(`Could not write lock file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }

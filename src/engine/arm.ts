@@ -282,7 +282,11 @@ function armError(res: HttpResponse, err: ArmErrorBody, what: string): Error {
         hint: 'Check registry (name, login server or resource ID), resource-group and subscription-id.',
       });
     default:
-      return new RemoteError({ ...base, hint: transientHint(res), retryable: res.status === 429 || res.status >= 500 });
+      return new RemoteError({
+        ...base,
+        hint: transientHint(res),
+        retryable: res.status === 429 || res.status >= 500,
+      });
   }
 }
 

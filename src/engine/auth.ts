@@ -217,7 +217,9 @@ async function fetchIdToken(
 /** A JWT's `exp` in milliseconds, or undefined when it has none. */
 function expiryOf(jwt: string): number | undefined {
   try {
-    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp?: unknown;
+    };
     return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
   } catch {
     return undefined;
@@ -294,8 +296,10 @@ export function translateAuthError(
   if (ownCause) return ownCause;
   const text = typeof cause.message === 'string' ? cause.message : String(err);
   const code = /AADSTS(\d+)/.exec(text)?.[1];
-  const firstLine = text.split('\n')[0]!.slice(0, 600);
-  const message = `Signing in to Azure (${choice.mode}) for ${scope} failed: ${firstLine}`;
+  // MSAL wraps Entra's answer in timestamps and trace ids; the AADSTS sentence is what a user needs.
+  const aadsts = /AADSTS\d+:[^.]*\./.exec(text)?.[0];
+  const detail = aadsts ?? text.split('\n')[0]!.slice(0, 600);
+  const message = `Signing in to Azure (${choice.mode}) for ${scope} failed: ${detail}`;
   const app = settings.clientId ?? '<client-id>';
   switch (code) {
     case '70021':

@@ -467,7 +467,8 @@ class Run {
       result.error = e.message;
       if (e.hint) result.hint = e.hint;
       if (this.config.dryRun) result.plan = 'fail';
-      this.log.warning(`${label}: ${e.describe()}`);
+      // One line here; the adapter reports every failure together at the end.
+      this.log.info(`${label}: failed: ${e.message}`);
     } finally {
       clearTimeout(timer);
       result.durationMs = this.ports.clock.now() - started;
@@ -491,11 +492,17 @@ class Run {
         ? this.resolveSource(spec, plan, signal)
         : Promise.resolve(undefined);
     const targetStates = this.readTargets(spec, signal);
-    const [resolved, states] = await Promise.all([
-      resolving,
+    const [resolution, states] = await Promise.all([
+      resolving.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
       targetStates.catch((err: unknown) => err as Error),
     ]);
+    // A problem with signing in or with the target concerns every image: report it before a source problem.
     const target = await this.targetRegistry();
+    if (!resolution.ok) throw resolution.error;
+    const resolved = resolution.value;
 
     let digest = resolved?.info.digest;
     if (resolved) {
