@@ -107,7 +107,7 @@ export async function run(): Promise<void> {
     const reasons = new Set(failed.map(describe));
     // One cause for many images (signing in, the target) is said once, not once per image.
     const lines =
-      failed.length > 1 && reasons.size === 1
+      failed.length > 1 && failed.length === result.images.length && reasons.size === 1
         ? [
             `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
             `- ${[...reasons][0]}`,

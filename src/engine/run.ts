@@ -262,9 +262,9 @@ class Run {
   private acrClient(registry: RegistryResource): RegistryClient {
     let client = this.acrClients.get(registry.loginServer);
     if (!client) {
-      const entraToken = registry.armTokenAuth
-        ? () => this.tokens.token(this.config.cloud.armScope)
-        : () => this.tokens.token(this.config.cloud.acrScope);
+      // A registry-audience Entra token, which every registry accepts at /oauth2/exchange (an ARM token would work
+      // too while azureADAuthenticationAsArmPolicy is on, but it is good for all of ARM: it goes to ARM only).
+      const entraToken = (): Promise<string> => this.tokens.token(this.config.cloud.acrScope);
       const authorizer = new AcrAuthorizer(
         this.http,
         this.ports.mask,

@@ -24,8 +24,9 @@ export function escapeMarkdown(text: string): string {
 }
 
 function code(text: string): string {
-  // Inside a table a code span still ends a cell at `|`; escape the pipe and avoid backticks in the content.
-  return `<code>${escapeMarkdown(text).replace(/\\([^|])/g, '$1')}</code>`;
+  // An HTML <code> element, not a backtick span: Markdown still applies inside it (`:_v1_` would turn italic, `|`
+  // would end the table cell), and so do backslash escapes, which render as the plain character. Escape it all.
+  return `<code>${escapeMarkdown(text)}</code>`;
 }
 
 function shortDigest(digest: string | undefined): string {
