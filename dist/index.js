@@ -82501,6 +82501,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
+// UNUSED EXPORTS: inert
+
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(70857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -85573,6 +85575,8 @@ const DEFAULT_RETRY = {
     maxDelayMs: 30_000,
 };
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Transport failures no retry can cure: the client itself was closed (the run is over). */
+const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
 function parseRetryAfter(value, now) {
     if (!value)
@@ -85613,7 +85617,8 @@ class http_HttpClient {
                     throw err;
                 failure = err;
             }
-            const retryable = failure !== undefined || (response !== undefined && RETRYABLE_STATUS.has(response.status));
+            const retryable = (failure !== undefined && !CLOSED_CODES.has(String(failure.code))) ||
+                (response !== undefined && RETRYABLE_STATUS.has(response.status));
             const elapsed = this.clock.now() - started;
             if (!retryable || attempt >= policy.maxAttempts) {
                 if (response)
@@ -85783,7 +85788,20 @@ class TokenServerAuthorizer {
         url.searchParams.set('scope', challenge.params['scope'] ?? scope);
         const res = await this.http.send({ method: 'GET', url: url.toString(), headers: basic ? { authorization: basic } : {} }, { service: `${this.service} token server`, followRedirects: false });
         if (res.status !== 200) {
-            throw registryError(this.service, res, `token request for ${scope}`, this.credentials !== undefined);
+            const err = registryError(this.service, res, `token request for ${scope}`, this.credentials !== undefined);
+            if (res.status === 401 && !this.credentials && isAcrChallenge(challenge, url)) {
+                // An Azure container registry the identity could not find in the subscription (no read right on it).
+                throw new RemoteError({
+                    service: err.service,
+                    status: err.status,
+                    code: err.code,
+                    message: err.message,
+                    hint: `${this.service} is an Azure container registry that the signed-in identity cannot see in the subscription, so the action cannot import it with Entra permissions. ` +
+                        'Grant the identity Reader (registries/read) and AcrPull on that registry (or "Container Registry Data Importer and Data Reader"); ' +
+                        'for a registry in another subscription or with public access disabled, give source-registry-resource-id instead; for another tenant, source-username and source-password, or source-tenant-id and source-client-id.',
+                });
+            }
+            throw err;
         }
         const body = jsonBody(res);
         const token = typeof body?.token === 'string' ? body.token : body?.access_token;
@@ -85796,6 +85814,11 @@ class TokenServerAuthorizer {
         this.mask(token);
         return `Bearer ${token}`;
     }
+}
+/** ACR's challenge: the realm is the registry's own `/oauth2/token`, and the service is its login server. */
+function isAcrChallenge(challenge, realm) {
+    const service = challenge.params['service']?.toLowerCase();
+    return realm.pathname === '/oauth2/token' && service !== undefined && service === realm.host.toLowerCase();
 }
 class RegistryClient {
     http;
@@ -88006,9 +88029,9 @@ class Run {
     acrClient(registry) {
         let client = this.acrClients.get(registry.loginServer);
         if (!client) {
-            const entraToken = registry.armTokenAuth
-                ? () => this.tokens.token(this.config.cloud.armScope)
-                : () => this.tokens.token(this.config.cloud.acrScope);
+            // A registry-audience Entra token, which every registry accepts at /oauth2/exchange (an ARM token would work
+            // too while azureADAuthenticationAsArmPolicy is on, but it is good for all of ARM: it goes to ARM only).
+            const entraToken = () => this.tokens.token(this.config.cloud.acrScope);
             const authorizer = new AcrAuthorizer(this.http, this.ports.mask, registry.loginServer, entraToken, this.config.tenantId);
             client = new RegistryClient(this.http, registry.loginServer, authorizer);
             this.acrClients.set(registry.loginServer, client);
@@ -88187,10 +88210,13 @@ class Run {
             if (this.config.dryRun)
                 result.plan = 'fail';
             // One line here; the adapter reports every failure together at the end.
-            this.log.info(`${label}: failed: ${e.message}`);
+            this.log.info(`${label}: failed: ${e.message.replace(/\s*\r?\n\s*/g, ' ')}`);
         }
         finally {
             clearTimeout(timer);
+            // Whatever this image still has in flight (a lookup a failure overtook) stops now, not after its retries.
+            if (!controller.signal.aborted)
+                controller.abort(new Error('the image is done'));
             result.durationMs = this.ports.clock.now() - started;
         }
         return result;
@@ -88374,7 +88400,7 @@ class Run {
         }
     }
     async readPlatforms(result, digest, signal) {
-        if (!digest || !result.mediaType || !isIndexMediaType(result.mediaType))
+        if (!digest || !result.mediaType)
             return;
         const first = result.targets[0];
         if (!first)
@@ -88382,9 +88408,16 @@ class Run {
         const repository = repositoryOf(first.ref);
         try {
             const client = await this.targetDataPlane();
-            const index = await client.getManifest(repository, digest, signal);
-            if (index)
-                result.platforms = platformsOf(index.bytes);
+            const manifest = await client.getManifest(repository, digest, signal);
+            if (!manifest)
+                return;
+            if (isIndexMediaType(result.mediaType))
+                result.platforms = platformsOf(manifest.bytes);
+            else {
+                const artifactType = artifactTypeOf(manifest.bytes);
+                if (artifactType)
+                    result.artifactType = artifactType;
+            }
         }
         catch (err) {
             this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
@@ -88520,6 +88553,24 @@ function withImportHint(err) {
         cause: err,
     });
 }
+/** Container image configs; any other config media type (or an artifactType) marks an OCI artifact. */
+const IMAGE_CONFIG_TYPES = new Set([
+    'application/vnd.oci.image.config.v1+json',
+    'application/vnd.docker.container.image.v1+json',
+]);
+/** The artifact type of a single manifest that is not a container image (a Helm chart, a signature ...). */
+function artifactTypeOf(manifest) {
+    try {
+        const doc = JSON.parse(manifest.toString('utf8'));
+        if (typeof doc.artifactType === 'string' && doc.artifactType)
+            return doc.artifactType;
+        const config = doc.config?.mediaType;
+        return typeof config === 'string' && !IMAGE_CONFIG_TYPES.has(config) ? config : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 function pollDelay(retryAfterMs) {
     // ARM asks for 10 s; the watch usually finishes long before. Without Retry-After, poll every 5 s.
     return Math.max(1_000, retryAfterMs ?? 5_000);
@@ -88585,8 +88636,9 @@ function escapeMarkdown(text) {
         .replace(/\r?\n/g, ' ');
 }
 function code(text) {
-    // Inside a table a code span still ends a cell at `|`; escape the pipe and avoid backticks in the content.
-    return `<code>${escapeMarkdown(text).replace(/\\([^|])/g, '$1')}</code>`;
+    // An HTML <code> element, not a backtick span: Markdown still applies inside it (`:_v1_` would turn italic, `|`
+    // would end the table cell), and so do backslash escapes, which render as the plain character. Escape it all.
+    return `<code>${escapeMarkdown(text)}</code>`;
 }
 function shortDigest(digest) {
     if (!digest)
@@ -88640,6 +88692,8 @@ function statusCell(image) {
     return image.plan ? `${base} (${image.plan})` : base;
 }
 function platforms(image) {
+    if (image.artifactType)
+        return escapeMarkdown(kind(image.artifactType));
     if (!image.platforms?.length)
         return image.mediaType ? escapeMarkdown(kind(image.mediaType)) : '—';
     return image.platforms.map((p) => escapeMarkdown(p.platform)).join('<br>');
@@ -88818,6 +88872,7 @@ async function run() {
     const raw = Object.fromEntries(Object.values(INPUTS).map((name) => [name, getInput(name)]));
     const env = process.env;
     const workspace = env['GITHUB_WORKSPACE'] ?? process.cwd();
+    const unknown = unknownInputs(env);
     let config;
     try {
         config = parseConfig(raw, {
@@ -88826,7 +88881,11 @@ async function run() {
         });
     }
     catch (err) {
-        main_fail(err);
+        main_fail(unknown.length && err instanceof errors_InputError ? new errors_InputError([...unknown, ...err.problems]) : err);
+        return;
+    }
+    if (unknown.length) {
+        main_fail(new errors_InputError(unknown));
         return;
     }
     // locked: true checks every source against the committed lock file before anything is imported.
@@ -88843,7 +88902,7 @@ async function run() {
     const { transport, close } = createUndiciTransport({ userAgent: userAgent(actionHost()) });
     const logger = {
         debug: (m) => debug(m),
-        info: (m) => info(m),
+        info: (m) => info(inert(m)),
         warning: (m) => warning(m),
         group: (name, fn) => group(name, fn),
     };
@@ -88880,7 +88939,7 @@ async function run() {
         const describe = (i) => `${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`;
         const reasons = new Set(failed.map(describe));
         // One cause for many images (signing in, the target) is said once, not once per image.
-        const lines = failed.length > 1 && reasons.size === 1
+        const lines = failed.length > 1 && failed.length === result.images.length && reasons.size === 1
             ? [
                 `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
                 `- ${[...reasons][0]}`,
@@ -88947,6 +89006,48 @@ function main_fail(err) {
     else {
         setFailed(err instanceof Error ? (err.stack ?? err.message) : String(err));
     }
+}
+/**
+ * `with:` keys the action does not declare: the runner only warns about them, and a misspelt `target-tag` or `timout`
+ * would silently run with the default. Their values are not shown: a misspelt `client-secrets` holds a secret.
+ */
+function unknownInputs(env) {
+    const known = Object.values(INPUTS);
+    const envName = (name) => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+    const knownEnv = new Set(known.map(envName));
+    const problems = [];
+    for (const key of Object.keys(env).sort()) {
+        if (!key.startsWith('INPUT_') || knownEnv.has(key))
+            continue;
+        const name = key.slice('INPUT_'.length).toLowerCase();
+        const closest = known.map((k) => ({ k, d: editDistance(k, name) })).sort((a, b) => a.d - b.d)[0];
+        const guess = closest && closest.d <= 3 ? `did you mean '${closest.k}'?` : 'see the inputs in action.yml.';
+        problems.push({
+            input: name,
+            value: '***',
+            message: `is not an input of this action; ${guess} Remove or rename it`,
+        });
+    }
+    return problems;
+}
+function editDistance(a, b) {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const row = [i];
+        for (let j = 1; j <= b.length; j++) {
+            row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        prev = row;
+    }
+    return prev[b.length];
+}
+/**
+ * Log text may quote remote services (an ARM error, a registry's answer). The runner reads any stdout line that starts
+ * with `::` (after spaces) as a workflow command, so such a line gets a zero-width space in front: shown the same,
+ * never run. (Warnings, errors and debug lines are escaped by @actions/core itself.)
+ */
+function inert(text) {
+    return text.replace(/^(\s*)::/gm, '$1\u200b::');
 }
 function pick(env, names) {
     const out = {};

@@ -30,6 +30,8 @@ export interface FrontRule {
   /** Which requests it applies to (default: all). */
   method?: string;
   path?: RegExp;
+  /** A further condition on the request, e.g. that it carries credentials. */
+  when?: (req: FrontRequest) => boolean;
   /** How many matching requests it answers (default: all while installed). */
   count?: number;
   /** Answer with this status and body... */
@@ -77,7 +79,10 @@ export async function startFaultFront(options: FrontOptions): Promise<FaultFront
     res.once('finish', () => (entry.status = res.statusCode));
     const path = entry.url.split('?')[0] ?? '/';
     const index = rules.findIndex(
-      (r) => (r.method === undefined || r.method === entry.method) && (r.path === undefined || r.path.test(path)),
+      (r) =>
+        (r.method === undefined || r.method === entry.method) &&
+        (r.path === undefined || r.path.test(path)) &&
+        (r.when === undefined || r.when(entry)),
     );
     const rule = index === -1 ? undefined : rules[index];
     if (rule) {

@@ -99,7 +99,10 @@ async function expectImported(run: ActionRun, repository: string, digest: string
 }
 
 /** Entries answered with `status`, and what the client did next with the same request. */
-function retriesOf(log: LoggedRequest[], status: number): { failed: LoggedRequest; next: LoggedRequest | undefined }[] {
+function retriesOf(
+  log: LoggedRequest[],
+  status: number,
+): { failed: LoggedRequest; next: LoggedRequest | undefined }[] {
   return log
     .map((entry, i) => ({ entry, i }))
     .filter(({ entry }) => entry.status === status)
@@ -120,7 +123,9 @@ describe('Azure Resource Manager faults', () => {
     ['seconds', 1 as const],
     ['an HTTP date', 'http-date' as const],
   ])('waits out a 429 whose Retry-After is in %s, then imports', async (_form, retryAfter) => {
-    const { run, repository, digest } = await importHubImage({ throttle: { service: 'arm', count: 1, retryAfter } });
+    const { run, repository, digest } = await importHubImage({
+      throttle: { service: 'arm', count: 1, retryAfter },
+    });
     await expectImported(run, repository, digest);
     const retried = retriesOf(await log('arm'), 429);
     expect(retried).toHaveLength(1);
@@ -132,7 +137,9 @@ describe('Azure Resource Manager faults', () => {
   });
 
   it.each([500, 502, 503])('retries a %d once and imports', async (status) => {
-    const { run, repository, digest } = await importHubImage({ serverError: { service: 'arm', count: 1, status } });
+    const { run, repository, digest } = await importHubImage({
+      serverError: { service: 'arm', count: 1, status },
+    });
     await expectImported(run, repository, digest);
     const retried = retriesOf(await log('arm'), status);
     expect(retried).toHaveLength(1);
@@ -140,21 +147,26 @@ describe('Azure Resource Manager faults', () => {
   });
 
   it('retries dropped connections, including the importImage POST, and imports', async () => {
-    const { run, repository, digest } = await importHubImage({ dropConnections: { service: 'arm', count: 2 } });
+    const { run, repository, digest } = await importHubImage({
+      dropConnections: { service: 'arm', count: 2 },
+    });
     await expectImported(run, repository, digest);
     const arm = await log('arm');
     const dropped = arm.filter((e) => e.status === 0);
     expect(dropped).toHaveLength(2);
-    for (const d of dropped) expect(arm.some((e) => e.url === d.url && e.time > d.time && e.status < 300)).toBe(true);
+    for (const d of dropped)
+      expect(arm.some((e) => e.url === d.url && e.time > d.time && e.status < 300)).toBe(true);
   });
 
   it('stops retrying after a bounded number of attempts, and says ARM is throttling', async () => {
     // Retry-After: 0 lets the attempts run back to back; the bound is the count, not the clock.
-    const { run, repository } = await importHubImage({ throttle: { service: 'arm', count: 1000, retryAfter: 0 } });
+    const { run, repository } = await importHubImage({
+      throttle: { service: 'arm', count: 1000, retryAfter: 0 },
+    });
     expect(run.exitCode).toBe(1);
     const arm = await log('arm');
-    expect(arm.length).toBeGreaterThanOrEqual(2);
-    expect(arm.length).toBeLessThanOrEqual(6);
+    // The registry lookup, tried 6 times (the first attempt and 5 retries), then given up.
+    expect(arm).toHaveLength(6);
     expect(arm.every((e) => e.status === 429)).toBe(true);
     expect(errorText(run)).toContain('SubscriptionRequestsThrottled');
     expect(errorText(run)).toMatch(/throttl/i);
@@ -182,7 +194,9 @@ describe('sign-in faults', () => {
     await expectImported(run, repository, digest);
     const entra = await log('entra');
     expect(entra.filter((e) => e.status !== 200).length).toBe(1);
-    expect(entra.some((e) => e.method === 'POST' && e.url.includes('/oauth2/v2.0/token') && e.status === 200)).toBe(true);
+    expect(
+      entra.some((e) => e.method === 'POST' && e.url.includes('/oauth2/v2.0/token') && e.status === 200),
+    ).toBe(true);
   });
 
   it.each<[string, Faults]>([
@@ -204,8 +218,8 @@ describe('sign-in faults', () => {
     expect(run.exitCode).toBe(1);
     expect(errorText(run)).toContain('OIDC');
     const oidc = await log('oidc');
-    expect(oidc.length).toBeGreaterThanOrEqual(2);
-    expect(oidc.length).toBeLessThanOrEqual(12);
+    // 4 attempts with backoff (the endpoint's own client does not retry a 500).
+    expect(oidc).toHaveLength(4);
     expect(await log('arm')).toHaveLength(0);
   });
 });
@@ -225,7 +239,7 @@ describe('source registry faults during digest resolution', () => {
     const image = bed.sources.hub.images['multiArch']!;
     hubFront.add({
       path: /\/manifests\//,
-      count: 2,
+      count: 1,
       status: 429,
       body: limited,
       headers: { 'retry-after': '1', 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '0;w=21600' },
@@ -240,20 +254,24 @@ describe('source registry faults during digest resolution', () => {
     expect(await bed.digestOf(bed.acrs.target, repository, '1')).toBe(image.digest);
     const manifests = hubFront.log.filter((e) => e.url.includes('/manifests/'));
     const limitedAnswers = manifests.filter((e) => e.status === 429);
-    expect(limitedAnswers).toHaveLength(2);
-    const after = manifests.find((e) => e.time > limitedAnswers[1]!.time && e.status !== 429);
+    expect(limitedAnswers).toHaveLength(1);
+    const after = manifests.find((e) => e.time > limitedAnswers[0]!.time && e.status !== 429);
     expect(after).toBeDefined();
-    expect(after!.time - limitedAnswers[1]!.time).toBeGreaterThanOrEqual(950);
+    expect(after!.time - limitedAnswers[0]!.time).toBeGreaterThanOrEqual(950);
     // The import itself was pinned to what resolution found.
     const [call] = (await log('arm')).filter((e) => e.url.includes('/importImage'));
     expect(JSON.parse(call!.body).source.sourceImage).toBe(`${image.repository}@${image.digest}`);
   });
 
   it('waits out 429 TOOMANYREQUESTS from the registry token server', async () => {
-    const { run, repository, digest } = await importHubImage({ throttle: { service: 'hub', count: 2, retryAfter: 1 } });
+    const { run, repository, digest } = await importHubImage({
+      throttle: { service: 'hub', count: 1, retryAfter: 1 },
+    });
     await expectImported(run, repository, digest);
     const hubauth = await log('hubauth');
-    expect(hubauth.filter((e) => e.status === 429)).toHaveLength(2);
+    const [limited] = retriesOf(hubauth, 429) as [{ failed: LoggedRequest; next: LoggedRequest | undefined }];
+    expect(limited.next?.status).toBe(200);
+    expect(limited.next!.time - limited.failed.time).toBeGreaterThanOrEqual(950);
     expect(hubauth.some((e) => e.status === 200)).toBe(true);
   });
 
@@ -271,8 +289,7 @@ describe('source registry faults during digest resolution', () => {
     expect(errorText(run)).toContain('rate-limiting');
     expect(errorText(run)).toContain('source-username and source-password');
     const attempts = hubFront.log.filter((e) => e.url.includes('/manifests/')).length;
-    expect(attempts).toBeGreaterThanOrEqual(2);
-    expect(attempts).toBeLessThanOrEqual(6);
+    expect(attempts).toBe(6);
     expect((await log('arm')).filter((e) => e.url.includes('/importImage'))).toHaveLength(0);
   });
 });
@@ -360,11 +377,14 @@ describe('long runs', () => {
     await bed.control.setFaults({ tokenLifetimeSeconds: 2, importDelayMs: 700 });
     const run = await runAction(bed, {
       ...bed.baseInputs(),
-      images: images.map((im, i) => `${bed.sources.hub.host}/${im.repository}:${im.tag} -> ${repos[i]}:1`).join('\n'),
+      images: images
+        .map((im, i) => `${bed.sources.hub.host}/${im.repository}:${im.tag} -> ${repos[i]}:1`)
+        .join('\n'),
       'max-parallel': '1',
     });
     expectSuccess(run);
-    for (const [i, im] of images.entries()) expect(await bed.digestOf(bed.acrs.target, repos[i]!, '1')).toBe(im.digest);
+    for (const [i, im] of images.entries())
+      expect(await bed.digestOf(bed.acrs.target, repos[i]!, '1')).toBe(im.digest);
     expect(run.durationMs).toBeGreaterThan(2_000);
 
     const arm = await log('arm');
@@ -378,7 +398,9 @@ describe('long runs', () => {
       .map((e) => ({ at: e.time, jwt: new URLSearchParams(e.body).get('client_assertion') ?? '' }));
     expect(assertions.length).toBeGreaterThan(1);
     for (const { at, jwt } of assertions) {
-      const exp = (JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number }).exp;
+      const exp = (
+        JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number }
+      ).exp;
       expect(exp * 1000).toBeGreaterThan(at);
     }
   });
@@ -388,7 +410,12 @@ describe('long runs', () => {
     const a = hub.images['ociSingle']!;
     const c = hub.images['dockerSingle']!;
     const d = hub.images['manifestList']!;
-    const [ra, rb, rc, rd] = ['batch-a', 'batch-b', 'batch-c', 'batch-d'].map(fresh) as [string, string, string, string];
+    const [ra, rb, rc, rd] = ['batch-a', 'batch-b', 'batch-c', 'batch-d'].map(fresh) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     const sources = [
       `${hub.host}/${a.repository}:${a.tag}`,
       `${hub.host}/library/hello:no-such-tag`,
@@ -405,9 +432,12 @@ describe('long runs', () => {
     });
     const run = await runAction(bed, {
       ...bed.baseInputs(),
-      images: [`${sources[0]} -> ${ra}:1`, `${sources[1]} -> ${rb}:1`, `${sources[2]} -> ${rc}:1`, `${sources[3]} -> ${rd}:1`].join(
-        '\n',
-      ),
+      images: [
+        `${sources[0]} -> ${ra}:1`,
+        `${sources[1]} -> ${rb}:1`,
+        `${sources[2]} -> ${rc}:1`,
+        `${sources[3]} -> ${rd}:1`,
+      ].join('\n'),
       'max-parallel': '1',
     });
     expect(run.exitCode).toBe(1);
@@ -425,7 +455,9 @@ describe('long runs', () => {
     expect(r[1]!.error).toContain('no-such-tag');
     expect(r[2]!.targets).toEqual([{ ref: `${login}/${rc}:1`, digest: landedC }]);
     expect(r[3]!.targets).toEqual([{ ref: `${login}/${rd}:1`, digest: landedD }]);
-    expect(run.outputs['images']!.split('\n').sort()).toEqual([`${login}/${rc}@${landedC}`, `${login}/${rd}@${landedD}`].sort());
+    expect(run.outputs['images']!.split('\n').sort()).toEqual(
+      [`${login}/${rc}@${landedC}`, `${login}/${rd}@${landedD}`].sort(),
+    );
     // `digest` is the first image's, and the first image did not land.
     expect(run.outputs['digest']).toBe('');
 

@@ -79,10 +79,12 @@ describe('the images input', () => {
       expect(run.summary).toContain(`${target.loginServer}/${ref}`);
     }
 
-    // One ARM token, one lookup of the target, one ACR refresh token for the target, for the whole run.
+    // One ARM token (and one registry-audience token for the data plane), one lookup of the target, one ACR refresh
+    // token for the target, for the whole run.
     const entra = (await bed.control.requests({ service: 'entra' })).filter((r) => r.method === 'POST');
-    expect(entra).toHaveLength(1);
-    expect(new URLSearchParams(entra[0]!.body).get('scope')).toBe(`${bed.arm.endpoint}/.default`);
+    expect(entra.map((r) => new URLSearchParams(r.body).get('scope')).sort()).toEqual(
+      [`${bed.arm.endpoint}/.default`, 'https://containerregistry.azure.net/.default'].sort(),
+    );
     const arm = await bed.control.requests({ service: 'arm' });
     expect(arm.filter((r) => r.method === 'GET' && /\/registries\?/i.test(r.url))).toHaveLength(1);
     const plane = await bed.control.requests({ service: `acr:${target.name}` });
@@ -160,9 +162,13 @@ describe('images-file', () => {
     expectFailure(run);
     const text = failureText(run);
     expect(text).toContain('1 of 2 images failed');
-    expect(text).toContain(`${mcr.host}/${runtime.repository}:${runtime.tag} now resolves to ${runtime.digest}`);
+    expect(text).toContain(
+      `${mcr.host}/${runtime.repository}:${runtime.tag} now resolves to ${runtime.digest}`,
+    );
     expect(text).toContain(`not to the expected ${hello.digest}`);
-    expect(text).toMatch(new RegExp(`Landed:\\n- ${mcr.host}/${hello.repository}:${hello.tag}: imported ${hello.digest}`));
+    expect(text).toMatch(
+      new RegExp(`Landed:\\n- ${mcr.host}/${hello.repository}:${hello.tag}: imported ${hello.digest}`),
+    );
     expect(await bed.digestOf(bed.acrs.target, 'j/runtime', '8.0')).toBeUndefined();
     expect(await bed.digestOf(bed.acrs.target, 'j/hello', '1')).toBe(hello.digest);
     expect(await bed.digestOf(bed.acrs.target, 'j/hello', 'latest')).toBe(hello.digest);
@@ -185,13 +191,21 @@ describe('concurrency and failures', () => {
 
   it('runs at most max-parallel imports at once', async () => {
     await bed.control.setFaults(slowSyncImports);
-    const two = await runAction(bed, { ...bed.baseInputs(), images: benchLines(0, 4, 'p2'), 'max-parallel': '2' });
+    const two = await runAction(bed, {
+      ...bed.baseInputs(),
+      images: benchLines(0, 4, 'p2'),
+      'max-parallel': '2',
+    });
     expectSuccess(two);
     const opsTwo = await ours('p2');
     expect(opsTwo).toHaveLength(4);
     expect(maxOverlap(opsTwo)).toBe(2);
 
-    const four = await runAction(bed, { ...bed.baseInputs(), images: benchLines(4, 8, 'p4'), 'max-parallel': '4' });
+    const four = await runAction(bed, {
+      ...bed.baseInputs(),
+      images: benchLines(4, 8, 'p4'),
+      'max-parallel': '4',
+    });
     expectSuccess(four);
     const opsFour = await ours('p4');
     expect(opsFour).toHaveLength(4);
@@ -225,10 +239,14 @@ describe('concurrency and failures', () => {
     expectFailure(run);
     const text = failureText(run);
     expect(text).toContain('2 of 3 images failed:');
-    expect(text).toContain(`- ${hub.host}/library/nope:1: Source image ${hub.host}/library/nope:1 was not found`);
+    expect(text).toContain(
+      `- ${hub.host}/library/nope:1: Source image ${hub.host}/library/nope:1 was not found`,
+    );
     expect(text).toContain(`- ${hub.host}/${alpine.repository}:${alpine.tag}: Import of`);
     expect(text).toContain('Error copying blobs');
-    expect(text).toContain(`Landed:\n- ${hub.host}/${debian.repository}:${debian.tag}: imported ${debian.digest}`);
+    expect(text).toContain(
+      `Landed:\n- ${hub.host}/${debian.repository}:${debian.tag}: imported ${debian.digest}`,
+    );
     expect(results(run).map((r) => r.status)).toEqual(['failed', 'failed', 'imported']);
     expect(await bed.digestOf(bed.acrs.target, 'k/alpine', '1')).toBeUndefined();
     expect(await bed.digestOf(bed.acrs.target, 'k/debian', '1')).toBe(debian.digest);

@@ -61,7 +61,8 @@ export function expectSuccess(run: ActionRun): void {
 }
 
 export function expectFailure(run: ActionRun): void {
-  if (run.exitCode !== 1) throw new Error(`action did not fail (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+  if (run.exitCode !== 1)
+    throw new Error(`action did not fail (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
 }
 
 /** The log as the runner shows it: masked values are replaced, so leave out the `::add-mask::` commands themselves. */

@@ -58,12 +58,19 @@ describe('scenario 1: public registry with a token challenge (Docker Hub)', () =
 
     const held = await bed.digestOf(bed.acrs.target, 's1/hello', 'latest');
     expect(held).toBe(image.digest);
-    for (const p of image.platforms) expect(await bed.digestOf(bed.acrs.target, 's1/hello', p.digest)).toBe(p.digest);
+    for (const p of image.platforms)
+      expect(await bed.digestOf(bed.acrs.target, 's1/hello', p.digest)).toBe(p.digest);
     expect(run.outputs['digest']).toBe(held);
     expect(run.outputs['images']).toBe(`${bed.acrs.target.loginServer}/s1/hello@${image.digest}`);
     const [result] = results(run);
-    expect(result).toMatchObject({ status: 'imported', sourceDigest: image.digest, mediaType: image.mediaType });
-    expect(result!.platforms).toEqual(image.platforms.map((p) => ({ platform: p.platform, digest: p.digest })));
+    expect(result).toMatchObject({
+      status: 'imported',
+      sourceDigest: image.digest,
+      mediaType: image.mediaType,
+    });
+    expect(result!.platforms).toEqual(
+      image.platforms.map((p) => ({ platform: p.platform, digest: p.digest })),
+    );
 
     // Anonymous pull through the token server: no credentials, the digest pinned.
     const [body] = await importBodies(bed);
@@ -140,7 +147,10 @@ describe('scenario 3: anonymous registry without a challenge (MCR)', () => {
   it('imports with the source repository and tag as the default target', async () => {
     const mcr = bed.sources.mcr;
     const image = mcr.images['dockerSingle']!;
-    const run = await runAction(bed, { ...bed.baseInputs(), source: `${mcr.host}/${image.repository}:${image.tag}` });
+    const run = await runAction(bed, {
+      ...bed.baseInputs(),
+      source: `${mcr.host}/${image.repository}:${image.tag}`,
+    });
     expectSuccess(run);
     expect(await bed.digestOf(bed.acrs.target, image.repository, image.tag)).toBe(image.digest);
     expect(results(run)[0]!.targets).toEqual([
@@ -200,7 +210,10 @@ describe('scenario 5: another ACR with public network access disabled', () => {
 
     // The runner cannot reach the registry, so Azure imports the tag; the digest is read from the target afterwards.
     const [body] = await importBodies(bed);
-    expect(body!.source).toEqual({ resourceId: locked.resourceId, sourceImage: `${image.repository}:${image.tag}` });
+    expect(body!.source).toEqual({
+      resourceId: locked.resourceId,
+      sourceImage: `${image.repository}:${image.tag}`,
+    });
     const [result] = results(run);
     expect(result).toMatchObject({ status: 'imported', sourceDigest: image.digest });
     expect(result!.notes?.join(' ')).toContain('public network access disabled');
@@ -231,7 +244,10 @@ describe('scenario 6: by manifest digest instead of tag', () => {
   it('without target-tags, a digest-only source lands untagged in its repository (no tag is invented)', async () => {
     const mcr = bed.sources.mcr;
     const image = mcr.images['multiArch']!;
-    const run = await runAction(bed, { ...bed.baseInputs(), source: `${mcr.host}/${image.repository}@${image.digest}` });
+    const run = await runAction(bed, {
+      ...bed.baseInputs(),
+      source: `${mcr.host}/${image.repository}@${image.digest}`,
+    });
     expectSuccess(run);
     expect(await bed.digestOf(bed.acrs.target, image.repository, image.digest)).toBe(image.digest);
     expect(await bed.digestOf(bed.acrs.target, image.repository, 'latest')).toBeUndefined();
@@ -261,7 +277,10 @@ describe('scenario 7: an ACR in another subscription of the tenant, by resource 
     expectSuccess(run);
     expect(await bed.digestOf(bed.acrs.target, 's7/base', '1.0')).toBe(image.digest);
     const [body] = await importBodies(bed);
-    expect(body!.source).toEqual({ resourceId: other.resourceId, sourceImage: `${image.repository}@${image.digest}` });
+    expect(body!.source).toEqual({
+      resourceId: other.resourceId,
+      sourceImage: `${image.repository}@${image.digest}`,
+    });
     expect(results(run)[0]!.notes).toBeUndefined();
   });
 });
@@ -344,11 +363,14 @@ describe('scenario 9: an ACR in another tenant', () => {
       sourceImage: `${image.repository}@${image.digest}`,
       credentials: { username: NULL_USER },
     });
-    const claims = JSON.parse(Buffer.from(password.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
-      string,
-      unknown
-    >;
-    expect(claims).toMatchObject({ iss: 'Azure Container Registry', aud: partner.loginServer, tenant: bed.tenants.other });
+    const claims = JSON.parse(
+      Buffer.from(password.split('.')[1] ?? '', 'base64url').toString('utf8'),
+    ) as Record<string, unknown>;
+    expect(claims).toMatchObject({
+      iss: 'Azure Container Registry',
+      aud: partner.loginServer,
+      tenant: bed.tenants.other,
+    });
     const configured = [foreign.clientSecret, bed.principals.deployer.clientSecret];
     expect(configured).not.toContain(password);
     expect(await bed.control.issuedSecrets()).toContain(password);
@@ -370,7 +392,8 @@ describe('scenario 10: a private non-Azure registry with username and password',
     });
     expectSuccess(run);
     expect(await bed.digestOf(bed.acrs.target, 's10/app', '1.0')).toBe(image.digest);
-    for (const p of image.platforms) expect(await bed.digestOf(bed.acrs.target, 's10/app', p.digest)).toBe(p.digest);
+    for (const p of image.platforms)
+      expect(await bed.digestOf(bed.acrs.target, 's10/app', p.digest)).toBe(p.digest);
     const [body] = await importBodies(bed);
     expect(body!.source.credentials).toEqual({ username: priv.username, password: priv.password });
     expect(run.masks).toContain(priv.password);
@@ -390,7 +413,13 @@ describe('scenario 11: OCI artifacts, a Helm 3 chart', () => {
     expectSuccess(run);
     expect(await bed.digestOf(bed.acrs.target, 's11/charts/hello-chart', '0.1.0')).toBe(chart.digest);
     const [result] = results(run);
-    expect(result).toMatchObject({ status: 'imported', sourceDigest: chart.digest, mediaType: chart.mediaType });
+    expect(result).toMatchObject({
+      status: 'imported',
+      sourceDigest: chart.digest,
+      mediaType: chart.mediaType,
+    });
+    // The summary calls it what it is, not a single-platform image.
+    expect(run.summary).toMatch(/s11\/charts\/hello-chart:0\.1\.0<\/code> \| Helm chart \| ✅ imported/);
 
     const target = bed.client(bed.acrs.target.backendUrl);
     try {
@@ -458,7 +487,9 @@ describe('scenario 12: force, untagged repositories, wait: false', () => {
     expect(run.summary).toContain('submitted');
     expect(run.summary).toContain('did not wait');
     expect(await importCalls(bed)).toHaveLength(1);
-    const polls = (await bed.control.requests({ service: 'arm' })).filter((r) => /operationResults/i.test(r.url));
+    const polls = (await bed.control.requests({ service: 'arm' })).filter((r) =>
+      /operationResults/i.test(r.url),
+    );
     expect(polls).toHaveLength(0);
     expect(await eventually('s12/runtime', '8.0')).toBe(image.digest);
   });
@@ -490,7 +521,10 @@ describe('scenario 13: network-restricted registries', () => {
   it('a network-restricted target that lets trusted services through: the import works, unverified from the runner', async () => {
     const hub = bed.sources.hub;
     const image = hub.images['ociSingle']!;
-    await bed.control.setFaults({ network: { [bed.acrs.target.name]: { publicNetworkAccess: false } }, retryAfter: 1 });
+    await bed.control.setFaults({
+      network: { [bed.acrs.target.name]: { publicNetworkAccess: false } },
+      retryAfter: 1,
+    });
     const run = await runAction(bed, {
       ...bed.baseInputs(),
       source: `${hub.host}/${image.repository}:${image.tag}`,

@@ -1,4 +1,4 @@
-import { HttpClient, parseRetryAfter } from '../../src/engine/http.js';
+import { DEFAULT_RETRY, HttpClient, parseRetryAfter } from '../../src/engine/http.js';
 import { RemoteError } from '../../src/engine/errors.js';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';
 
@@ -85,5 +85,56 @@ describe('HttpClient retries', () => {
     );
     expect(t.requests[1]!.url).toBe('https://blob.test/data');
     expect(t.requests[1]!.headers?.['authorization']).toBeUndefined();
+  });
+});
+
+describe('HttpClient retry bounds', () => {
+  it('waits exactly what Retry-After says, even 0, and stops after maxAttempts', async () => {
+    const clock = new FakeClock();
+    const t = fakeTransport(() => respond(429, {}, { 'retry-after': '0' }));
+    const res = await new HttpClient(t, clock, new MemoryLogger()).send(
+      { method: 'GET', url: 'https://a.test/x' },
+      { service: 'A' },
+    );
+    expect(res.status).toBe(429);
+    expect(t.requests).toHaveLength(DEFAULT_RETRY.maxAttempts);
+    expect(clock.sleeps).toEqual(new Array(DEFAULT_RETRY.maxAttempts - 1).fill(0));
+  });
+
+  it('honours a Retry-After above the backoff cap instead of retrying early', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const t = fakeTransport(() => (++calls === 1 ? respond(503, {}, { 'retry-after': '45' }) : respond(200)));
+    await new HttpClient(t, clock, new MemoryLogger()).send(
+      { method: 'GET', url: 'https://a.test/x' },
+      { service: 'A' },
+    );
+    expect(clock.sleeps).toEqual([45_000]);
+  });
+
+  it('returns at once when Retry-After is longer than it may wait in all', async () => {
+    const clock = new FakeClock();
+    const logger = new MemoryLogger();
+    const t = fakeTransport(() => respond(429, {}, { 'retry-after': '3600' }));
+    const res = await new HttpClient(t, clock, logger).send(
+      { method: 'GET', url: 'https://a.test/x' },
+      { service: 'A' },
+    );
+    expect(res.status).toBe(429);
+    expect(t.requests).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+    expect(logger.lines.join('\n')).toContain('not retrying: a wait of 3600 s would exceed 120 s');
+  });
+
+  it('does not retry on a transport that was closed', async () => {
+    const clock = new FakeClock();
+    const t = fakeTransport(() => {
+      throw Object.assign(new Error('The client is destroyed'), { code: 'UND_ERR_DESTROYED' });
+    });
+    const err = await new HttpClient(t, clock, new MemoryLogger())
+      .send({ method: 'GET', url: 'https://a.test/x' }, { service: 'A' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(t.requests).toHaveLength(1);
   });
 });

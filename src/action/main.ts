@@ -22,6 +22,7 @@ import {
   toOutputs,
   userAgent,
   type AuthHost,
+  type InputProblem,
   type Logger,
   type RawInputs,
   type RunResult,
@@ -38,6 +39,7 @@ export async function run(): Promise<void> {
 
   const env = process.env;
   const workspace = env['GITHUB_WORKSPACE'] ?? process.cwd();
+  const unknown = unknownInputs(env);
   let config;
   try {
     config = parseConfig(raw, {
@@ -45,7 +47,11 @@ export async function run(): Promise<void> {
       readFile: (file) => readFileSync(path.resolve(workspace, file), 'utf8'),
     });
   } catch (err) {
-    fail(err);
+    fail(unknown.length && err instanceof InputError ? new InputError([...unknown, ...err.problems]) : err);
+    return;
+  }
+  if (unknown.length) {
+    fail(new InputError(unknown));
     return;
   }
 
@@ -63,7 +69,7 @@ export async function run(): Promise<void> {
   const { transport, close } = createUndiciTransport({ userAgent: userAgent(actionHost()) });
   const logger: Logger = {
     debug: (m) => core.debug(m),
-    info: (m) => core.info(m),
+    info: (m) => core.info(inert(m)),
     warning: (m) => core.warning(m),
     group: (name, fn) => core.group(name, fn),
   };
@@ -180,6 +186,51 @@ function fail(err: unknown): void {
   } else {
     core.setFailed(err instanceof Error ? (err.stack ?? err.message) : String(err));
   }
+}
+
+/**
+ * `with:` keys the action does not declare: the runner only warns about them, and a misspelt `target-tag` or `timout`
+ * would silently run with the default. Their values are not shown: a misspelt `client-secrets` holds a secret.
+ */
+function unknownInputs(env: NodeJS.ProcessEnv): InputProblem[] {
+  const known = Object.values(INPUTS) as string[];
+  const envName = (name: string): string => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+  const knownEnv = new Set(known.map(envName));
+  const problems: InputProblem[] = [];
+  for (const key of Object.keys(env).sort()) {
+    if (!key.startsWith('INPUT_') || knownEnv.has(key)) continue;
+    const name = key.slice('INPUT_'.length).toLowerCase();
+    const closest = known.map((k) => ({ k, d: editDistance(k, name) })).sort((a, b) => a.d - b.d)[0];
+    const guess =
+      closest && closest.d <= 3 ? `did you mean '${closest.k}'?` : 'see the inputs in action.yml.';
+    problems.push({
+      input: name,
+      value: '***',
+      message: `is not an input of this action; ${guess} Remove or rename it`,
+    });
+  }
+  return problems;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Log text may quote remote services (an ARM error, a registry's answer). The runner reads any stdout line that starts
+ * with `::` (after spaces) as a workflow command, so such a line gets a zero-width space in front: shown the same,
+ * never run. (Warnings, errors and debug lines are escaped by @actions/core itself.)
+ */
+export function inert(text: string): string {
+  return text.replace(/^(\s*)::/gm, '$1\u200b::');
 }
 
 function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {

@@ -85,6 +85,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
 };
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Transport failures no retry can cure: the client itself was closed (the run is over). */
+const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
 export interface SendOptions {
   /** Names the service in errors and logs: 'Azure Resource Manager', 'registry 127.0.0.1:5000', ... */
@@ -131,7 +133,8 @@ export class HttpClient {
         failure = err;
       }
       const retryable =
-        failure !== undefined || (response !== undefined && RETRYABLE_STATUS.has(response.status));
+        (failure !== undefined && !CLOSED_CODES.has(String((failure as { code?: unknown }).code))) ||
+        (response !== undefined && RETRYABLE_STATUS.has(response.status));
       const elapsed = this.clock.now() - started;
       if (!retryable || attempt >= policy.maxAttempts) {
         if (response) return response;

@@ -96,7 +96,26 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
       { service: `${this.service} token server`, followRedirects: false },
     );
     if (res.status !== 200) {
-      throw registryError(this.service, res, `token request for ${scope}`, this.credentials !== undefined);
+      const err = registryError(
+        this.service,
+        res,
+        `token request for ${scope}`,
+        this.credentials !== undefined,
+      );
+      if (res.status === 401 && !this.credentials && isAcrChallenge(challenge, url)) {
+        // An Azure container registry the identity could not find in the subscription (no read right on it).
+        throw new RemoteError({
+          service: err.service,
+          status: err.status,
+          code: err.code,
+          message: err.message,
+          hint:
+            `${this.service} is an Azure container registry that the signed-in identity cannot see in the subscription, so the action cannot import it with Entra permissions. ` +
+            'Grant the identity Reader (registries/read) and AcrPull on that registry (or "Container Registry Data Importer and Data Reader"); ' +
+            'for a registry in another subscription or with public access disabled, give source-registry-resource-id instead; for another tenant, source-username and source-password, or source-tenant-id and source-client-id.',
+        });
+      }
+      throw err;
     }
     const body = jsonBody(res) as { token?: unknown; access_token?: unknown } | undefined;
     const token = typeof body?.token === 'string' ? body.token : body?.access_token;
@@ -109,6 +128,12 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
     this.mask(token);
     return `Bearer ${token}`;
   }
+}
+
+/** ACR's challenge: the realm is the registry's own `/oauth2/token`, and the service is its login server. */
+function isAcrChallenge(challenge: Challenge, realm: URL): boolean {
+  const service = challenge.params['service']?.toLowerCase();
+  return realm.pathname === '/oauth2/token' && service !== undefined && service === realm.host.toLowerCase();
 }
 
 export interface ManifestInfo {

@@ -24,6 +24,8 @@ export interface ImageResult {
   mediaType: string | undefined;
   /** For an index / manifest list: its platforms. */
   platforms: PlatformDigest[] | undefined;
+  /** For an OCI artifact that is not a container image (e.g. a Helm chart): its artifact or config media type. */
+  artifactType?: string;
   targets: TargetResult[];
   status: ImageStatus;
   /** For a dry run: what a real run would do. */

@@ -468,9 +468,11 @@ class Run {
       if (e.hint) result.hint = e.hint;
       if (this.config.dryRun) result.plan = 'fail';
       // One line here; the adapter reports every failure together at the end.
-      this.log.info(`${label}: failed: ${e.message}`);
+      this.log.info(`${label}: failed: ${e.message.replace(/\s*\r?\n\s*/g, ' ')}`);
     } finally {
       clearTimeout(timer);
+      // Whatever this image still has in flight (a lookup a failure overtook) stops now, not after its retries.
+      if (!controller.signal.aborted) controller.abort(new Error('the image is done'));
       result.durationMs = this.ports.clock.now() - started;
     }
     return result;
@@ -713,14 +715,19 @@ class Run {
     digest: string | undefined,
     signal: AbortSignal,
   ): Promise<void> {
-    if (!digest || !result.mediaType || !isIndexMediaType(result.mediaType)) return;
+    if (!digest || !result.mediaType) return;
     const first = result.targets[0];
     if (!first) return;
     const repository = repositoryOf(first.ref);
     try {
       const client = await this.targetDataPlane();
-      const index = await client.getManifest(repository, digest, signal);
-      if (index) result.platforms = platformsOf(index.bytes);
+      const manifest = await client.getManifest(repository, digest, signal);
+      if (!manifest) return;
+      if (isIndexMediaType(result.mediaType)) result.platforms = platformsOf(manifest.bytes);
+      else {
+        const artifactType = artifactTypeOf(manifest.bytes);
+        if (artifactType) result.artifactType = artifactType;
+      }
     } catch (err) {
       this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
     }
@@ -885,6 +892,27 @@ function withImportHint(err: unknown): unknown {
     retryable: err.retryable,
     cause: err,
   });
+}
+
+/** Container image configs; any other config media type (or an artifactType) marks an OCI artifact. */
+const IMAGE_CONFIG_TYPES = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+]);
+
+/** The artifact type of a single manifest that is not a container image (a Helm chart, a signature ...). */
+function artifactTypeOf(manifest: Buffer): string | undefined {
+  try {
+    const doc = JSON.parse(manifest.toString('utf8')) as {
+      artifactType?: unknown;
+      config?: { mediaType?: unknown };
+    };
+    if (typeof doc.artifactType === 'string' && doc.artifactType) return doc.artifactType;
+    const config = doc.config?.mediaType;
+    return typeof config === 'string' && !IMAGE_CONFIG_TYPES.has(config) ? config : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function pollDelay(retryAfterMs: number | undefined): number {

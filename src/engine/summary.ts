@@ -98,6 +98,7 @@ function statusCell(image: ImageResult): string {
 }
 
 function platforms(image: ImageResult): string {
+  if (image.artifactType) return escapeMarkdown(kind(image.artifactType));
   if (!image.platforms?.length) return image.mediaType ? escapeMarkdown(kind(image.mediaType)) : '—';
   return image.platforms.map((p) => escapeMarkdown(p.platform)).join('<br>');
 }

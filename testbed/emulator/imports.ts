@@ -366,7 +366,10 @@ async function copy(world: World, options: StartImportOptions): Promise<string> 
           },
         ],
       };
-      throw new ImportFailure('InvalidParameters', `Invalid message Forbidden Forbidden ${JSON.stringify(denied)}`);
+      throw new ImportFailure(
+        'InvalidParameters',
+        `Invalid message Forbidden Forbidden ${JSON.stringify(denied)}`,
+      );
     }
   }
   const oci = await loadOci();
