@@ -17,9 +17,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@actions/*'], message: 'The engine must not depend on @actions/*; use a port.' }] },
+        {
+          patterns: [
+            { group: ['@actions/*'], message: 'The engine must not depend on @actions/*; use a port.' },
+          ],
+        },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'The engine takes its config and ports from the adapter.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'The engine takes its config and ports from the adapter.' },
+      ],
       'no-console': 'error',
     },
   },

@@ -5,6 +5,8 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const source = readFileSync(new URL('../src/engine/version.ts', import.meta.url), 'utf8');
 const match = /VERSION = '([^']+)'/.exec(source);
 if (!match || match[1] !== pkg.version) {
-  console.error(`src/engine/version.ts says ${match?.[1]}, package.json says ${pkg.version}: make them equal.`);
+  console.error(
+    `src/engine/version.ts says ${match?.[1]}, package.json says ${pkg.version}: make them equal.`,
+  );
   process.exit(1);
 }

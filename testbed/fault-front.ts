@@ -5,7 +5,8 @@
  *
  * - `status` rules answer the next `count` matching requests themselves, e.g. 429 `TOOMANYREQUESTS` with
  *   `Retry-After` and Docker Hub's `ratelimit-*` headers, as registry-1.docker.io does when the pull limit is reached;
- * - `redirect` rules answer `307` to another origin (a CDN, as Docker Hub and ACR do for content), e.g. a second front.
+ * - `redirect` rules answer `307` to another origin (a CDN, as Docker Hub and ACR do for content), e.g. a second front;
+ * - `hang` rules never answer, like a registry that stalls.
  *
  * Each front keeps its own request log (headers included): the witness for what reached this host. A front that is
  * given `authorization` adds that header upstream itself (a CDN holds its own credentials; the client's must not
@@ -38,8 +39,10 @@ export interface FrontRule {
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** ...or redirect (307) to this origin, same path and query. */
+  /** ...or redirect (307) to this origin, same path and query... */
   redirectTo?: string;
+  /** ...or never answer (the connection stays open until the front closes). */
+  hang?: boolean;
 }
 
 export interface FaultFront {
@@ -88,6 +91,7 @@ export async function startFaultFront(options: FrontOptions): Promise<FaultFront
     if (rule) {
       if (--rule.left <= 0) rules.splice(index, 1);
       req.resume();
+      if (rule.hang) return;
       if (rule.redirectTo !== undefined) {
         res.writeHead(307, { location: `${rule.redirectTo}${entry.url}`, 'content-length': '0' });
         res.end();

@@ -275,6 +275,23 @@ describe('source registry faults during digest resolution', () => {
     expect(hubauth.some((e) => e.status === 200)).toBe(true);
   });
 
+  it('ends at timeout when the registry never answers, naming the image', async () => {
+    const image = bed.sources.hub.images['ociSingle']!;
+    hubFront.add({ path: /\/manifests\//, hang: true });
+    const source = `${hubFront.host}/${image.repository}:${image.tag}`;
+    const run = await runAction(bed, {
+      ...bed.baseInputs(),
+      source,
+      'target-tags': `${fresh('stalled')}:1`,
+      timeout: '2s',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.durationMs).toBeGreaterThanOrEqual(2_000);
+    expect(run.durationMs).toBeLessThan(6_000);
+    expect(errorText(run)).toContain(`Importing ${source} did not finish within 2s.`);
+    expect((await log('arm')).filter((e) => e.url.includes('/importImage'))).toHaveLength(0);
+  });
+
   it('names the rate limit and the fix when the registry keeps answering 429', async () => {
     const image = bed.sources.hub.images['ociSingle']!;
     hubFront.add({ path: /\/manifests\//, status: 429, body: limited, headers: { 'retry-after': '0' } });
