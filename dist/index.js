@@ -87859,13 +87859,7 @@ const PUBLIC_REGISTRIES = new Set([
 ]);
 async function runImports(config, ports, options = {}) {
     const started = ports.clock.now();
-    const run = new Run(config, ports, options);
-    try {
-        return await run.execute(started);
-    }
-    finally {
-        await run.close();
-    }
+    return new Run(config, ports, options).execute(started);
 }
 class Run {
     config;
@@ -87907,9 +87901,6 @@ class Run {
         this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask);
         this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, (fresh) => this.tokens.token(config.cloud.armScope, fresh));
     }
-    async close() {
-        // The transport belongs to the adapter; nothing of ours to release yet.
-    }
     async execute(started) {
         this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
         // Start the sign-in and the target lookup at once; source resolution runs beside it.
@@ -87936,34 +87927,11 @@ class Run {
             try {
                 const plan = await this.planSource(spec);
                 const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
-                const want = lock.get(spec.sourceText);
-                const digest = resolved?.info.digest;
-                if (!want)
-                    return {
-                        spec,
-                        pre: { plan, resolved },
-                        drift: `${spec.sourceText} is not in the lock file.`,
-                        started,
-                    };
-                if (!digest)
-                    return {
-                        spec,
-                        pre: { plan, resolved },
-                        drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`,
-                        started,
-                    };
-                if (digest !== want) {
-                    return {
-                        spec,
-                        pre: { plan, resolved },
-                        drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`,
-                        started,
-                    };
-                }
-                return { spec, pre: { plan, resolved }, drift: undefined, started };
+                const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
+                return { spec, started, pre: { plan, resolved }, drift };
             }
             catch (err) {
-                return { spec, pre: undefined, drift: asImportError(err).message, started };
+                return { spec, started, pre: undefined, drift: asImportError(err).message };
             }
         });
         const drifted = checks.filter((c) => c.drift);
@@ -88536,6 +88504,16 @@ function handled(work) {
     promise.catch(() => undefined);
     return promise;
 }
+/** Why a source does not match its lock entry, or undefined when it does. */
+function lockDrift(source, digest, locked) {
+    if (!locked)
+        return `${source} is not in the lock file.`;
+    if (!digest)
+        return `${source} cannot be resolved from the runner, so the lock cannot be checked.`;
+    if (digest !== locked)
+        return `${source} now resolves to ${digest}, the lock file says ${locked}.`;
+    return undefined;
+}
 /** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
 function withImportHint(err) {
     if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500)
@@ -88933,26 +88911,29 @@ async function run() {
     // With locked: true the lock file is the reference the run was checked against; it is never rewritten.
     if (config.lockFile && !config.locked)
         await writeLock(result, external_node_path_.resolve(workspace, config.lockFile));
-    if (!result.ok) {
-        const failed = result.images.filter((i) => i.status === 'failed');
-        const landed = result.images.filter((i) => i.status !== 'failed');
-        const describe = (i) => `${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`;
-        const reasons = new Set(failed.map(describe));
-        // One cause for many images (signing in, the target) is said once, not once per image.
-        const lines = failed.length > 1 && failed.length === result.images.length && reasons.size === 1
-            ? [
-                `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
-                `- ${[...reasons][0]}`,
-            ]
-            : [
-                `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
-                ...failed.map((i) => `- ${i.source}: ${describe(i)}`),
-            ];
-        if (landed.length) {
-            lines.push('Landed:', ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()));
-        }
-        setFailed(lines.join('\n'));
+    if (!result.ok)
+        setFailed(failureReport(result));
+}
+/** What landed and what did not, and why: the step's failure message. */
+function failureReport(result) {
+    const failed = result.images.filter((i) => i.status === 'failed');
+    const landed = result.images.filter((i) => i.status !== 'failed');
+    const describe = (i) => `${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`;
+    const reasons = new Set(failed.map(describe));
+    // One cause for many images (signing in, the target) is said once, not once per image.
+    const lines = failed.length > 1 && failed.length === result.images.length && reasons.size === 1
+        ? [
+            `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
+            `- ${[...reasons][0]}`,
+        ]
+        : [
+            `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
+            ...failed.map((i) => `- ${i.source}: ${describe(i)}`),
+        ];
+    if (landed.length) {
+        lines.push('Landed:', ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()));
     }
+    return lines.join('\n');
 }
 function readLockFile(file, given) {
     let text;

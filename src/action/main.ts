@@ -105,31 +105,34 @@ export async function run(): Promise<void> {
   // With locked: true the lock file is the reference the run was checked against; it is never rewritten.
   if (config.lockFile && !config.locked) await writeLock(result, path.resolve(workspace, config.lockFile));
 
-  if (!result.ok) {
-    const failed = result.images.filter((i) => i.status === 'failed');
-    const landed = result.images.filter((i) => i.status !== 'failed');
-    const describe = (i: (typeof failed)[number]): string =>
-      `${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`;
-    const reasons = new Set(failed.map(describe));
-    // One cause for many images (signing in, the target) is said once, not once per image.
-    const lines =
-      failed.length > 1 && failed.length === result.images.length && reasons.size === 1
-        ? [
-            `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
-            `- ${[...reasons][0]}`,
-          ]
-        : [
-            `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
-            ...failed.map((i) => `- ${i.source}: ${describe(i)}`),
-          ];
-    if (landed.length) {
-      lines.push(
-        'Landed:',
-        ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()),
-      );
-    }
-    core.setFailed(lines.join('\n'));
+  if (!result.ok) core.setFailed(failureReport(result));
+}
+
+/** What landed and what did not, and why: the step's failure message. */
+function failureReport(result: RunResult): string {
+  const failed = result.images.filter((i) => i.status === 'failed');
+  const landed = result.images.filter((i) => i.status !== 'failed');
+  const describe = (i: (typeof failed)[number]): string =>
+    `${i.error ?? 'failed'}${i.hint ? `\n  ${i.hint}` : ''}`;
+  const reasons = new Set(failed.map(describe));
+  // One cause for many images (signing in, the target) is said once, not once per image.
+  const lines =
+    failed.length > 1 && failed.length === result.images.length && reasons.size === 1
+      ? [
+          `All ${failed.length} images failed (${failed.map((i) => i.source).join(', ')}):`,
+          `- ${[...reasons][0]}`,
+        ]
+      : [
+          `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} failed:`,
+          ...failed.map((i) => `- ${i.source}: ${describe(i)}`),
+        ];
+  if (landed.length) {
+    lines.push(
+      'Landed:',
+      ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()),
+    );
   }
+  return lines.join('\n');
 }
 
 function readLockFile(file: string, given: string): ReadonlyMap<string, string> {

@@ -23,7 +23,7 @@ import {
 import { HttpClient } from './http.js';
 import { describeImportFailure, importFailureHint } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
-import { formatReference, registryApiHost, sourceImage, type ImageReference } from './reference.js';
+import { formatReference, registryApiHost, sourceImage } from './reference.js';
 import {
   isIndexMediaType,
   platformsOf,
@@ -64,12 +64,7 @@ export async function runImports(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const started = ports.clock.now();
-  const run = new Run(config, ports, options);
-  try {
-    return await run.execute(started);
-  } finally {
-    await run.close();
-  }
+  return new Run(config, ports, options).execute(started);
 }
 
 interface SourcePlan {
@@ -132,10 +127,6 @@ class Run {
     );
   }
 
-  async close(): Promise<void> {
-    // The transport belongs to the adapter; nothing of ours to release yet.
-  }
-
   async execute(started: number): Promise<RunResult> {
     this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
     // Start the sign-in and the target lookup at once; source resolution runs beside it.
@@ -163,33 +154,10 @@ class Run {
       try {
         const plan = await this.planSource(spec);
         const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
-        const want = lock.get(spec.sourceText);
-        const digest = resolved?.info.digest;
-        if (!want)
-          return {
-            spec,
-            pre: { plan, resolved },
-            drift: `${spec.sourceText} is not in the lock file.`,
-            started,
-          };
-        if (!digest)
-          return {
-            spec,
-            pre: { plan, resolved },
-            drift: `${spec.sourceText} cannot be resolved from the runner, so the lock cannot be checked.`,
-            started,
-          };
-        if (digest !== want) {
-          return {
-            spec,
-            pre: { plan, resolved },
-            drift: `${spec.sourceText} now resolves to ${digest}, the lock file says ${want}.`,
-            started,
-          };
-        }
-        return { spec, pre: { plan, resolved }, drift: undefined, started };
+        const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
+        return { spec, started, pre: { plan, resolved }, drift };
       } catch (err) {
-        return { spec, pre: undefined, drift: asImportError(err).message, started };
+        return { spec, started, pre: undefined, drift: asImportError(err).message };
       }
     });
     const drifted = checks.filter((c) => c.drift);
@@ -878,6 +846,18 @@ function handled<T>(work: () => Promise<T>): Promise<T> {
   return promise;
 }
 
+/** Why a source does not match its lock entry, or undefined when it does. */
+function lockDrift(
+  source: string,
+  digest: string | undefined,
+  locked: string | undefined,
+): string | undefined {
+  if (!locked) return `${source} is not in the lock file.`;
+  if (!digest) return `${source} cannot be resolved from the runner, so the lock cannot be checked.`;
+  if (digest !== locked) return `${source} now resolves to ${digest}, the lock file says ${locked}.`;
+  return undefined;
+}
+
 /** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
 function withImportHint(err: unknown): unknown {
   if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500) return err;
@@ -965,5 +945,3 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-export type { ImageReference, AuthError };
