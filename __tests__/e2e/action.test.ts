@@ -4,10 +4,11 @@
  * independently of the action.
  */
 import { startBed, type StartedBed } from '../../testbed/bed.js';
-import { runAction, type ActionRun } from '../../testbed/run-action.js';
-import type { LoggedRequest } from '../../testbed/types.js';
+import { runAction } from '../../testbed/run-action.js';
+import { expectSuccess, failureText, importCalls as importCallsOf, results } from './scenario-helpers.js';
 
 let bed: StartedBed;
+const importCalls = () => importCallsOf(bed);
 
 beforeAll(async () => {
   bed = await startBed();
@@ -20,39 +21,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await bed.control.reset();
 });
-
-interface ResultJson {
-  source: string;
-  sourceDigest: string | null;
-  mediaType: string | null;
-  platforms: { platform: string; digest: string }[];
-  targets: { ref: string; digest: string | null }[];
-  status: string;
-  durationMs: number;
-  error?: string;
-  notes?: string[];
-}
-
-function results(run: ActionRun): ResultJson[] {
-  return JSON.parse(run.outputs['results'] ?? '[]') as ResultJson[];
-}
-
-function failureText(run: ActionRun): string {
-  return run.annotations
-    .filter((a) => a.level === 'error')
-    .map((a) => a.message)
-    .join('\n');
-}
-
-async function importCalls(): Promise<LoggedRequest[]> {
-  return (await bed.control.requests({ service: 'arm' })).filter(
-    (r) => r.method === 'POST' && r.url.includes('/importImage'),
-  );
-}
-
-function expectSuccess(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
-}
 
 describe('import into ACR through the bundle', () => {
   it('imports a multi-arch image by tag from a Bearer-challenge registry, pinned, with every platform', async () => {
