@@ -86315,7 +86315,8 @@ function pickMode(settings, host) {
  */
 async function createCredential(settings, host, clock, mask) {
     const mode = chooseAuthMode(settings, host);
-    const { AzureCliCredential, ClientAssertionCredential, ClientSecretCredential, ManagedIdentityCredential } = await __nccwpck_require__.e(/* import() */ 256).then(__nccwpck_require__.bind(__nccwpck_require__, 48256));
+    // Loading @azure/identity takes a while: start it, and for OIDC fetch the GitHub ID token meanwhile.
+    const identity = __nccwpck_require__.e(/* import() */ 256).then(__nccwpck_require__.bind(__nccwpck_require__, 48256));
     const common = {
         authorityHost: settings.authorityHost,
         disableInstanceDiscovery: settings.disableInstanceDiscovery,
@@ -86335,16 +86336,23 @@ async function createCredential(settings, host, clock, mask) {
             // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for at
             // most a minute, and only while it has more than a minute left (never an expired one: AADSTS700024).
             let cached;
-            const getAssertion = async () => {
-                const now = clock.now();
-                if (cached && now - cached.at < 60_000 && cached.expiresAt - now > 60_000)
-                    return cached.token;
+            let pending;
+            const fetchAssertion = async () => {
                 const token = await fetchIdToken(idToken, settings.audience, clock);
                 mask(token);
                 presented = decodeClaims(token);
                 cached = { token, at: clock.now(), expiresAt: expiryOf(token) ?? 0 };
                 return token;
             };
+            const getAssertion = () => {
+                const now = clock.now();
+                if (cached && now - cached.at < 60_000 && cached.expiresAt - now > 60_000)
+                    return Promise.resolve(cached.token);
+                pending ??= fetchAssertion().finally(() => (pending = undefined));
+                return pending;
+            };
+            getAssertion().catch(() => undefined);
+            const { ClientAssertionCredential } = await identity;
             return {
                 mode,
                 presented: () => presented,
@@ -86352,13 +86360,16 @@ async function createCredential(settings, host, clock, mask) {
                 credential: new ClientAssertionCredential(need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'), need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'), getAssertion, common),
             };
         }
-        case 'client-secret':
+        case 'client-secret': {
+            const { ClientSecretCredential } = await identity;
             return {
                 mode,
                 presented: () => undefined,
                 credential: new ClientSecretCredential(need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'), need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'), need(settings.clientSecret, 'client-secret', 'AZURE_CLIENT_SECRET'), common),
             };
-        case 'managed-identity':
+        }
+        case 'managed-identity': {
+            const { ManagedIdentityCredential } = await identity;
             return {
                 mode,
                 presented: () => undefined,
@@ -86366,12 +86377,15 @@ async function createCredential(settings, host, clock, mask) {
                     ? new ManagedIdentityCredential({ clientId: settings.clientId })
                     : new ManagedIdentityCredential(),
             };
-        case 'azure-cli':
+        }
+        case 'azure-cli': {
+            const { AzureCliCredential } = await identity;
             return {
                 mode,
                 presented: () => undefined,
                 credential: new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
             };
+        }
     }
 }
 /** Attempts at GitHub's OIDC endpoint, the first included (its own client retries only 502-504, without backoff). */

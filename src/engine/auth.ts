@@ -100,8 +100,8 @@ export async function createCredential(
   mask: SecretSink,
 ): Promise<CredentialChoice> {
   const mode = chooseAuthMode(settings, host);
-  const { AzureCliCredential, ClientAssertionCredential, ClientSecretCredential, ManagedIdentityCredential } =
-    await import('@azure/identity');
+  // Loading @azure/identity takes a while: start it, and for OIDC fetch the GitHub ID token meanwhile.
+  const identity = import('@azure/identity');
   const common = {
     authorityHost: settings.authorityHost,
     disableInstanceDiscovery: settings.disableInstanceDiscovery,
@@ -126,15 +126,23 @@ export async function createCredential(
       // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for at
       // most a minute, and only while it has more than a minute left (never an expired one: AADSTS700024).
       let cached: { token: string; at: number; expiresAt: number } | undefined;
-      const getAssertion = async (): Promise<string> => {
-        const now = clock.now();
-        if (cached && now - cached.at < 60_000 && cached.expiresAt - now > 60_000) return cached.token;
+      let pending: Promise<string> | undefined;
+      const fetchAssertion = async (): Promise<string> => {
         const token = await fetchIdToken(idToken, settings.audience, clock);
         mask(token);
         presented = decodeClaims(token);
         cached = { token, at: clock.now(), expiresAt: expiryOf(token) ?? 0 };
         return token;
       };
+      const getAssertion = (): Promise<string> => {
+        const now = clock.now();
+        if (cached && now - cached.at < 60_000 && cached.expiresAt - now > 60_000)
+          return Promise.resolve(cached.token);
+        pending ??= fetchAssertion().finally(() => (pending = undefined));
+        return pending;
+      };
+      getAssertion().catch(() => undefined);
+      const { ClientAssertionCredential } = await identity;
       return {
         mode,
         presented: () => presented,
@@ -148,7 +156,8 @@ export async function createCredential(
         ),
       };
     }
-    case 'client-secret':
+    case 'client-secret': {
+      const { ClientSecretCredential } = await identity;
       return {
         mode,
         presented: () => undefined,
@@ -159,7 +168,9 @@ export async function createCredential(
           common,
         ),
       };
-    case 'managed-identity':
+    }
+    case 'managed-identity': {
+      const { ManagedIdentityCredential } = await identity;
       return {
         mode,
         presented: () => undefined,
@@ -167,12 +178,15 @@ export async function createCredential(
           ? new ManagedIdentityCredential({ clientId: settings.clientId })
           : new ManagedIdentityCredential(),
       };
-    case 'azure-cli':
+    }
+    case 'azure-cli': {
+      const { AzureCliCredential } = await identity;
       return {
         mode,
         presented: () => undefined,
         credential: new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
       };
+    }
   }
 }
 
