@@ -235,6 +235,39 @@ describe('import into ACR through the bundle', () => {
     expect(text).toContain('"subject":"repo:acme/app:pull_request"');
   });
 
+  it.each(['managed-identity', 'auto'])(
+    'signs in with a managed identity on a self-hosted runner (auth: %s)',
+    async (auth) => {
+      const mcr = bed.sources.mcr;
+      const seeded = mcr.images['multiArch']!;
+      const mi = bed.managedIdentity;
+      const run = await runAction(
+        bed,
+        {
+          ...bed.baseInputs(),
+          auth,
+          'client-id': auth === 'auto' ? '' : mi.clientId,
+          source: `${mcr.host}/${seeded.repository}:${seeded.tag}`,
+          'target-tags': `mi/${auth}:1`,
+        },
+        {
+          env: {
+            RUNNER_ENVIRONMENT: 'self-hosted',
+            ACTIONS_ID_TOKEN_REQUEST_URL: undefined,
+            ACTIONS_ID_TOKEN_REQUEST_TOKEN: undefined,
+            IDENTITY_ENDPOINT: mi.endpoint,
+            IDENTITY_HEADER: mi.header,
+          },
+        },
+      );
+      expectSuccess(run);
+      expect(run.stdout).toContain('Signing in to Azure (managed-identity)');
+      expect(await bed.digestOf(bed.acrs.target, `mi/${auth}`, '1')).toBe(seeded.digest);
+      expect(await bed.control.requests({ service: 'oidc' })).toHaveLength(0);
+      expect((await bed.control.requests({ service: 'msi' })).length).toBeGreaterThan(0);
+    },
+  );
+
   it('a summary that cannot be written is a warning, not a failure', async () => {
     const mcr = bed.sources.mcr;
     const seeded = mcr.images['dockerSingle']!;
