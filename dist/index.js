@@ -85623,13 +85623,7 @@ class http_HttpClient {
             if (!retryable || attempt >= policy.maxAttempts) {
                 if (response)
                     return response;
-                throw new RemoteError({
-                    service: options.service,
-                    message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${errorText(failure)}`,
-                    hint: 'Check that the runner can reach this host (proxy settings HTTPS_PROXY/NO_PROXY, firewall, DNS).',
-                    retryable: true,
-                    cause: failure,
-                });
+                throw unreachable(req, options, failure);
             }
             // The service's Retry-After is an instruction: wait exactly that long (never less, so the retry is not refused
             // again; never capped, which would mean retrying early). Without one, jittered exponential backoff.
@@ -85642,12 +85636,7 @@ class http_HttpClient {
                 this.logger.debug(`${options.service}: ${req.method} ${describeUrl(req.url)} got ${response ? `HTTP ${response.status}` : errorText(failure)}; not retrying: a wait of ${Math.round(delay / 1000)} s would exceed ${Math.round(policy.maxElapsedMs / 1000)} s`);
                 if (response)
                     return response;
-                throw new RemoteError({
-                    service: options.service,
-                    message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${errorText(failure)}`,
-                    retryable: true,
-                    cause: failure,
-                });
+                throw unreachable(req, options, failure);
             }
             const why = response ? `HTTP ${response.status}` : errorText(failure);
             this.logger.debug(`${options.service}: ${req.method} ${describeUrl(req.url)} got ${why}; retry ${attempt}/${policy.maxAttempts - 1} in ${Math.round(delay)} ms`);
@@ -85675,6 +85664,15 @@ class http_HttpClient {
             current = { ...current, url: next.toString(), headers };
         }
     }
+}
+function unreachable(req, options, failure) {
+    return new RemoteError({
+        service: options.service,
+        message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${errorText(failure)}`,
+        hint: 'Check that the runner can reach this host (proxy settings HTTPS_PROXY/NO_PROXY, firewall, DNS).',
+        retryable: true,
+        cause: failure,
+    });
 }
 /** A URL without its query string: queries may carry tokens (SAS, signed redirects). */
 function describeUrl(url) {
@@ -88908,7 +88906,8 @@ async function run() {
     };
     let result;
     try {
-        result = await runImports(config, { logger, mask: setSecret, transport, clock: systemClock, authHost }, lock ? { lock } : {});
+        const count = config.images.length;
+        result = await group(`Import ${count} image${count === 1 ? '' : 's'}`, () => runImports(config, { logger, mask: setSecret, transport, clock: systemClock, authHost }, lock ? { lock } : {}));
     }
     catch (err) {
         main_fail(err);

@@ -85,10 +85,13 @@ export async function run(): Promise<void> {
 
   let result: RunResult;
   try {
-    result = await runImports(
-      config,
-      { logger, mask: core.setSecret, transport, clock: systemClock, authHost },
-      lock ? { lock } : {},
+    const count = config.images.length;
+    result = await core.group(`Import ${count} image${count === 1 ? '' : 's'}`, () =>
+      runImports(
+        config,
+        { logger, mask: core.setSecret, transport, clock: systemClock, authHost },
+        lock ? { lock } : {},
+      ),
     );
   } catch (err) {
     fail(err);

@@ -138,13 +138,7 @@ export class HttpClient {
       const elapsed = this.clock.now() - started;
       if (!retryable || attempt >= policy.maxAttempts) {
         if (response) return response;
-        throw new RemoteError({
-          service: options.service,
-          message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${errorText(failure)}`,
-          hint: 'Check that the runner can reach this host (proxy settings HTTPS_PROXY/NO_PROXY, firewall, DNS).',
-          retryable: true,
-          cause: failure,
-        });
+        throw unreachable(req, options, failure);
       }
       // The service's Retry-After is an instruction: wait exactly that long (never less, so the retry is not refused
       // again; never capped, which would mean retrying early). Without one, jittered exponential backoff.
@@ -158,12 +152,7 @@ export class HttpClient {
           `${options.service}: ${req.method} ${describeUrl(req.url)} got ${response ? `HTTP ${response.status}` : errorText(failure)}; not retrying: a wait of ${Math.round(delay / 1000)} s would exceed ${Math.round(policy.maxElapsedMs / 1000)} s`,
         );
         if (response) return response;
-        throw new RemoteError({
-          service: options.service,
-          message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${errorText(failure)}`,
-          retryable: true,
-          cause: failure,
-        });
+        throw unreachable(req, options, failure);
       }
       const why = response ? `HTTP ${response.status}` : errorText(failure);
       this.logger.debug(
@@ -193,6 +182,16 @@ export class HttpClient {
       current = { ...current, url: next.toString(), headers };
     }
   }
+}
+
+function unreachable(req: HttpRequest, options: SendOptions, failure: unknown): RemoteError {
+  return new RemoteError({
+    service: options.service,
+    message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${errorText(failure)}`,
+    hint: 'Check that the runner can reach this host (proxy settings HTTPS_PROXY/NO_PROXY, firewall, DNS).',
+    retryable: true,
+    cause: failure,
+  });
 }
 
 /** A URL without its query string: queries may carry tokens (SAS, signed redirects). */
