@@ -28,7 +28,7 @@ try {
   console.log(bold(`\nnode dist/index.js exited with ${run.exitCode} after ${run.durationMs} ms. Its log:`));
   const log = run.stdout
     .split('\n')
-    .filter((line) => line && !line.startsWith('::add-mask::') && !line.startsWith('::debug::'));
+    .filter((line) => line && !/^::(add-mask|debug|group|endgroup)::/.test(line));
   for (const line of log) console.log(`  ${line}`);
 
   console.log(bold('\nOutputs (GITHUB_OUTPUT):'));
