@@ -88266,7 +88266,7 @@ class Run {
                 if (this.config.dryRun)
                     result.plan = 'unchanged';
                 result.targets = targetsOf(digest);
-                await this.readPlatforms(result, digest, signal);
+                await this.readPlatforms(result, spec, digest, signal);
                 this.log.info(`${label}: every target already holds ${digest}; nothing to import.`);
                 return;
             }
@@ -88334,7 +88334,7 @@ class Run {
         result.sourceDigest ??= digest;
         result.targets = verified;
         result.status = status;
-        await this.readPlatforms(result, digest, signal);
+        await this.readPlatforms(result, spec, digest, signal);
     }
     targetKeys(spec, target) {
         return [
@@ -88379,13 +88379,11 @@ class Run {
             this.log.debug(`could not read the platforms of ${digest}: ${asImportError(err).message}`);
         }
     }
-    async readPlatforms(result, digest, signal) {
-        if (!digest || !result.mediaType)
+    /** What the target holds, looked at once it is there: the platforms of an index, the type of an artifact. */
+    async readPlatforms(result, spec, digest, signal) {
+        const repository = spec.targets[0]?.repository ?? spec.untaggedRepositories[0];
+        if (!digest || !result.mediaType || !repository)
             return;
-        const first = result.targets[0];
-        if (!first)
-            return;
-        const repository = repositoryOf(first.ref);
         try {
             const client = await this.targetDataPlane();
             const manifest = await client.getManifest(repository, digest, signal);
@@ -88572,13 +88570,6 @@ function describeOperation(url) {
     catch {
         return url;
     }
-}
-function repositoryOf(ref) {
-    const path = ref.slice(ref.indexOf('/') + 1);
-    const at = path.indexOf('@');
-    const base = at === -1 ? path : path.slice(0, at);
-    const colon = base.lastIndexOf(':');
-    return colon === -1 ? base : base.slice(0, colon);
 }
 function describeTarget(config) {
     const t = config.target;

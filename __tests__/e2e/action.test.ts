@@ -3,23 +3,16 @@
  * registries on 127.0.0.1. Every digest an output claims is checked against the target's backing registry, read
  * independently of the action.
  */
-import { startBed, type StartedBed } from '../../testbed/bed.js';
+import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import { runAction } from '../../testbed/run-action.js';
 import { expectSuccess, failureText, importCalls as importCallsOf, results } from './scenario-helpers.js';
 
 let bed: StartedBed;
 const importCalls = () => importCallsOf(bed);
 
-beforeAll(async () => {
-  bed = await startBed();
-});
-
-afterAll(async () => {
-  await bed?.stop();
-});
-
-beforeEach(async () => {
-  await bed.control.reset();
+useBed((started) => {
+  bed = started;
 });
 
 describe('import into ACR through the bundle', () => {

@@ -3,7 +3,8 @@
  * expected-digest and untagged-repositories), concurrency bounded by `max-parallel`, one sign-in and one target
  * lookup for the whole run, and one failure that does not stop the others. Through the bundle, against the bed.
  */
-import { startBed, type StartedBed } from '../../testbed/bed.js';
+import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import { runAction } from '../../testbed/run-action.js';
 import {
   expectFailure,
@@ -19,16 +20,8 @@ import {
 
 let bed: StartedBed;
 
-beforeAll(async () => {
-  bed = await startBed();
-});
-
-afterAll(async () => {
-  await bed?.stop();
-});
-
-beforeEach(async () => {
-  await bed.control.reset();
+useBed((started) => {
+  bed = started;
 });
 
 describe('the images input', () => {

@@ -3,7 +3,8 @@
  * `registries/read`, so the action can neither find the source by login server nor read it through ARM. What the
  * user sees then: the role to add, or an import by tag that says the digest was read afterwards.
  */
-import { startBed, type StartedBed } from '../../testbed/bed.js';
+import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import { runAction } from '../../testbed/run-action.js';
 import {
   expectFailure,
@@ -16,16 +17,8 @@ import {
 
 let bed: StartedBed;
 
-beforeAll(async () => {
-  bed = await startBed();
-});
-
-afterAll(async () => {
-  await bed?.stop();
-});
-
-beforeEach(async () => {
-  await bed.control.reset();
+useBed((started) => {
+  bed = started;
 });
 
 it('scenario 4 without read rights on the source: fails before importing and names the roles to grant', async () => {

@@ -7,6 +7,7 @@
  * action can find a source ACR by login server; docs/scenarios.md has the workflow of each scenario.
  */
 import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import { runAction } from '../../testbed/run-action.js';
 import {
   expectFailure,
@@ -21,17 +22,9 @@ import {
 
 let bed: StartedBed;
 
-beforeAll(async () => {
-  bed = await startReaderBed();
-});
-
-afterAll(async () => {
-  await bed?.stop();
-});
-
-beforeEach(async () => {
-  await bed.control.reset();
-});
+useBed((started) => {
+  bed = started;
+}, startReaderBed);
 
 const NULL_USER = '00000000-0000-0000-0000-000000000000';
 

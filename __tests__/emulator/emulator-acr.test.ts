@@ -3,7 +3,8 @@
  * the firewall, pass-through with upload URLs rewritten), the Docker-Hub-like token server (tokens the real
  * docker-registry accepts), and the Control API (faults, request log, issued secrets).
  */
-import { startBed, type StartedBed } from '../../testbed/bed.js';
+import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import { RegistryClient, copyImage } from '../../testbed/oci.js';
 import type { SeededImage } from '../../testbed/types.js';
 import {
@@ -21,17 +22,13 @@ let bed: StartedBed;
 let client: Client;
 let armToken: string;
 
-beforeAll(async () => {
-  bed = await startBed();
+useBed(async (started) => {
+  bed = started;
   client = httpClient(bed.caPem);
   armToken = await entraToken(bed, client);
 });
 afterAll(async () => {
   await client?.close();
-  await bed?.stop();
-});
-afterEach(async () => {
-  await bed.control.reset();
 });
 
 const image = (images: Record<string, SeededImage>, key: string): SeededImage => {

@@ -3,7 +3,8 @@
  * 404s), importImage's synchronous answers (RBAC, validation), network faults; and the emulator process itself
  * (READY line, clean exit on SIGTERM).
  */
-import { startBed, type StartedBed } from '../../testbed/bed.js';
+import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import {
   API,
   armImport,
@@ -18,17 +19,13 @@ let bed: StartedBed;
 let client: Client;
 let token: string;
 
-beforeAll(async () => {
-  bed = await startBed();
+useBed(async (started) => {
+  bed = started;
   client = httpClient(bed.caPem);
   token = await entraToken(bed, client);
 });
 afterAll(async () => {
   await client?.close();
-  await bed?.stop();
-});
-afterEach(async () => {
-  await bed.control.reset();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startBed, type StartedBed } from '../../testbed/bed.js';
+import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import {
   claimsOf,
   FORM,
@@ -24,16 +25,12 @@ const PROBE = fileURLToPath(new URL('./fixtures/identity-probe.js', import.meta.
 let bed: StartedBed;
 let client: Client;
 
-beforeAll(async () => {
-  bed = await startBed();
+useBed(async (started) => {
+  bed = started;
   client = httpClient(bed.caPem);
 });
 afterAll(async () => {
   await client?.close();
-  await bed?.stop();
-});
-afterEach(async () => {
-  await bed.control.reset();
 });
 
 const nowS = (): number => Math.floor(Date.now() / 1000);

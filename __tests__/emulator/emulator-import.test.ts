@@ -5,7 +5,8 @@
  * the NoForce/Force rules, ACR-shaped failure messages, and the import fault switches.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { startBed, type StartedBed } from '../../testbed/bed.js';
+import type { StartedBed } from '../../testbed/bed.js';
+import { useBed } from '../bed-hooks.js';
 import type { SeededImage } from '../../testbed/types.js';
 import {
   armImport,
@@ -23,17 +24,13 @@ let bed: StartedBed;
 let client: Client;
 let token: string;
 
-beforeAll(async () => {
-  bed = await startBed();
+useBed(async (started) => {
+  bed = started;
   client = httpClient(bed.caPem);
   token = await entraToken(bed, client);
 });
 afterAll(async () => {
   await client?.close();
-  await bed?.stop();
-});
-afterEach(async () => {
-  await bed.control.reset();
 });
 
 const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

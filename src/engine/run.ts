@@ -533,7 +533,7 @@ class Run {
         result.status = this.config.dryRun ? 'planned' : 'unchanged';
         if (this.config.dryRun) result.plan = 'unchanged';
         result.targets = targetsOf(digest);
-        await this.readPlatforms(result, digest, signal);
+        await this.readPlatforms(result, spec, digest, signal);
         this.log.info(`${label}: every target already holds ${digest}; nothing to import.`);
         return;
       }
@@ -624,7 +624,7 @@ class Run {
     result.sourceDigest ??= digest;
     result.targets = verified;
     result.status = status;
-    await this.readPlatforms(result, digest, signal);
+    await this.readPlatforms(result, spec, digest, signal);
   }
 
   private targetKeys(spec: ImageSpec, target: RegistryResource): TargetState[] {
@@ -678,15 +678,15 @@ class Run {
     }
   }
 
+  /** What the target holds, looked at once it is there: the platforms of an index, the type of an artifact. */
   private async readPlatforms(
     result: ImageResult,
+    spec: ImageSpec,
     digest: string | undefined,
     signal: AbortSignal,
   ): Promise<void> {
-    if (!digest || !result.mediaType) return;
-    const first = result.targets[0];
-    if (!first) return;
-    const repository = repositoryOf(first.ref);
+    const repository = spec.targets[0]?.repository ?? spec.untaggedRepositories[0];
+    if (!digest || !result.mediaType || !repository) return;
     try {
       const client = await this.targetDataPlane();
       const manifest = await client.getManifest(repository, digest, signal);
@@ -906,14 +906,6 @@ function describeOperation(url: string): string {
   } catch {
     return url;
   }
-}
-
-function repositoryOf(ref: string): string {
-  const path = ref.slice(ref.indexOf('/') + 1);
-  const at = path.indexOf('@');
-  const base = at === -1 ? path : path.slice(0, at);
-  const colon = base.lastIndexOf(':');
-  return colon === -1 ? base : base.slice(0, colon);
 }
 
 function describeTarget(config: ImportConfig): string {
