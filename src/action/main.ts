@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core';
 import { readFileSync } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createUndiciTransport,
@@ -27,6 +27,7 @@ import {
   type RawInputs,
   type RunResult,
 } from '../engine/index.js';
+import { probeAzureCli } from './azure-cli.js';
 import { OUTPUTS } from './constants.js';
 
 export async function run(): Promise<void> {
@@ -73,12 +74,19 @@ export async function run(): Promise<void> {
     warning: (m) => core.warning(m),
     group: (name, fn) => core.group(name, fn),
   };
+  const idToken =
+    env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']
+      ? (audience: string) => core.getIDToken(audience)
+      : undefined;
+  // auth: auto asks the Azure CLI only after OIDC and a client secret: probe it (about a second) only then.
+  const cli =
+    config.auth === 'auto' && !(idToken && config.clientId && config.tenantId) && !config.clientSecret
+      ? await probeAzureCli()
+      : { signedIn: false };
   const authHost: AuthHost = {
-    idToken:
-      env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']
-        ? (audience) => core.getIDToken(audience)
-        : undefined,
-    azureCliAvailable: await onPath('az'),
+    idToken,
+    azureCliAvailable: cli.signedIn,
+    ...(cli.reason ? { azureCliNote: cli.reason } : {}),
     // GitHub-hosted runners have no managed identity; probing for one would only wait for a timeout.
     managedIdentityPossible: env['RUNNER_ENVIRONMENT'] !== 'github-hosted',
   };
@@ -251,17 +259,4 @@ function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, 
 function actionHost(): string {
   const repo = process.env['GITHUB_REPOSITORY'];
   return repo ? `GitHub Actions; ${repo}` : 'GitHub Actions';
-}
-
-async function onPath(command: string): Promise<boolean> {
-  const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean);
-  for (const dir of dirs) {
-    try {
-      await access(path.join(dir, command));
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
 }
