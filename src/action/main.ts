@@ -14,7 +14,9 @@ import {
   INPUTS,
   parseConfig,
   parseLockFile,
+  proxySettingsFromEnv,
   renderLockFile,
+  requestGithubIdToken,
   renderSummary,
   runImports,
   SECRET_INPUTS,
@@ -66,17 +68,34 @@ export async function run(): Promise<void> {
     }
   }
 
-  const { transport, close } = createUndiciTransport({ userAgent: userAgent(actionHost()) });
+  // One proxy decision for every request of the run (ARM, registries, Entra ID, GitHub's OIDC endpoint).
+  let http;
+  try {
+    http = createUndiciTransport({ userAgent: userAgent(actionHost()), proxy: proxySettingsFromEnv(env) });
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  const { transport, close } = http;
   const logger: Logger = {
     debug: (m) => core.debug(m),
     info: (m) => core.info(inert(m)),
     warning: (m) => core.warning(m),
     group: (name, fn) => core.group(name, fn),
   };
+  const oidcUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+  const oidcToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
   const authHost: AuthHost = {
+    // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core would fetch it.
     idToken:
-      env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']
-        ? (audience) => core.getIDToken(audience)
+      oidcUrl && oidcToken
+        ? async (audience, engineHttp) => {
+            const token = engineHttp
+              ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
+              : await core.getIDToken(audience);
+            core.setSecret(token);
+            return token;
+          }
         : undefined,
     azureCliAvailable: await onPath('az'),
     // GitHub-hosted runners have no managed identity; probing for one would only wait for a timeout.

@@ -28,6 +28,8 @@ export {
   type InputProblem,
 } from './errors.js';
 export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
+export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './proxy.js';
+export { requestGithubIdToken } from './identity-http.js';
 export { systemClock, type Clock, type Logger, type SecretSink, type EnginePorts } from './ports.js';
 export type { AuthHost, AuthMode } from './auth.js';
 export { VERSION, userAgent } from './version.js';

@@ -13,6 +13,8 @@ export interface LockEntry {
   mediaType: string | null;
   platforms: { platform: string; digest: string }[];
   targets: { ref: string; digest: string | null }[];
+  /** `submitted` (wait: false): the import was accepted, its targets are not listed since they may not exist yet. */
+  status?: 'submitted';
 }
 
 export interface LockFile {
@@ -30,9 +32,13 @@ export function renderLockFile(run: RunResult): string {
       digest: i.sourceDigest!,
       mediaType: i.mediaType ?? null,
       platforms: [...(i.platforms ?? [])].sort((a, b) => a.platform.localeCompare(b.platform)),
-      targets: [...i.targets]
-        .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
-        .sort((a, b) => a.ref.localeCompare(b.ref)),
+      targets:
+        i.status === 'submitted'
+          ? []
+          : [...i.targets]
+              .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
+              .sort((a, b) => a.ref.localeCompare(b.ref)),
+      ...(i.status === 'submitted' ? { status: 'submitted' as const } : {}),
     }))
     .sort((a, b) => a.source.localeCompare(b.source));
   const lock: LockFile = { version: LOCK_VERSION, registry: run.registry?.loginServer ?? null, images };

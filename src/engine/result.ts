@@ -61,7 +61,8 @@ export function toOutputs(run: RunResult): RunOutputs {
   const digest = first?.targets.find((t) => t.digest)?.digest ?? first?.sourceDigest ?? '';
   const pinned = new Set<string>();
   for (const image of run.images) {
-    if (image.status === 'failed') continue;
+    // A submitted import (wait: false) has not landed yet: its targets may not exist.
+    if (image.status === 'failed' || image.status === 'submitted') continue;
     for (const target of image.targets) {
       if (!target.digest) continue;
       pinned.add(`${repositoryRef(target.ref)}@${target.digest}`);

@@ -4,6 +4,7 @@
  */
 import { AcrAuthorizer } from './acr.js';
 import { ArmClient, registryId, type ImportImageBody, type RegistryResource } from './arm.js';
+import { UNTRUSTED_ARM_URL } from './arm.js';
 import {
   chooseAuthMode,
   createCredential,
@@ -20,7 +21,7 @@ import {
   TimeoutError,
   VerificationError,
 } from './errors.js';
-import { HttpClient } from './http.js';
+import { HttpClient, REQUEST_DEADLINE_MS } from './http.js';
 import { describeImportFailure, importFailureHint } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
 import { formatReference, registryApiHost, sourceImage } from './reference.js';
@@ -96,6 +97,8 @@ class Run {
   private target: Promise<RegistryResource> | undefined;
   private targetClient: Promise<RegistryClient> | undefined;
   private readonly acrClients = new Map<string, RegistryClient>();
+  /** Aborted when the run is over: sign-ins still in flight (a stalled endpoint) stop then. */
+  private readonly stopped = new AbortController();
   /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
   private readonly operations = new WeakMap<AbortSignal, string>();
 
@@ -105,7 +108,11 @@ class Run {
     private readonly options: RunOptions,
   ) {
     this.log = ports.logger;
-    this.http = new HttpClient(ports.transport, ports.clock, ports.logger);
+    // No single request may use more than half of an image's time (and never more than 30 s): one that stalls or
+    // dribbles fails, naming its service, while the image still has time to report it.
+    this.http = new HttpClient(ports.transport, ports.clock, ports.logger, {
+      requestDeadlineMs: Math.min(REQUEST_DEADLINE_MS, Math.max(1_000, Math.floor(config.timeoutMs / 2))),
+    });
     const auth = {
       mode: config.auth,
       tenantId: config.tenantId,
@@ -119,9 +126,9 @@ class Run {
     this.mode = ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
     this.choice = ports.credential
       ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
-      : createCredential(auth, ports.authHost, ports.clock, ports.mask);
+      : createCredential(auth, ports.authHost, ports.clock, ports.mask, this.http);
     this.choice.catch(() => undefined);
-    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask);
+    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask, this.stopped.signal);
     this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, (fresh) =>
       this.tokens.token(config.cloud.armScope, fresh),
     );
@@ -131,12 +138,15 @@ class Run {
     this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
     // Start the sign-in and the target lookup at once; source resolution runs beside it.
     const target = this.targetRegistry();
+    let registry: RegistryResource | undefined;
+    target.then((r) => (registry = r)).catch(() => undefined);
     const images = this.config.images;
     const lock = this.options.lock;
     const results = lock
       ? await this.lockedRun(lock)
       : await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
-    const registry = await target.catch(() => undefined);
+    // Every image is done (each within its timeout); a lookup that is still waiting is not waited for.
+    this.stopped.abort(new Error('the run is over'));
     return {
       registry: registry && { name: registry.name, loginServer: registry.loginServer, id: registry.id },
       images: results,
@@ -398,15 +408,16 @@ class Run {
         hint: 'Set platform to one of the listed platforms.',
       });
     }
-    const child = await plan.client.headManifest(ref.repository, entry.digest, signal);
+    // The child is the digest the index read above names, checked against the bytes the registry sends for it.
+    const child = await plan.client.getManifest(ref.repository, entry.digest, signal);
     if (!child)
       throw new RemoteError({
         service: plan.client.label,
         message: `Platform manifest ${entry.digest} is missing.`,
       });
     return {
-      info: child,
-      platformNote: `Imported only ${wanted}: digest ${child.digest} is that platform's manifest, not the index digest ${info.digest}.`,
+      info: { digest: entry.digest, mediaType: child.mediaType, size: child.size },
+      platformNote: `Imported only ${wanted}: digest ${entry.digest} is that platform's manifest, not the index digest ${info.digest}.`,
     };
   }
 
@@ -454,7 +465,7 @@ class Run {
     pre: PreResolved | undefined,
   ): Promise<void> {
     const label = spec.sourceText;
-    const plan = pre?.plan ?? (await this.planSource(spec));
+    const plan = pre?.plan ?? (await abortable(this.planSource(spec), signal));
     // Resolve the source while the target is being found and its tags read.
     const resolving = pre
       ? Promise.resolve(pre.resolved)
@@ -470,7 +481,7 @@ class Run {
       targetStates.catch((err: unknown) => err as Error),
     ]);
     // A problem with signing in or with the target concerns every image: report it before a source problem.
-    const target = await this.targetRegistry();
+    const target = await abortable(this.targetRegistry(), signal);
     if (!resolution.ok) throw resolution.error;
     const resolved = resolution.value;
 
@@ -648,8 +659,8 @@ class Run {
 
   /** What each target tag holds before the import (the watch only trusts changes it saw happen). */
   private async readTargets(spec: ImageSpec, signal: AbortSignal): Promise<TargetState[]> {
-    const target = await this.targetRegistry();
-    const client = await this.targetDataPlane();
+    const target = await abortable(this.targetRegistry(), signal);
+    const client = await abortable(this.targetDataPlane(), signal);
     const states = this.targetKeys(spec, target);
     await Promise.all(
       states
@@ -704,6 +715,13 @@ class Run {
   /** The time limit of one image ran out; once the import was accepted, the error names its operation. */
   private timeoutError(label: string, operation: string | undefined): TimeoutError {
     const limit = formatMs(this.config.timeoutMs);
+    const waiting = this.http.waitingFor();
+    if (!operation && waiting) {
+      return new TimeoutError(
+        `Importing ${label} did not finish within ${limit}. No answer from ${waiting}.`,
+        'That endpoint did not answer in time: check that it is up and reachable from the runner (authority-host, resource-manager-endpoint, the source registry; HTTPS_PROXY/NO_PROXY), then re-run.',
+      );
+    }
     return operation
       ? new TimeoutError(
           `Importing ${label} did not finish within ${limit}; the operation is still running in Azure (${describeOperation(operation)}).`,
@@ -775,6 +793,7 @@ class Run {
           pollFailures = 0;
         } catch (err) {
           if (signal.aborted) throw signal.reason;
+          if (err instanceof RemoteError && err.code === UNTRUSTED_ARM_URL) throw err;
           if (++pollFailures > 5) throw err;
           this.log.debug(
             `${label}: polling the operation failed (${asImportError(err).message}); trying again`,
@@ -834,6 +853,25 @@ function emptyResult(spec: ImageSpec): ImageResult {
     durationMs: 0,
     notes: [],
   };
+}
+
+/** Waits for shared work on behalf of one image: the image's own abort (its timeout) ends the wait, not the work. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }
 
 /**
