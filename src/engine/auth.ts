@@ -113,10 +113,11 @@ export async function createCredential(
   const failures = failureRecorder();
   // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
   const httpClient = http ? identityHttpClient(http, settings.authorityHost, failures) : undefined;
+  const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
   const common = {
     authorityHost: settings.authorityHost,
     disableInstanceDiscovery: settings.disableInstanceDiscovery,
-    ...(httpClient ? { httpClient } : {}),
+    ...identityHttp,
   };
   const transportFailure = (): ImportError | undefined => failures.last();
   let presented: PresentedAssertion | undefined;
@@ -195,11 +196,8 @@ export async function createCredential(
         presented: () => undefined,
         transportFailure,
         credential: settings.clientId
-          ? new ManagedIdentityCredential({
-              clientId: settings.clientId,
-              ...(httpClient ? { httpClient } : {}),
-            })
-          : new ManagedIdentityCredential(httpClient ? { httpClient } : {}),
+          ? new ManagedIdentityCredential({ clientId: settings.clientId, ...identityHttp })
+          : new ManagedIdentityCredential(identityHttp),
       };
     }
     case 'azure-cli': {
@@ -212,6 +210,13 @@ export async function createCredential(
     }
   }
 }
+
+/**
+ * With the engine's client as `httpClient`, the identity library's own proxy policy must not read HTTPS_PROXY (it
+ * parses it differently, and throws on a value without a scheme): given any settings, it only attaches an agent to
+ * each request, which the engine's client ignores. The proxy is decided by the transport, once, for every request.
+ */
+const IDENTITY_PROXY_OFF = { host: 'http://proxy-decided-by-the-transport.invalid', port: 9 };
 
 /** How long one sign-in (one token, every request and retry it takes) may take at most. */
 export const SIGN_IN_BUDGET_MS = 60_000;
@@ -248,6 +253,8 @@ async function fetchIdToken(
         await clock.sleep(backoff / 2 + Math.random() * (backoff / 2));
         continue;
       }
+      // A proxy that did not let the request through: its own error says so (not GitHub's side, not permissions).
+      if (err instanceof RemoteError && err.code === 'ProxyFailed') throw err;
       throw new AuthError(
         `Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`,
         transient

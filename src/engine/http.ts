@@ -306,7 +306,7 @@ export class HttpClient {
       const entry: InFlight = { service: options.service, url: req.url, since: this.clock.now() };
       this.inFlight.add(entry);
       try {
-        response = await this.sendFollowingRedirects(req, options, signal);
+        response = await settleBy(this.sendFollowingRedirects(req, options, signal), signal);
       } catch (err) {
         if (options.signal?.aborted) throw err;
         // A refused redirect: nothing a retry can change.
@@ -398,6 +398,35 @@ export class HttpClient {
       current = { ...current, url: next.toString(), headers };
     }
   }
+}
+
+/**
+ * Ends the wait for `work` when `signal` aborts, even if the transport does not (undici keeps a request whose TLS
+ * handshake stalls until its own connect timeout). A transport that reacts to the abort within a moment settles first,
+ * so what it knew (a body cut off after some bytes) is kept.
+ */
+function settleBy<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = (): void => {
+      timer = setTimeout(() => reject(signal.reason as Error), 100);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }
 
 function unreachable(req: HttpRequest, options: SendOptions, failure: unknown): RemoteError {
