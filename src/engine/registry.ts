@@ -216,11 +216,13 @@ export class RegistryClient {
         { method, url, headers: { accept: MANIFEST_ACCEPT, ...(authorization ? { authorization } : {}) } },
         { service: `registry ${this.label}`, ...(signal ? { signal } : {}) },
       );
-    let authorization = await this.cachedAuthorization(scope, undefined);
+    const cached = this.cachedAuthorization(scope, undefined);
+    let authorization = await cached;
     let res = await send(authorization);
     if (res.status === 401) {
-      // First contact, or the cached token expired: answer the challenge once.
-      this.authCache.delete(scope);
+      // First contact, or the cached token expired: answer the challenge once. Only the token this request sent is
+      // dropped: one that a parallel request got meanwhile serves this one too (one token for many images).
+      if (authorization !== undefined && this.authCache.get(scope) === cached) this.authCache.delete(scope);
       authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
       if (authorization) res = await send(authorization);
     }
