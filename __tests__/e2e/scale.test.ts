@@ -54,6 +54,18 @@ describe('5,000 entries in images-file', () => {
 
     // One token serves every image of the run: a few masks (ID token, ARM and registry tokens), not one per image.
     expect(run.masks.length).toBeLessThanOrEqual(10);
+    // The source's anonymous pull token is no secret (anyone gets the same): not masked. The target's tokens are.
+    const issued = await bed.control.issuedSecrets();
+    const anonymous = issued.filter((t) => {
+      const claims = JSON.parse(Buffer.from(t.split('.')[1] ?? '', 'base64url').toString() || '{}') as {
+        sub?: string;
+        access?: unknown;
+        iss?: string;
+      };
+      return claims.access !== undefined && claims.sub === '' && claims.iss !== 'Azure Container Registry';
+    });
+    expect(anonymous.length).toBeGreaterThan(0);
+    expect(run.masks.filter((m) => anonymous.includes(m))).toEqual([]);
     // And the source registry was asked for a token once, not 5,000 times.
     const hubTokens = (await bed.control.requests({ service: 'hubauth' })).length;
     expect(hubTokens).toBeLessThanOrEqual(2);

@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { describeCharacter, suspiciousCharacter } from '../../src/engine/characters.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { InputError, MAX_LISTED_PROBLEMS } from '../../src/engine/errors.js';
+import { HttpClient } from '../../src/engine/http.js';
 import { checkInputVariables, nearestInput } from '../../src/engine/input-variables.js';
 import { parseLockFile } from '../../src/engine/lock.js';
 import { secretSink } from '../../src/engine/masking.js';
+import { RegistryClient, TokenServerAuthorizer } from '../../src/engine/registry.js';
 import type { ImageResult, RunResult } from '../../src/engine/result.js';
 import { escapeMarkdown, escapeRemoteText, renderSummary, SUMMARY_LIMITS } from '../../src/engine/summary.js';
 import {
@@ -23,6 +25,7 @@ import {
   writeWorkspaceFile,
   type WorkspaceRules,
 } from '../../src/engine/workspace-files.js';
+import { FakeClock, fakeTransport, MemoryLogger, respond } from './fakes.js';
 
 function problemOf(fn: () => unknown): string {
   try {
@@ -342,5 +345,50 @@ describe('summary', () => {
     expect(summary).toContain('- … and 4,695 more digests');
     expect(summary).toContain('- … and 4,945 more notes');
     expect(summary.match(/\*\* failed: /g)).toHaveLength(5);
+  });
+});
+
+describe('registry tokens: one per scope for parallel requests, masked only when got with credentials', () => {
+  const challenge = {
+    'www-authenticate': 'Bearer realm="https://auth.example/token",service="registry.example"',
+  };
+  async function readMany(credentials: { username: string; password: string } | undefined): Promise<{
+    masked: string[];
+    tokenRequests: number;
+  }> {
+    let issued = 0;
+    const transport = fakeTransport(async (req) => {
+      if (req.url.startsWith('https://auth.example/token')) {
+        await new Promise((r) => setTimeout(r, 5));
+        return respond(200, { token: `token-number-${++issued}` });
+      }
+      if (!req.headers?.['authorization'])
+        return respond(401, { errors: [{ code: 'UNAUTHORIZED' }] }, challenge);
+      return respond(200, '{}', {
+        'docker-content-digest': `sha256:${'a'.repeat(64)}`,
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+      });
+    });
+    const masked: string[] = [];
+    const http = new HttpClient(transport, new FakeClock(), new MemoryLogger());
+    const client = new RegistryClient(
+      http,
+      'registry.example',
+      new TokenServerAuthorizer(http, (s) => masked.push(s), credentials, 'registry.example'),
+    );
+    await Promise.all(Array.from({ length: 20 }, () => client.headManifest('library/alpine', '3.20')));
+    return { masked, tokenRequests: issued };
+  }
+
+  it('anonymous: 20 parallel reads of one repository share one token, which is not masked', async () => {
+    const { masked, tokenRequests } = await readMany(undefined);
+    expect(tokenRequests).toBe(1);
+    expect(masked).toEqual([]);
+  });
+
+  it('with credentials: the token is masked', async () => {
+    const { masked } = await readMany({ username: 'u', password: 'p4ssw0rd' });
+    expect(masked.length).toBeGreaterThan(0);
+    expect(masked.every((m) => m.startsWith('token-number-'))).toBe(true);
   });
 });

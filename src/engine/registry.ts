@@ -125,7 +125,9 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
         message: `${this.service}'s token server returned no token.`,
       });
     }
-    this.mask(token);
+    // A token got without credentials is not a secret (anyone can get the same one): masking it would only add one
+    // mask per repository. One got with credentials is.
+    if (this.credentials) this.mask(token);
     return `Bearer ${token}`;
   }
 }

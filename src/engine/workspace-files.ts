@@ -208,7 +208,8 @@ function checkPlace(rules: WorkspaceRules, real: string, fail: Fail): void {
     return fail(`cannot be used: ${rules.rootName} (${rules.root}) does not exist`);
   }
   const relative = path.relative(root, real);
-  const inside = relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  const up = relative === '..' || relative.startsWith(`..${path.sep}`);
+  const inside = relative === '' || (!up && !path.isAbsolute(relative));
   if (!inside && !rules.allowOutside) {
     const allow = rules.allowOutsideHint ? `, or ${rules.allowOutsideHint}` : '';
     return fail(
