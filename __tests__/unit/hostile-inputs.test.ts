@@ -61,6 +61,9 @@ describe('workspace files', () => {
     expect(readWorkspaceFile(rules, 'images-file', join(dir, 'ws', 'sub', '..', 'images.yml'))).toContain(
       'a/b',
     );
+    // A name that starts with two dots is not a way up.
+    writeFileSync(join(dir, 'ws', '..dots.yml'), 'x: 1\n');
+    expect(readWorkspaceFile(rules, 'images-file', '..dots.yml')).toBe('x: 1\n');
   });
 
   it.each([
