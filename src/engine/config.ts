@@ -5,7 +5,9 @@
  */
 
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { suspiciousCharacter } from './characters.js';
 import { InputError, type InputProblem } from './errors.js';
+import { maskedExcerpt } from './workspace-files.js';
 import {
   checkDigest,
   checkImageReference,
@@ -243,7 +245,11 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
   const p = new Problems();
   const get = (name: InputName): string | undefined => {
     const value = raw[name]?.trim();
-    return value === '' ? undefined : value;
+    if (value === undefined || value === '') return undefined;
+    if (!(SECRET_INPUTS as readonly string[]).includes(name)) {
+      p.characters(name, value, !(FREE_TEXT_INPUTS as readonly string[]).includes(name));
+    }
+    return value;
   };
   const bool = (name: InputName, fallback: boolean): boolean => {
     const text = get(name);
@@ -439,11 +445,32 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
   };
 }
 
+/** Inputs whose values may hold any printable character (file paths, free text): only invisible ones are refused. */
+const FREE_TEXT_INPUTS: readonly InputName[] = [
+  INPUTS.imagesFile,
+  INPUTS.lockFile,
+  INPUTS.audience,
+  INPUTS.sourceUsername,
+];
+
 /** Collects problems; redacts secret values. */
 class Problems {
   readonly list: InputProblem[] = [];
+  /** Inputs with an invisible or look-alike character: that problem is the one to fix, the others follow from it. */
+  private readonly badCharacters = new Set<string>();
+
+  /** Records an invisible or look-alike character in `value`, once per input; true when there was one. */
+  characters(input: string, value: string, asciiOnly = true, what = ''): boolean {
+    if (this.badCharacters.has(input)) return true;
+    const problem = suspiciousCharacter(value, { asciiOnly });
+    if (problem === undefined) return false;
+    this.add(input, value, `${what}${problem}`);
+    this.badCharacters.add(input);
+    return true;
+  }
 
   add(input: string, value: string, message: string): void {
+    if (this.badCharacters.has(input)) return;
     const secret = (SECRET_INPUTS as readonly string[]).includes(input);
     this.list.push({ input, value: secret && value !== '' ? '***' : value, message });
   }
@@ -798,6 +825,7 @@ function parseImagesInput(p: Problems, text: string): ImageDraft[] {
     const hash = rawLine.indexOf('#');
     const line = (hash === -1 ? rawLine : rawLine.slice(0, hash)).trim();
     if (line === '') return;
+    if (p.characters(origin, hash === -1 ? rawLine : rawLine.slice(0, hash))) return;
     const parts = line.split('->');
     if (parts.length > 2) {
       p.add(origin, line, "has more than one '->'; write 'SOURCE -> TARGET[, TARGET...]'");
@@ -831,6 +859,9 @@ function parseImagesInput(p: Problems, text: string): ImageDraft[] {
 
 const ENTRY_KEYS = ['source', 'targets', 'untagged-repositories', 'platform', 'expected-digest'] as const;
 
+/** Alias uses allowed in an images file (yaml's own default): a "billion laughs" file is refused, not expanded. */
+const MAX_YAML_ALIASES = 100;
+
 /** `images-file`: YAML or JSON, a list of entries, or `{images: [...]}`. */
 function parseImagesFile(
   p: Problems,
@@ -846,6 +877,11 @@ function parseImagesFile(
   try {
     text = readFile(path);
   } catch (err) {
+    // The host's file rules (workspace, type, size) say what is wrong and what to do.
+    if (err instanceof InputError) {
+      for (const problem of err.problems) p.add(problem.input, problem.value, problem.message);
+      return [];
+    }
     const reason = err instanceof Error ? err.message : String(err);
     p.add(
       input,
@@ -858,9 +894,16 @@ function parseImagesFile(
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    // The file may not be an images file at all (a key file, .netrc): show where and what kind of error, and the
+    // line's shape with its letters and digits masked, never its text.
+    const lines = text.split(/\r?\n|\r/);
     for (const error of doc.errors.slice(0, 5)) {
-      const line = lineCounter.linePos(error.pos[0]).line;
-      p.add(`${input} line ${line}`, path, `is not valid YAML or JSON: ${firstLine(error.message)}`);
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      p.add(
+        `${input} line ${line}`,
+        path,
+        `is not valid YAML or JSON: ${yamlErrorText(error.message)} at column ${col} (the line's shape: ${JSON.stringify(maskedExcerpt(lines[line - 1] ?? '', col))})`,
+      );
     }
     return [];
   }
@@ -873,7 +916,8 @@ function parseImagesFile(
   let node: unknown = doc.contents;
   if (isMap(node)) {
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : stringify(pair.key);
+      // String(node) prints YAML (an alias as `*name`) without expanding it.
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       if (key !== 'images') {
         p.add(
           `${input}${lineOf(pair.key)}`,
@@ -894,9 +938,25 @@ function parseImagesFile(
   }
 
   const drafts: ImageDraft[] = [];
+  let aliasBomb = false;
   node.items.forEach((item, index) => {
+    if (aliasBomb) return;
     const origin = `${input} entry ${index + 1}${lineOf(item)}`;
-    const value: unknown = isNode(item) ? item.toJS(doc) : item;
+    let value: unknown;
+    try {
+      value = isNode(item) ? item.toJS(doc, { maxAliasCount: MAX_YAML_ALIASES }) : item;
+    } catch (err) {
+      // yaml refuses to expand aliases past maxAliasCount ("billion laughs"); anything else it throws is a bad file too.
+      aliasBomb = true;
+      p.add(
+        origin,
+        path,
+        err instanceof ReferenceError && /alias/i.test(err.message)
+          ? `expands YAML aliases too often (more than ${MAX_YAML_ALIASES} uses: a "billion laughs" file); write each entry out in full, without anchors (&) and aliases (*)`
+          : 'cannot be read as YAML; write each entry out in full, without anchors (&), aliases (*) or tags (!)',
+      );
+      return;
+    }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       p.add(
         origin,
@@ -906,6 +966,12 @@ function parseImagesFile(
       return;
     }
     const entry = value as Record<string, unknown>;
+    for (const key of ENTRY_KEYS) {
+      const field = entry[key];
+      for (const text of typeof field === 'string' ? [field] : Array.isArray(field) ? field : []) {
+        if (typeof text === 'string' && p.characters(origin, text, true, `'${key}' `)) return;
+      }
+    }
     for (const key of Object.keys(entry)) {
       if (!(ENTRY_KEYS as readonly string[]).includes(key)) {
         p.add(origin, key, `has an unknown key '${key}'; the keys are ${ENTRY_KEYS.join(', ')}`);
@@ -966,8 +1032,10 @@ function stringify(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
+/** yaml's message without what it quotes from the file (`Unexpected scalar token in YAML stream: "<text>"`). */
+function yamlErrorText(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return first.replace(/\s*(?:in YAML stream)?:?\s*["'`].*$/, '').replace(/ at line \d+, column \d+.*$/, '');
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

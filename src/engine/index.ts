@@ -33,3 +33,14 @@ export { requestGithubIdToken } from './identity-http.js';
 export { systemClock, type Clock, type Logger, type SecretSink, type EnginePorts } from './ports.js';
 export type { AuthHost, AuthMode } from './auth.js';
 export { VERSION, userAgent } from './version.js';
+export {
+  readWorkspaceFile,
+  checkWorkspaceWrite,
+  writeWorkspaceFile,
+  maskedExcerpt,
+  MAX_INPUT_FILE_BYTES,
+  type WorkspaceRules,
+} from './workspace-files.js';
+export { checkInputVariables, inputVariableName, type InputVariableCheck } from './input-variables.js';
+export { secretSink } from './masking.js';
+export { suspiciousCharacter, describeCharacter } from './characters.js';

@@ -125,7 +125,9 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
         message: `${this.service}'s token server returned no token.`,
       });
     }
-    this.mask(token);
+    // A token got without credentials is not a secret (anyone can get the same one): masking it would only add one
+    // mask per repository. One got with credentials is.
+    if (this.credentials) this.mask(token);
     return `Bearer ${token}`;
   }
 }
@@ -275,11 +277,13 @@ export class RegistryClient {
         throw err;
       }
     };
-    let authorization = await this.cachedAuthorization(scope, undefined);
+    const cached = this.cachedAuthorization(scope, undefined);
+    let authorization = await cached;
     let res = await send(authorization);
     if (res.status === 401) {
-      // First contact, or the cached token expired: answer the challenge once.
-      this.authCache.delete(scope);
+      // First contact, or the cached token expired: answer the challenge once. Only the token this request sent is
+      // dropped: one that a parallel request got meanwhile serves this one too (one token for many images).
+      if (authorization !== undefined && this.authCache.get(scope) === cached) this.authCache.delete(scope);
       authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
       if (authorization) res = await send(authorization);
     }

@@ -99,6 +99,8 @@ class Run {
   private readonly acrClients = new Map<string, RegistryClient>();
   /** Aborted when the run is over: sign-ins still in flight (a stalled endpoint) stop then. */
   private readonly stopped = new AbortController();
+  /** One client per plain source registry: a token it gets for a repository serves every image read from there. */
+  private readonly sourceClients = new Map<string, RegistryClient>();
   /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
   private readonly operations = new WeakMap<AbortSignal, string>();
 
@@ -293,14 +295,13 @@ class Run {
     const host = ref.registry!;
     if (this.config.sourceFederation) return this.federatedSource(host, image);
     if (creds) {
-      const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, creds, host);
       return {
         source: {
           registryUri: host,
           sourceImage: image,
           credentials: { ...(creds.username ? { username: creds.username } : {}), password: creds.password },
         },
-        client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
+        client: this.sourceClient(host),
       };
     }
     if (!PUBLIC_REGISTRIES.has(host)) {
@@ -308,11 +309,22 @@ class Run {
       const acr = (await this.registries().catch(() => [])).find((r) => r.loginServer === host.toLowerCase());
       if (acr) return { source: { resourceId: acr.id, sourceImage: image }, client: this.acrClient(acr) };
     }
-    const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, undefined, host);
-    return {
-      source: { registryUri: host, sourceImage: image },
-      client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
-    };
+    return { source: { registryUri: host, sourceImage: image }, client: this.sourceClient(host) };
+  }
+
+  private sourceClient(host: string): RegistryClient {
+    let client = this.sourceClients.get(host);
+    if (!client) {
+      const authorizer = new TokenServerAuthorizer(
+        this.http,
+        this.ports.mask,
+        this.config.sourceCredentials,
+        host,
+      );
+      client = new RegistryClient(this.http, registryApiHost(host), authorizer, host);
+      this.sourceClients.set(host, client);
+    }
+    return client;
   }
 
   /**
