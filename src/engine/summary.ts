@@ -2,6 +2,7 @@
  * The job summary, rendered from a run's result as Markdown. Every value that comes from a user or a remote service
  * is escaped, so a crafted tag or error text cannot inject markup, links or HTML into the summary.
  */
+import { describeReferrerCounts } from './referrers.js';
 import type { ImageResult, ImageStatus, RunResult } from './result.js';
 
 const STATUS_LABEL: Record<ImageStatus, string> = {
@@ -66,7 +67,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     const targets = image.targets.length ? image.targets : [{ ref: '—', digest: undefined }];
     for (const target of targets) {
       lines.push(
-        `| ${code(image.source)} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
+        `| ${code(image.source)}${image.referrers ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
       );
     }
   }
@@ -77,6 +78,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     for (const image of digests) lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}`);
     lines.push('', '</details>', '');
   }
+  lines.push(...referrerList(run.images));
   for (const image of failed) {
     lines.push(
       `**${escapeMarkdown(image.source)}** failed: ${escapeMarkdown(image.error ?? 'unknown error')}`,
@@ -90,6 +92,22 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
       lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeMarkdown(note)}`, '');
   }
   return lines.join('\n');
+}
+
+/** Every referrer copied (or planned) with each image: digest, type, status. */
+function referrerList(images: readonly ImageResult[]): string[] {
+  const withReferrers = images.filter((i) => i.referrers?.length);
+  if (!withReferrers.length) return [];
+  const lines = ['<details><summary>Referrers (signatures, SBOMs, attestations)</summary>', ''];
+  for (const image of withReferrers) {
+    for (const r of image.referrers!) {
+      lines.push(
+        `- ${code(image.source)}: ${shortDigest(r.digest)} ${escapeMarkdown(r.artifactType)}${r.tag ? ` (tag ${code(r.tag)})` : ''} → ${shortDigest(r.subject)}: ${escapeMarkdown(r.status)}`,
+      );
+    }
+  }
+  lines.push('', '</details>', '');
+  return lines;
 }
 
 function statusCell(image: ImageResult): string {
