@@ -10,7 +10,7 @@
  * the backing registry by digest.
  */
 import type { StartedBed } from '../../testbed/bed.js';
-import type { RegistryClient } from '../../testbed/oci.js';
+import { copyImage, type RegistryClient } from '../../testbed/oci.js';
 import { runAction, type ActionRun } from '../../testbed/run-action.js';
 import type { SeededImage } from '../../testbed/types.js';
 import { useBed } from '../bed-hooks.js';
@@ -317,6 +317,63 @@ describe('referrers: verification', () => {
     );
     expect(ops).toHaveLength(seeded(image).length);
     expect(maxOverlap(ops)).toBe(2);
+  });
+});
+
+describe('referrers: the target side', () => {
+  it('a cosign tag in the target that holds other signatures fails without force; force replaces it', async () => {
+    const image = signed();
+    const cosign = seeded(image).find((r) => r.tag)!;
+    // The target's tag holds another manifest (another run signed the image differently).
+    const from = bed.client(bed.acrs.source.backendUrl);
+    const to = bed.client(bed.acrs.target.backendUrl);
+    const other = bed.acrs.source.images['ociSingle']!;
+    try {
+      await copyImage(from, other.repository, other.tag, to, 'cosign/signed', { tags: [cosign.tag!] });
+    } finally {
+      await Promise.all([from.close(), to.close()]);
+    }
+    const plain = await runAction(bed, fromSourceAcr(image, 'cosign/signed', { referrers: 'all' }));
+    expectFailure(plain);
+    expect(referrersOf(plain).find((r) => r.tag)).toMatchObject({
+      status: 'failed',
+      error: `target tag cosign/signed:${cosign.tag} holds ${other.digest}, not the source's ${cosign.digest}; set force: true to replace it`,
+    });
+    expect(referrersOf(plain).filter((r) => r.status === 'imported')).toHaveLength(seeded(image).length - 1);
+    expect(await bed.digestOf(bed.acrs.target, 'cosign/signed', cosign.tag!)).toBe(other.digest);
+    // No import call for the tag without force.
+    expect((await importBodies(bed)).some((b) => b.targetTags?.includes(`cosign/signed:${cosign.tag}`))).toBe(
+      false,
+    );
+    await bed.control.clearRequests();
+
+    const forced = await runAction(
+      bed,
+      fromSourceAcr(image, 'cosign/signed', { referrers: 'all', force: 'true' }),
+    );
+    expectSuccess(forced);
+    expect(referrersOf(forced).find((r) => r.tag)?.status).toBe('imported');
+    expect(await importBodies(bed)).toEqual([
+      expect.objectContaining({ targetTags: [`cosign/signed:${cosign.tag}`], mode: 'Force' }),
+    ]);
+    await expectLanded('cosign/signed', seeded(image));
+  });
+
+  it('a target the runner cannot read: the image imports, its referrers cannot be verified, so none is copied', async () => {
+    const image = signed();
+    await bed.control.setFaults({
+      network: { [bed.acrs.target.name]: { publicNetworkAccess: false } },
+      retryAfter: 1,
+    });
+    const run = await runAction(bed, fromSourceAcr(image, 'closed/signed', { referrers: 'all' }));
+    expectFailure(run);
+    expect(failureText(run)).toContain(
+      `its referrers cannot be checked in ${bed.acrs.target.loginServer}, which the runner cannot read`,
+    );
+    expect(referrersOf(run).every((r) => r.status === 'failed')).toBe(true);
+    // Only the image was imported.
+    expect((await importBodies(bed)).map((b) => b.targetTags)).toEqual([['closed/signed:1.0']]);
+    expect(await bed.digestOf(bed.acrs.target, 'closed/signed', '1.0')).toBe(image.digest);
   });
 });
 

@@ -354,7 +354,7 @@ export async function copyReferrers(
   );
 
   // What the target holds already: unchanged, to import, or a cosign tag that holds something else.
-  await Promise.all(
+  const reading = Promise.all(
     found.map(async (f, i) => {
       const r = results[i]!;
       const held = await Promise.all(
@@ -368,6 +368,23 @@ export async function copyReferrers(
       }
     }),
   );
+  try {
+    await reading;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    // Without reading the target, nothing copied could be verified: copy nothing, and say why.
+    const why = asImportError(err).message;
+    for (const r of results)
+      Object.assign(r, { status: 'failed', error: 'the target cannot be read from the runner' });
+    return {
+      referrers: results,
+      notes,
+      failure: new VerificationError(
+        `${label}: its referrers cannot be checked in ${ports.targetLabel}, which the runner cannot read (${why}).`,
+        'Referrers are verified through the target registry API: let the runner reach the target registry, or set referrers: none.',
+      ),
+    };
+  }
   if (ports.dryRun) {
     for (const r of results) {
       ports.log.info(
