@@ -347,6 +347,19 @@ describe('referrers: the target side', () => {
     );
     await bed.control.clearRequests();
 
+    // A dry run says so too: the plan fails.
+    const dry = await runAction(
+      bed,
+      fromSourceAcr(image, 'cosign/signed', { referrers: 'all', 'dry-run': 'true' }),
+    );
+    expectFailure(dry);
+    expect(results(dry)[0]).toMatchObject({ status: 'failed', plan: 'fail' });
+    expect(failureText(dry)).toContain(
+      `1 of ${seeded(image).length} referrers would not land in ${bed.acrs.target.loginServer}: ${cosign.digest}`,
+    );
+    expect(referrersOf(dry).filter((r) => r.status === 'unchanged')).toHaveLength(seeded(image).length - 1);
+    await bed.control.clearRequests();
+
     const forced = await runAction(
       bed,
       fromSourceAcr(image, 'cosign/signed', { referrers: 'all', force: 'true' }),

@@ -391,7 +391,7 @@ export async function copyReferrers(
         `${label}: would ${r.status === 'planned' ? 'copy' : `leave (${r.status})`} referrer ${r.digest} (${r.artifactType})`,
       );
     }
-    return { referrers: results, notes };
+    return { referrers: results, notes, ...failureOf(results, ports.targetLabel, true) };
   }
 
   // Parents first: a signature of an SBOM is imported after the SBOM.
@@ -414,18 +414,28 @@ export async function copyReferrers(
   }
 
   await verify(ports, found, results, signal);
+  return { referrers: results, notes, ...failureOf(results, ports.targetLabel, false) };
+}
+
+/** The image's failure when a referrer did not land (or, planned, would not). */
+function failureOf(
+  results: readonly ReferrerResult[],
+  targetLabel: string,
+  dryRun: boolean,
+): { failure?: VerificationError } {
   const failed = results.filter((r) => r.status === 'failed');
-  if (failed.length === 0) return { referrers: results, notes };
+  if (failed.length === 0) return {};
   const list = failed
     .map((r) => `${r.digest} (${r.artifactType}${r.tag ? `, tag ${r.tag}` : ''}): ${r.error ?? 'unknown'}`)
     .join('; ');
+  const of = `${failed.length} of ${results.length} referrer${results.length === 1 ? '' : 's'}`;
   return {
-    referrers: results,
-    notes,
-    failure: new VerificationError(
-      `The image landed in ${ports.targetLabel}, but ${failed.length} of ${results.length} referrer${results.length === 1 ? '' : 's'} did not: ${list}.`,
-      'The image itself is imported; a policy that requires these signatures or SBOMs will refuse it. Re-run to copy what is missing (referrers already copied stay unchanged). importImage copying referrer manifests by digest is not documented by Microsoft: if it keeps reporting success without them, copy them with oras or regctl.',
-    ),
+    failure: dryRun
+      ? new VerificationError(`${of} would not land in ${targetLabel}: ${list}.`)
+      : new VerificationError(
+          `The image landed in ${targetLabel}, but ${of} did not: ${list}.`,
+          'The image itself is imported; a policy that requires these signatures or SBOMs will refuse it. Re-run to copy what is missing (referrers already copied stay unchanged). importImage copying referrer manifests by digest is not documented by Microsoft: if it keeps reporting success without them, copy them with oras or regctl.',
+        ),
   };
 }
 
@@ -467,7 +477,7 @@ async function verify(
         } else if (!digests.has(f.digest)) {
           fail(
             i,
-            `importImage reported success, but the target's referrers API does not list it for ${repo}@${f.subject}`,
+            `${results[i]!.status === 'imported' ? 'importImage reported success' : 'the target holds it'}, but the target's referrers API does not list it for ${repo}@${f.subject}`,
           );
         }
       }),
