@@ -200,6 +200,34 @@ describe('referrers: all, from a registry that serves the referrers API', () => 
   });
 });
 
+describe('referrers: several target repositories', () => {
+  it('one import per referrer reaches every target repository of the image, tagged and untagged', async () => {
+    const image = signed();
+    const run = await runAction(
+      bed,
+      fromSourceAcr(image, 'one/signed', {
+        'target-tags': 'one/signed:1.0, two/signed:1.0',
+        'untagged-repositories': 'three/signed',
+        referrers: 'all',
+      }),
+    );
+    expectSuccess(run);
+    expect(byDigest(referrersOf(run))).toEqual(withStatus(seeded(image), 'imported'));
+    for (const repository of ['one/signed', 'two/signed', 'three/signed'])
+      await expectLanded(repository, seeded(image));
+    const referrerBodies = (await importBodies(bed)).slice(1);
+    expect(referrerBodies).toHaveLength(seeded(image).length);
+    const cosign = seeded(image).find((r) => r.tag)!;
+    for (const body of referrerBodies) {
+      if (body.source.sourceImage.endsWith(cosign.digest)) {
+        expect(body.targetTags).toEqual(['one', 'two', 'three'].map((r) => `${r}/signed:${cosign.tag}`));
+      } else {
+        expect(body.untaggedTargetRepositories).toEqual(['one/signed', 'two/signed', 'three/signed']);
+      }
+    }
+  });
+});
+
 describe('referrers: none and a type filter', () => {
   it('none (the default) copies the image alone and looks for no referrers', async () => {
     const image = signed();
