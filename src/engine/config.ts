@@ -20,6 +20,7 @@ import {
   type ParseResult,
   type TargetTag,
 } from './reference.js';
+import { checkReferrers, type ReferrerSelection } from './referrers.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names, defaults, public types
@@ -58,6 +59,7 @@ export const INPUTS = {
   locked: 'locked',
   platform: 'platform',
   expectedDigest: 'expected-digest',
+  referrers: 'referrers',
 } as const;
 
 export type InputName = (typeof INPUTS)[keyof typeof INPUTS];
@@ -160,6 +162,7 @@ export const DEFAULTS = {
   maxParallel: 8,
   dryRun: false,
   locked: false,
+  referrers: 'none' as ReferrerSelection,
 } as const;
 
 export const MAX_PARALLEL_LIMIT = 64;
@@ -227,6 +230,8 @@ export interface ImportConfig {
   readonly dryRun: boolean;
   readonly lockFile?: string;
   readonly locked: boolean;
+  /** Signatures, SBOMs and attestations to copy with each image (OCI referrers and cosign tags). */
+  readonly referrers: ReferrerSelection;
 }
 
 /** What the adapter lends to `parseConfig`. */
@@ -418,6 +423,19 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     );
   }
 
+  const referrersText = get(INPUTS.referrers);
+  const referrers =
+    referrersText === undefined
+      ? DEFAULTS.referrers
+      : (p.check(INPUTS.referrers, referrersText, checkReferrers(referrersText)) ?? DEFAULTS.referrers);
+  if (referrers !== 'none' && !wait) {
+    p.add(
+      INPUTS.referrers,
+      referrersText ?? '',
+      'needs wait: true (referrers are copied once their image has landed, and verified); remove wait: false or set referrers: none',
+    );
+  }
+
   p.throwIfAny();
   // No problems: every required value is present.
   return {
@@ -442,6 +460,7 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     dryRun,
     ...(lockFile !== undefined && { lockFile }),
     locked,
+    referrers,
   };
 }
 

@@ -17,7 +17,14 @@ export {
 export * from './reference.js';
 export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
 export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './lock.js';
-export { toOutputs, type RunResult, type ImageResult, type ImageStatus, type RunOutputs } from './result.js';
+export {
+  toOutputs,
+  type RunResult,
+  type ImageResult,
+  type ImageStatus,
+  type RunOutputs,
+  type ReferrerResult,
+} from './result.js';
 export {
   ImportError,
   InputError,

@@ -290,6 +290,48 @@ export class RegistryClient {
     return res;
   }
 
+  /**
+   * A GET of another `/v2/<repository>/...` resource with pull rights (the referrers API): `path` is relative to the
+   * registry, or an absolute URL on this registry (a `Link` header's next page); any other origin is refused.
+   */
+  async getResource(
+    repository: string,
+    path: string,
+    accept: string,
+    signal?: AbortSignal,
+  ): Promise<HttpResponse> {
+    const url = new URL(path, this.baseUrl);
+    if (url.origin !== new URL(this.baseUrl).origin) {
+      throw new RemoteError({
+        service: this.label,
+        message: `${this.label} pointed to another host (${url.origin}) for ${repository}; not followed.`,
+      });
+    }
+    const scope = `repository:${repository}:pull`;
+    const send = (authorization: string | undefined): Promise<HttpResponse> =>
+      this.http.send(
+        {
+          method: 'GET',
+          url: url.toString(),
+          headers: { accept, ...(authorization ? { authorization } : {}) },
+        },
+        { service: `registry ${this.label}`, ...(signal ? { signal } : {}) },
+      );
+    let authorization = await this.cachedAuthorization(scope, undefined);
+    let res = await send(authorization);
+    if (res.status === 401) {
+      this.authCache.delete(scope);
+      authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
+      if (authorization) res = await send(authorization);
+    }
+    return res;
+  }
+
+  /** The error for an unexpected answer to `getResource`. */
+  resourceError(res: HttpResponse, what: string): RemoteError {
+    return registryError(this.label, res, what, true);
+  }
+
   private cachedAuthorization(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
     let cached = this.authCache.get(scope);
     if (!cached) {

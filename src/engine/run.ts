@@ -33,6 +33,7 @@ import {
   type ManifestInfo,
 } from './registry.js';
 import type { ImageResult, RunResult, TargetResult } from './result.js';
+import { limiter, runReferrers } from './referrers.js';
 
 /** The username that goes with an ACR refresh token used as a password. */
 const ACR_TOKEN_USERNAME = '00000000-0000-0000-0000-000000000000';
@@ -103,6 +104,9 @@ class Run {
   private readonly sourceClients = new Map<string, RegistryClient>();
   /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
   private readonly operations = new WeakMap<AbortSignal, string>();
+  /** How each image's source is reached, for its referrers; and the run-wide max-parallel for referrer imports. */
+  private readonly plans = new WeakMap<ImageResult, SourcePlan>();
+  private readonly referrerSlots: <T>(work: () => Promise<T>) => Promise<T>;
 
   constructor(
     private readonly config: ImportConfig,
@@ -110,6 +114,7 @@ class Run {
     private readonly options: RunOptions,
   ) {
     this.log = ports.logger;
+    this.referrerSlots = limiter(config.maxParallel);
     // No single request may use more than half of an image's time (and never more than 30 s): one that stalls or
     // dribbles fails, naming its service, while the image still has time to report it.
     this.http = new HttpClient(ports.transport, ports.clock, ports.logger, {
@@ -448,6 +453,7 @@ class Run {
     const deadline = started + this.config.timeoutMs;
     try {
       await this.importSteps(spec, result, controller.signal, deadline, pre);
+      if (this.config.referrers !== 'none') await this.referrers(spec, result, controller.signal, deadline);
     } catch (err) {
       const reason =
         controller.signal.aborted && controller.signal.reason instanceof ImportError
@@ -478,6 +484,7 @@ class Run {
   ): Promise<void> {
     const label = spec.sourceText;
     const plan = pre?.plan ?? (await abortable(this.planSource(spec), signal));
+    this.plans.set(result, plan);
     // Resolve the source while the target is being found and its tags read.
     const resolving = pre
       ? Promise.resolve(pre.resolved)
@@ -843,6 +850,43 @@ class Run {
       ...untagged.map(async (s) => (await client.headManifest(s.repository, digest, signal)) !== undefined),
     ]);
     return checks.every(Boolean);
+  }
+
+  private referrers(
+    spec: ImageSpec,
+    result: ImageResult,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<void> {
+    return runReferrers(
+      {
+        config: this.config,
+        log: this.log,
+        slots: this.referrerSlots,
+        target: async () => ({ registry: await this.targetRegistry(), client: await this.targetDataPlane() }),
+        importManifest: async (registry, body, digest, watch, signal) => {
+          const label = `${spec.sourceText} referrer ${digest}`;
+          const start = await this.arm.beginImport(registry, body, signal).catch((err: unknown) => {
+            throw withImportHint(err);
+          });
+          if (!start.done) {
+            await this.waitForImport(
+              label,
+              start.location,
+              start.retryAfterMs,
+              digest,
+              watch,
+              signal,
+              deadline,
+            );
+          }
+        },
+      },
+      spec,
+      result,
+      this.plans.get(result),
+      signal,
+    );
   }
 }
 

@@ -2,6 +2,7 @@
  * The job summary, rendered from a run's result as Markdown. Every value that comes from a user or a remote service
  * is escaped, so a crafted tag or error text cannot inject markup, links or HTML into the summary.
  */
+import { describeReferrerCounts } from './referrers.js';
 import type { ImageResult, ImageStatus, RunResult } from './result.js';
 
 const STATUS_LABEL: Record<ImageStatus, string> = {
@@ -102,7 +103,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     for (const target of targets) {
       rows++;
       lines.push(
-        `| ${code(image.source)} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
+        `| ${code(image.source)}${image.referrers ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
       );
     }
   }
@@ -128,6 +129,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     more(lines, digests.length - SUMMARY_LIMITS.digests, 'digest');
     lines.push('', '</details>', '');
   }
+  lines.push(...referrerList(run.images));
   for (const image of failed.slice(0, SUMMARY_LIMITS.failures)) {
     lines.push(
       `**${escapeMarkdown(image.source)}** failed: ${escapeRemoteText(image.error ?? 'unknown error')}`,
@@ -163,6 +165,22 @@ function more(lines: string[], n: number, what: string): boolean {
   if (n <= 0) return false;
   lines.push(`- … and ${count(n, `more ${what}`)} (the \`results\` output has them all)`);
   return true;
+}
+
+/** Every referrer copied (or planned) with each image: digest, type, status. */
+function referrerList(images: readonly ImageResult[]): string[] {
+  const withReferrers = images.filter((i) => i.referrers?.length).slice(0, SUMMARY_LIMITS.rows);
+  if (!withReferrers.length) return [];
+  const lines = ['<details><summary>Referrers (signatures, SBOMs, attestations)</summary>', ''];
+  for (const image of withReferrers) {
+    for (const r of image.referrers!) {
+      lines.push(
+        `- ${code(image.source)}: ${shortDigest(r.digest)} ${escapeMarkdown(r.artifactType)}${r.tag ? ` (tag ${code(r.tag)})` : ''} → ${shortDigest(r.subject)}: ${escapeMarkdown(r.status)}`,
+      );
+    }
+  }
+  lines.push('', '</details>', '');
+  return lines;
 }
 
 function statusCell(image: ImageResult): string {
