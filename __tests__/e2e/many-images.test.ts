@@ -4,6 +4,7 @@
  * lookup for the whole run, and one failure that does not stop the others. Through the bundle, against the bed.
  */
 import type { StartedBed } from '../../testbed/bed.js';
+import { EMULATOR_ARM_AUDIENCE } from '../../testbed/emulator/state.js';
 import { useBed } from '../bed-hooks.js';
 import { runAction } from '../../testbed/run-action.js';
 import {
@@ -76,7 +77,8 @@ describe('the images input', () => {
     // token for the target, for the whole run.
     const entra = (await bed.control.requests({ service: 'entra' })).filter((r) => r.method === 'POST');
     expect(entra.map((r) => new URLSearchParams(r.body).get('scope')).sort()).toEqual(
-      [`${bed.arm.endpoint}/.default`, 'https://containerregistry.azure.net/.default'].sort(),
+      // The ARM audience comes from the emulator cloud's /metadata/endpoints, not from its URL.
+      [`${EMULATOR_ARM_AUDIENCE}/.default`, 'https://containerregistry.azure.net/.default'].sort(),
     );
     const arm = await bed.control.requests({ service: 'arm' });
     expect(arm.filter((r) => r.method === 'GET' && /\/registries\?/i.test(r.url))).toHaveLength(1);

@@ -3,8 +3,6 @@
  * outputs, the job summary and the step's status.
  */
 import * as core from '@actions/core';
-import { access } from 'node:fs/promises';
-import path from 'node:path';
 import {
   checkInputVariables,
   checkWorkspaceWrite,
@@ -33,6 +31,7 @@ import {
   type RunResult,
   type WorkspaceRules,
 } from '../engine/index.js';
+import { probeAzureCli } from './azure-cli.js';
 import { OUTPUTS } from './constants.js';
 
 export async function run(): Promise<void> {
@@ -94,19 +93,26 @@ export async function run(): Promise<void> {
   };
   const oidcUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
   const oidcToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+  // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core would fetch it.
+  const idToken: AuthHost['idToken'] =
+    oidcUrl && oidcToken
+      ? async (audience, engineHttp) => {
+          const token = engineHttp
+            ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
+            : await core.getIDToken(audience);
+          core.setSecret(token);
+          return token;
+        }
+      : undefined;
+  // auth: auto asks the Azure CLI only after OIDC and a client secret: probe it (about a second) only then.
+  const cli =
+    config.auth === 'auto' && !(idToken && config.clientId && config.tenantId) && !config.clientSecret
+      ? await probeAzureCli()
+      : { signedIn: false };
   const authHost: AuthHost = {
-    // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core would fetch it.
-    idToken:
-      oidcUrl && oidcToken
-        ? async (audience, engineHttp) => {
-            const token = engineHttp
-              ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
-              : await core.getIDToken(audience);
-            core.setSecret(token);
-            return token;
-          }
-        : undefined,
-    azureCliAvailable: await onPath('az'),
+    idToken,
+    azureCliAvailable: cli.signedIn,
+    ...(cli.reason ? { azureCliNote: cli.reason } : {}),
     // GitHub-hosted runners have no managed identity; probing for one would only wait for a timeout.
     managedIdentityPossible: env['RUNNER_ENVIRONMENT'] !== 'github-hosted',
   };
@@ -231,17 +237,4 @@ function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, 
 function actionHost(): string {
   const repo = process.env['GITHUB_REPOSITORY'];
   return repo ? `GitHub Actions; ${repo}` : 'GitHub Actions';
-}
-
-async function onPath(command: string): Promise<boolean> {
-  const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean);
-  for (const dir of dirs) {
-    try {
-      await access(path.join(dir, command));
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
 }

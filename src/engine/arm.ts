@@ -2,6 +2,7 @@
  * Azure Resource Manager: find registries and run `importImage` as a long-running operation.
  * Every ARM error is translated into what to do about it (the role to grant, the input to change).
  */
+import { randomUUID } from 'node:crypto';
 import { AuthError, RemoteError } from './errors.js';
 import {
   DEFAULT_RETRY,
@@ -11,7 +12,7 @@ import {
   type HttpClient,
   type HttpResponse,
 } from './http.js';
-import type { Clock } from './ports.js';
+import type { Clock, Logger } from './ports.js';
 
 export const IMPORTER_ROLE = 'Container Registry Data Importer and Data Reader';
 
@@ -77,6 +78,10 @@ export class ArmClient {
     private readonly apiVersion: string,
     /** A valid ARM bearer token; `fresh` asks for a new one after ARM said the old one expired. */
     private readonly token: (fresh: boolean) => Promise<string>,
+    /** Debug lines: each request's x-ms-client-request-id with ARM's x-ms-correlation-request-id (support cases). */
+    private readonly logger?: Logger,
+    /** A throttling wait (Retry-After) longer than the retry policy allows is still waited when it ends before this. */
+    private readonly waitUntil?: number,
   ) {}
 
   async getRegistry(id: string): Promise<RegistryResource> {
@@ -152,7 +157,23 @@ export class ArmClient {
     }
     const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
     if (res.status >= 400) {
+      // An ARM error body is the operation's final state: report it at once. Throttling, a gateway's 502-504 and an
+      // answer without one are not: the caller polls again (transport failures likewise).
       const err = armErrorBody(res);
+      const final =
+        typeof body?.error === 'object' &&
+        body.error !== null &&
+        ![408, 429, 502, 503, 504].includes(res.status);
+      if (!final) {
+        throw new RemoteError({
+          service: 'Azure Resource Manager',
+          status: res.status,
+          code: err.code,
+          message: `Azure Resource Manager answered HTTP ${res.status} to a poll of the import operation${err.message ? `: ${err.message}` : ''}`,
+          retryable: true,
+          retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+        });
+      }
       return { state: 'failed', code: err.code, message: err.message ?? `HTTP ${res.status}` };
     }
     if (status === 'failed' || status === 'canceled' || status === 'cancelled') {
@@ -210,6 +231,7 @@ export class ArmClient {
   ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.token(attempt > 1);
+      const clientRequestId = randomUUID();
       const res = await this.http.send(
         {
           method,
@@ -217,11 +239,22 @@ export class ArmClient {
           headers: {
             authorization: `Bearer ${token}`,
             accept: 'application/json',
+            'x-ms-client-request-id': clientRequestId,
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           },
           ...(body !== undefined ? { body } : {}),
         },
-        { service: 'Azure Resource Manager', followRedirects: false, ...(signal ? { signal } : {}) },
+        {
+          service: 'Azure Resource Manager',
+          followRedirects: false,
+          ...(signal ? { signal } : {}),
+          // A poll is one look: the caller decides when to look again.
+          ...(pollUrl ? { retry: false as const } : {}),
+          ...(this.waitUntil !== undefined && !pollUrl ? { waitUntil: this.waitUntil } : {}),
+        },
+      );
+      this.logger?.debug(
+        `Azure Resource Manager: ${method} ${new URL(url).pathname} -> HTTP ${res.status}; x-ms-client-request-id ${clientRequestId}, x-ms-correlation-request-id ${res.headers['x-ms-correlation-request-id'] ?? '(none)'}`,
       );
       const err = res.status >= 400 ? armErrorBody(res) : undefined;
       if (res.status === 401 && err?.code === 'ExpiredAuthenticationToken' && attempt === 1) continue;
@@ -341,7 +374,7 @@ function transientHint(res: HttpResponse): string | undefined {
     const wait = res.headers['retry-after'];
     return (
       `Azure Resource Manager is throttling requests for this subscription${wait ? ` (it asked to wait ${wait.trim()}${/^\d+$/.test(wait.trim()) ? ' s' : ''})` : ''}, ` +
-      `longer than the action keeps retrying (up to ${DEFAULT_RETRY.maxAttempts} attempts within ${DEFAULT_RETRY.maxElapsedMs / 1000} s). Other automation may be using up the subscription limits: re-run later, or lower max-parallel.`
+      `longer than the image's timeout leaves (the action waits as ARM asks while the wait ends within timeout, up to ${DEFAULT_RETRY.maxAttempts} attempts). Raise timeout to let it wait, or re-run later; other automation may be using up the subscription limits (lower max-parallel).`
     );
   }
   if (res.status >= 500) {

@@ -29,8 +29,10 @@ export interface AuthHost {
    * engine's client: a host that fetches over HTTP should use it (deadlines, the run's proxy decision).
    */
   idToken: ((audience: string, http?: HttpClient) => Promise<string>) | undefined;
-  /** Whether an `az` executable is on PATH. */
+  /** Whether an `az` on PATH has a signed-in account (`az account show` succeeds); auth: auto uses it only then. */
   azureCliAvailable: boolean;
+  /** Why the Azure CLI cannot sign in (no az on PATH, not signed in): shown when no mode can. */
+  azureCliNote?: string;
   /** Whether a managed identity may exist here (false on GitHub-hosted runners, which have none). */
   managedIdentityPossible: boolean;
 }
@@ -90,9 +92,16 @@ function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
   if (!host.idToken) missing.push('`permissions: id-token: write` in the workflow');
   if (!settings.clientId) missing.push('`client-id` (or AZURE_CLIENT_ID)');
   if (!settings.tenantId) missing.push('`tenant-id` (or AZURE_TENANT_ID)');
+  const state = (ok: boolean): string => (ok ? 'set' : 'missing');
   throw new AuthError(
-    'No way to sign in to Azure was found (auth: auto tried OIDC, a client secret, an Azure CLI session and a managed identity).',
-    `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this repository on the app registration. Alternatively set auth: client-secret with client-secret, or run azure/login first.`,
+    [
+      'No way to sign in to Azure was found; auth: auto tried every mode, and each lacks something:',
+      `- oidc (recommended): needs the permissions block \`permissions: id-token: write\` (${host.idToken ? 'present' : 'missing'}), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}), and a federated credential for this repository on the app registration.`,
+      `- client-secret: needs client-secret (missing), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}).`,
+      `- azure-cli: needs an az signed in before this step (azure/login): ${host.azureCliNote ?? 'az is not signed in'}.`,
+      `- managed-identity: needs a self-hosted runner on Azure with an identity attached (this runner is GitHub-hosted).`,
+    ].join('\n'),
+    `For OIDC sign-in add ${missing.join(', ')}${host.idToken ? '' : ' (an explicit permissions block drops the defaults: also list `contents: read`)'}. Or give another mode what it needs and set auth to it.`,
   );
 }
 

@@ -101,6 +101,14 @@ export interface CloudSettings {
   readonly loginSuffix: string;
   /** True for a non-Microsoft authority host: MSAL must not ask the public cloud to discover it. */
   readonly disableInstanceDiscovery: boolean;
+  /**
+   * Set with resource-manager-endpoint: the token audience (and, unless `authorityGiven`, the authority) are read
+   * from that ARM's `/metadata/endpoints` at the start of each run (cloud.ts), since a custom cloud's ARM audience is
+   * not its URL.
+   */
+  readonly discoverMetadata?: boolean;
+  /** authority-host was given: it wins over the loginEndpoint of the cloud metadata. */
+  readonly authorityGiven?: boolean;
 }
 
 const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
@@ -136,7 +144,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudSettings>> = {
 };
 
 /** Authority hosts MSAL knows without asking the network. Any other host disables instance discovery. */
-const MICROSOFT_AUTHORITY_HOSTS = new Set([
+export const MICROSOFT_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
   'login.microsoftonline.com',
   'login.windows.net',
   'login.microsoft.com',
@@ -222,6 +230,8 @@ export interface ImportConfig {
   readonly sourceFederation?: { readonly tenantId: string; readonly clientId: string };
   readonly force: boolean;
   readonly pinDigest: boolean;
+  /** pin-digest: strict: a source the runner cannot reach fails instead of being imported by tag. */
+  readonly pinDigestStrict?: boolean;
   readonly wait: boolean;
   /** Per image. */
   readonly timeoutMs: number;
@@ -391,7 +401,15 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
 
   // Behaviour.
   const force = bool(INPUTS.force, DEFAULTS.force);
-  const pinDigest = bool(INPUTS.pinDigest, DEFAULTS.pinDigest);
+  const pinText = get(INPUTS.pinDigest);
+  const pinDigestStrict = pinText?.trim().toLowerCase() === 'strict';
+  let pinDigest: boolean = DEFAULTS.pinDigest;
+  if (pinText !== undefined && !pinDigestStrict) {
+    const parsed = parseBoolean(pinText);
+    if (parsed === undefined)
+      p.add(INPUTS.pinDigest, pinText, "must be 'true', 'false' or 'strict' (default 'true')");
+    pinDigest = parsed ?? DEFAULTS.pinDigest;
+  }
   const wait = bool(INPUTS.wait, DEFAULTS.wait);
   const dryRun = bool(INPUTS.dryRun, DEFAULTS.dryRun);
   const locked = bool(INPUTS.locked, DEFAULTS.locked);
@@ -453,6 +471,7 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     ...credentials,
     force,
     pinDigest,
+    ...(pinDigestStrict && { pinDigestStrict }),
     wait,
     timeoutMs,
     apiVersion,
@@ -652,7 +671,8 @@ function buildCloud(
   }
   if (armOverride !== undefined) {
     const url = p.check(INPUTS.resourceManagerEndpoint, armOverride, checkHttpsUrl(armOverride));
-    if (url !== undefined) cloud = { ...cloud, armEndpoint: url.text, armScope: `${url.text}/.default` };
+    if (url !== undefined)
+      cloud = { ...cloud, armEndpoint: url.text, armScope: `${url.text}/.default`, discoverMetadata: true };
   }
   if (authorityOverride !== undefined) {
     const url = p.check(INPUTS.authorityHost, authorityOverride, checkHttpsUrl(authorityOverride));
@@ -661,6 +681,7 @@ function buildCloud(
         ...cloud,
         authorityHost: url.text,
         disableInstanceDiscovery: !MICROSOFT_AUTHORITY_HOSTS.has(url.hostname),
+        authorityGiven: true,
       };
     }
   }

@@ -7,6 +7,7 @@ import { Agent, ProxyAgent, request as undiciRequest, type Dispatcher } from 'un
 import { ImportError, RemoteError } from './errors.js';
 import type { Clock, Logger } from './ports.js';
 import { describeProxy, NO_PROXY_SETTINGS, proxyFor, type ProxySettings } from './proxy.js';
+import { connectFailure } from './reachability.js';
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -75,7 +76,13 @@ export function createUndiciTransport(options: TransportOptions): {
   close: () => Promise<void>;
 } {
   const timeout = options.requestTimeoutMs ?? REQUEST_DEADLINE_MS;
-  const agentOptions = { keepAliveTimeout: 10_000, headersTimeout: timeout, bodyTimeout: timeout };
+  const agentOptions = {
+    keepAliveTimeout: 10_000,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+    // TCP + TLS within 5 s, or the host counts as unreachable from here (reachability.ts).
+    connect: { timeout: CONNECT_TIMEOUT_MS },
+  };
   const direct = options.dispatcher ?? new Agent(agentOptions);
   const proxies = new Map<string, ProxyAgent>();
   const settings = options.dispatcher ? NO_PROXY_SETTINGS : (options.proxy ?? NO_PROXY_SETTINGS);
@@ -199,6 +206,9 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+/** Time allowed to open a connection (TCP and TLS). */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   maxAttempts: number;
@@ -230,6 +240,11 @@ export interface SendOptions {
    * (scheme, host, port) changes.
    */
   followRedirects?: boolean;
+  /**
+   * A Retry-After longer than the policy's maxElapsedMs is still waited (and said in the log) when it ends before this
+   * time (epoch ms): the caller's own deadline, e.g. the image's timeout.
+   */
+  waitUntil?: number;
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
@@ -324,7 +339,16 @@ export class HttpClient {
           !(failure instanceof TransportFailure && FINAL_FAILURES.has(failure.kind))) ||
         (response !== undefined && RETRYABLE_STATUS.has(response.status));
       const elapsed = this.clock.now() - started;
-      if (!retryable || attempt >= policy.maxAttempts) {
+      // A host that cannot be connected to fails fast: a name that does not resolve and a connection attempt that
+      // timed out are not retried, a refused connection once (reachability.ts).
+      const connect = failure !== undefined ? connectFailure(failure) : undefined;
+      const attempts =
+        connect === 'dns' || connect === 'timeout'
+          ? 1
+          : connect
+            ? Math.min(2, policy.maxAttempts)
+            : policy.maxAttempts;
+      if (!retryable || attempt >= attempts) {
         if (response) return response;
         throw unreachable(req, options, failure);
       }
@@ -334,7 +358,12 @@ export class HttpClient {
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
       const retryAfter = parseRetryAfter(response?.headers['retry-after'], this.clock.now());
       const delay = retryAfter ?? jittered;
-      if (elapsed + delay > policy.maxElapsedMs) {
+      const fits = options.waitUntil !== undefined && this.clock.now() + delay <= options.waitUntil;
+      if (elapsed + delay > policy.maxElapsedMs && fits) {
+        this.logger.info(
+          `${options.service} asked to wait ${Math.round(delay / 1000)} s (HTTP ${response?.status ?? '-'}, Retry-After); waiting, since that ends within the timeout.`,
+        );
+      } else if (elapsed + delay > policy.maxElapsedMs) {
         // Waiting longer than the policy allows: give the answer back now rather than sit out the wait.
         this.logger.debug(
           `${options.service}: ${req.method} ${describeUrl(req.url)} got ${response ? `HTTP ${response.status}` : errorText(failure)}; not retrying: a wait of ${Math.round(delay / 1000)} s would exceed ${Math.round(policy.maxElapsedMs / 1000)} s`,

@@ -51,6 +51,8 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
 export interface RegistryAuthorizer {
   /** True when a token can be had before any challenge (ACR): saves a round trip. */
   readonly preemptive: boolean;
+  /** Whether it has credentials to offer (a 401 then means they were refused); assumed true when absent. */
+  readonly hasCredentials?: boolean;
   /** Returns the header for `scope`, or undefined when it has nothing to offer for this challenge. */
   authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined>;
 }
@@ -66,6 +68,10 @@ export interface BasicCredentials {
  */
 export class TokenServerAuthorizer implements RegistryAuthorizer {
   readonly preemptive = false;
+
+  get hasCredentials(): boolean {
+    return this.credentials !== undefined;
+  }
 
   constructor(
     private readonly http: HttpClient,
@@ -173,7 +179,13 @@ export class RegistryClient {
   ): Promise<ManifestInfo | undefined> {
     const res = await this.manifestRequest('HEAD', repository, reference, signal);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);
+    if (res.status !== 200)
+      throw registryError(
+        this.label,
+        res,
+        `${repository}:${reference}`,
+        this.authorizer.hasCredentials ?? true,
+      );
     const digest = res.headers['docker-content-digest'];
     if (digest) this.checkDigestHeader(digest, repository, reference, undefined);
     if (!digest) {
@@ -191,7 +203,13 @@ export class RegistryClient {
   ): Promise<Manifest | undefined> {
     const res = await this.manifestRequest('GET', repository, reference, signal);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);
+    if (res.status !== 200)
+      throw registryError(
+        this.label,
+        res,
+        `${repository}:${reference}`,
+        this.authorizer.hasCredentials ?? true,
+      );
     const header = res.headers['docker-content-digest'];
     const algorithm = (isDigest(reference) ? reference : (header ?? '')).startsWith('sha512:')
       ? 'sha512'
@@ -386,7 +404,7 @@ function registryError(label: string, res: HttpResponse, what: string, hadCreden
   if (res.status === 401) {
     hint = hadCredentials
       ? 'The registry refused the credentials: check source-username/source-password (a Docker Hub access token, not the account password, when 2FA is on), and that the account may pull this repository.'
-      : 'The registry wants credentials for this image: set source-username and source-password. For Docker Hub official images the repository needs the library/ prefix (docker.io/library/nginx).';
+      : 'This registry needs credentials: set source-username and source-password. For Docker Hub official images the repository needs the library/ prefix (docker.io/library/nginx).';
   } else if (res.status === 403) {
     hint =
       'The registry denied access: for an ACR with public network access disabled, give the source as source-registry-resource-id (import then goes through Azure, not the runner).';

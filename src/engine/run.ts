@@ -12,6 +12,7 @@ import {
   type AuthHost,
   type CredentialChoice,
 } from './auth.js';
+import { discoverCloud } from './cloud.js';
 import { formatPlatform, type ImageSpec, type ImportConfig } from './config.js';
 import {
   asImportError,
@@ -32,6 +33,7 @@ import {
   TokenServerAuthorizer,
   type ManifestInfo,
 } from './registry.js';
+import { connectFailure, describeConnectFailure } from './reachability.js';
 import type { ImageResult, RunResult, TargetResult } from './result.js';
 import { limiter, runReferrers } from './referrers.js';
 
@@ -131,13 +133,31 @@ class Run {
     };
     // Choosing the mode is synchronous, so a run with no way to sign in fails before any request.
     this.mode = ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
+    // A custom cloud (resource-manager-endpoint) names its token audience and authority in its ARM metadata.
+    const cloud = config.cloud.discoverMetadata
+      ? handled(() => discoverCloud(config.cloud, this.http, this.log))
+      : Promise.resolve(config.cloud);
     this.choice = ports.credential
       ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
-      : createCredential(auth, ports.authHost, ports.clock, ports.mask, this.http);
+      : cloud.then((c) =>
+          createCredential(
+            { ...auth, authorityHost: c.authorityHost, disableInstanceDiscovery: c.disableInstanceDiscovery },
+            ports.authHost,
+            ports.clock,
+            ports.mask,
+            this.http,
+          ),
+        );
     this.choice.catch(() => undefined);
     this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask, this.stopped.signal);
-    this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, (fresh) =>
-      this.tokens.token(config.cloud.armScope, fresh),
+    this.arm = new ArmClient(
+      this.http,
+      ports.clock,
+      config.cloud.armEndpoint,
+      config.apiVersion,
+      async (fresh) => this.tokens.token((await cloud).armScope, fresh),
+      this.log,
+      ports.clock.now() + config.timeoutMs,
     );
   }
 
@@ -388,6 +408,12 @@ class Run {
         plan.unreachable = `the runner cannot read the source registry (${err.message})`;
         return undefined;
       }
+      // A source the runner cannot connect to (no DNS, refused, timed out) may still be reachable from Azure.
+      const kind = err instanceof RemoteError && err.status === undefined ? connectFailure(err) : undefined;
+      if (kind && !spec.platform) {
+        plan.unreachable = `${plan.client.label} cannot be reached from the runner (${describeConnectFailure(kind)})`;
+        return undefined;
+      }
       throw err;
     }
     if (!info) {
@@ -511,6 +537,12 @@ class Run {
       if (resolved.platformNote) result.notes.push(resolved.platformNote);
       this.log.info(`${label}: resolved to ${digest} (${resolved.info.mediaType})`);
     } else if (plan.unreachable) {
+      if (this.config.pinDigestStrict) {
+        throw new VerificationError(
+          `${label}: ${plan.unreachable}, and pin-digest: strict refuses to import a source whose digest was not read before the import.`,
+          'Let the runner reach the source registry (DNS, firewall, proxy: HTTPS_PROXY / NO_PROXY), or set pin-digest: true to import by tag and read the digest from the target afterwards.',
+        );
+      }
       result.notes.push(
         `Imported by tag: ${plan.unreachable}, so the digest was read from the target after the import instead of pinned before it.`,
       );
@@ -559,7 +591,16 @@ class Run {
             s.before = (await client.headManifest(s.repository, digest!, signal)) ? digest : undefined;
           }),
       );
-      if (dataPlane.every((s) => s.before === digest)) {
+      const held = dataPlane.every((s) => s.before === digest);
+      const incomplete =
+        held && resolved && isIndexMediaType(resolved.info.mediaType)
+          ? await missingChildren(client, dataPlane, digest, signal)
+          : [];
+      if (incomplete.length) {
+        const note = `The target held ${digest} but not ${incomplete.length} of its manifests (${incomplete.join(', ')}): imported it again to complete it.`;
+        result.notes.push(note);
+        this.log.warning(`${label}: ${note}`);
+      } else if (held) {
         result.status = this.config.dryRun ? 'planned' : 'unchanged';
         if (this.config.dryRun) result.plan = 'unchanged';
         result.targets = targetsOf(digest);
@@ -603,7 +644,7 @@ class Run {
 
     this.log.info(`${label}: importing ${body.source.sourceImage} into ${target.name} (${mode})`);
     const start = await this.arm.beginImport(target, body, signal).catch((err: unknown) => {
-      throw withImportHint(err);
+      throw withImportHint(err, digest === undefined);
     });
     if (!this.config.wait) {
       result.status = 'submitted';
@@ -817,11 +858,12 @@ class Run {
           this.log.debug(
             `${label}: polling the operation failed (${asImportError(err).message}); trying again`,
           );
-          pollAt = clock.now() + 2_000;
+          pollAt = clock.now() + Math.max(2_000, err instanceof RemoteError ? (err.retryAfterMs ?? 0) : 0);
           continue;
         }
         if (poll.state === 'succeeded') return;
-        if (poll.state === 'failed') throw describeImportFailure(poll.code, poll.message, label);
+        if (poll.state === 'failed')
+          throw describeImportFailure(poll.code, poll.message, label, digest === undefined);
         currentLocation = poll.location;
         this.operations.set(signal, currentLocation);
         pollAt = clock.now() + pollDelay(poll.retryAfterMs);
@@ -940,6 +982,43 @@ function handled<T>(work: () => Promise<T>): Promise<T> {
   return promise;
 }
 
+/**
+ * The child manifests of the index `digest` that some target repository lacks (HEADs in parallel): a target whose
+ * tag holds the index but lost a platform manifest is not unchanged.
+ */
+async function missingChildren(
+  client: RegistryClient,
+  states: TargetState[],
+  digest: string,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const repositories = [...new Set(states.map((s) => s.repository))];
+  const index = await client.getManifest(repositories[0]!, digest, signal);
+  if (!index) return [digest];
+  const children = childDigests(index.bytes);
+  const missing = await Promise.all(
+    repositories.flatMap((repository) =>
+      children.map(async (child) =>
+        (await client.headManifest(repository, child, signal)) ? undefined : `${repository}@${child}`,
+      ),
+    ),
+  );
+  return missing.filter((m): m is string => m !== undefined);
+}
+
+/** Every manifest an index lists (platforms and attestations alike). */
+function childDigests(index: Buffer): string[] {
+  try {
+    const entries = (JSON.parse(index.toString('utf8')) as { manifests?: unknown }).manifests;
+    if (!Array.isArray(entries)) return [];
+    return entries
+      .map((e) => (e as { digest?: unknown }).digest)
+      .filter((d): d is string => typeof d === 'string');
+  } catch {
+    return [];
+  }
+}
+
 /** Why a source does not match its lock entry, or undefined when it does. */
 function lockDrift(
   source: string,
@@ -953,9 +1032,9 @@ function lockDrift(
 }
 
 /** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
-function withImportHint(err: unknown): unknown {
+function withImportHint(err: unknown, unpinned = false): unknown {
   if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500) return err;
-  const hint = importFailureHint(err.code, err.message);
+  const hint = importFailureHint(err.code, err.message, unpinned);
   if (!hint) return err;
   return new RemoteError({
     service: err.service,
