@@ -189,8 +189,9 @@ class Run {
     const checks = await mapLimit(images, this.config.maxParallel, async (spec) => {
       const started = this.ports.clock.now();
       try {
-        const plan = await this.planSource(spec);
-        const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
+        const signal = AbortSignal.timeout(this.config.timeoutMs);
+        const plan = await abortable(this.planSource(spec), signal);
+        const resolved = await this.resolveSource(spec, plan, signal);
         const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
         return { spec, started, pre: { plan, resolved }, drift };
       } catch (err) {
