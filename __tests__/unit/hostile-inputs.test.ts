@@ -229,6 +229,20 @@ describe('images-file: YAML bomb and many bad entries', () => {
     );
   });
 
+  it("yaml's own messages are not shown: they quote the file (an escape, an alias name)", () => {
+    const read = (text: string): string =>
+      problemOf(() => parseConfig({ ...base, 'images-file': 'x.yml' }, { readFile: () => text }));
+    const escape = read('- source: "nginx\\qhunter2"\n');
+    expect(escape).toContain(
+      'images-file line 1: is not valid YAML or JSON: an invalid escape in a double-quoted string at column',
+    );
+    expect(escape).not.toContain('\\q');
+    expect(escape).not.toContain('hunter2');
+    const alias = read('- source: *hunter2anchor\n');
+    expect(alias).toContain('images-file entry 1 (line 1): cannot be read as YAML');
+    expect(alias).not.toContain('hunter2');
+  });
+
   it('5,000 bad entries make one error that lists 50 and counts the rest', () => {
     const file = Array.from({ length: 5000 }, (_, i) => `- source: Bad/Name:${i}`).join('\n');
     let err: unknown;

@@ -942,7 +942,7 @@ function parseImagesFile(
       p.add(
         `${input} line ${line}`,
         path,
-        `is not valid YAML or JSON: ${yamlErrorText(error.message)} at column ${col} (the line's shape: ${JSON.stringify(maskedExcerpt(lines[line - 1] ?? '', col))})`,
+        `is not valid YAML or JSON: ${YAML_ERRORS[error.code] ?? 'a syntax error'} at column ${col} (the line's shape: ${JSON.stringify(maskedExcerpt(lines[line - 1] ?? '', col))})`,
       );
     }
     return [];
@@ -991,9 +991,12 @@ function parseImagesFile(
       p.add(
         origin,
         path,
-        err instanceof ReferenceError && /alias/i.test(err.message)
+        // yaml's message names the alias; the file's text is not shown.
+        /excessive alias count|resource exhaustion/i.test(String(err))
           ? `expands YAML aliases too often (more than ${MAX_YAML_ALIASES} uses: a "billion laughs" file); write each entry out in full, without anchors (&) and aliases (*)`
-          : 'cannot be read as YAML; write each entry out in full, without anchors (&), aliases (*) or tags (!)',
+          : /unresolved alias/i.test(String(err))
+            ? 'cannot be read as YAML: it uses an alias (*name) whose anchor (&name) is not defined before it; write the value out in full'
+            : 'cannot be read as YAML; write each entry out in full, without anchors (&), aliases (*) or tags (!)',
       );
       return;
     }
@@ -1072,11 +1075,35 @@ function stringify(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
-/** yaml's message without what it quotes from the file (`Unexpected scalar token in YAML stream: "<text>"`). */
-function yamlErrorText(message: string): string {
-  const first = message.split('\n')[0] ?? message;
-  return first.replace(/\s*(?:in YAML stream)?:?\s*["'`].*$/, '').replace(/ at line \d+, column \d+.*$/, '');
-}
+/**
+ * What each yaml error code means, in fixed words: yaml's own messages quote the text they choked on (a tag, an
+ * escape, a token), and the file may not be an images file at all.
+ */
+const YAML_ERRORS: Readonly<Record<string, string>> = {
+  ALIAS_PROPS: 'an alias (*name) with an anchor or tag',
+  BAD_ALIAS: 'an alias (*name) whose anchor (&name) is not defined before it',
+  BAD_COLLECTION_TYPE: 'a tag that does not fit its value',
+  BAD_DIRECTIVE: 'an unknown directive (a line starting with %)',
+  BAD_DQ_ESCAPE: 'an invalid escape in a double-quoted string',
+  BAD_INDENT: 'bad indentation',
+  BAD_PROP_ORDER: 'an anchor or tag in the wrong place',
+  BAD_SCALAR_START: 'a plain value that starts with a reserved character (quote it)',
+  BLOCK_AS_IMPLICIT_KEY: 'a nested mapping where a key was expected',
+  BLOCK_IN_FLOW: 'a block value inside [...] or {...}',
+  DUPLICATE_KEY: 'a key given twice in one mapping',
+  IMPOSSIBLE: 'a syntax error',
+  KEY_OVER_1024_CHARS: 'a key longer than 1024 characters',
+  MISSING_CHAR: 'a missing character (a closing quote or bracket, a comma, a space after a colon or a dash)',
+  MULTILINE_IMPLICIT_KEY: 'a key that spans lines (a missing colon or dash?)',
+  MULTIPLE_ANCHORS: 'two anchors on one value',
+  MULTIPLE_DOCS: 'more than one document (---); keep one list',
+  MULTIPLE_TAGS: 'two tags on one value',
+  NON_STRING_KEY: 'a key that is not a string',
+  RESOURCE_EXHAUSTION: 'too many aliases (a "billion laughs" file)',
+  TAB_AS_INDENT: 'a tab used for indentation (use spaces)',
+  TAG_RESOLVE_FAILED: 'an unknown tag (!name)',
+  UNEXPECTED_TOKEN: 'unexpected text for this place',
+};
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Single-value checks (exported for adapters and tests)
