@@ -17,6 +17,8 @@ export interface SeededImage {
   platforms: { platform: string; digest: string; mediaType: string }[];
   /** Every blob digest referenced (configs and layers of all platforms). */
   blobs: string[];
+  /** Its signatures and SBOMs (testbed/seed-referrers.ts), subjects first; `tag` for cosign's sha256-<hex>.sig. */
+  referrers?: { digest: string; artifactType: string; subject: string; tag?: string }[];
 }
 
 /** A plain registry the action may import from (not an ACR). */
@@ -167,6 +169,11 @@ export interface Faults {
    * source, and the operation fails with the registry's firewall refusal. ARM's registry GET shows both settings.
    */
   network?: Record<string, { publicNetworkAccess?: boolean; trustedServices?: boolean }>;
+  /**
+   * importImage of a source manifest with one of these digests reports success but copies nothing: a registry that
+   * accepts the request and does not store the manifest (what verifying copied referrers guards against).
+   */
+  silentImportDigests?: string[];
 }
 
 export interface LoggedRequest {

@@ -499,7 +499,7 @@ describe('long runs', () => {
     expect(text).toContain('2 of 4 images failed');
     expect(text).toContain(sources[0]);
     expect(text).toContain(sources[1]);
-    expect(text).toContain(`${sources[2]}: imported ${landedC}`);
-    expect(text).toContain(`${sources[3]}: imported ${landedD}`);
+    expect(text).toContain(`${sources[2]} -> ${login}/${rc}:1: imported ${landedC}`);
+    expect(text).toContain(`${sources[3]} -> ${login}/${rd}:1: imported ${landedD}`);
   });
 });

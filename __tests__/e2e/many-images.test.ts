@@ -162,7 +162,9 @@ describe('images-file', () => {
     );
     expect(text).toContain(`not to the expected ${hello.digest}`);
     expect(text).toMatch(
-      new RegExp(`Landed:\\n- ${mcr.host}/${hello.repository}:${hello.tag}: imported ${hello.digest}`),
+      new RegExp(
+        `Landed:\\n- ${mcr.host}/${hello.repository}:${hello.tag} -> ${bed.acrs.target.loginServer}/j/hello:1, ${bed.acrs.target.loginServer}/j/hello:latest: imported ${hello.digest}`,
+      ),
     );
     expect(await bed.digestOf(bed.acrs.target, 'j/runtime', '8.0')).toBeUndefined();
     expect(await bed.digestOf(bed.acrs.target, 'j/hello', '1')).toBe(hello.digest);
@@ -240,7 +242,7 @@ describe('concurrency and failures', () => {
     expect(text).toContain(`- ${hub.host}/${alpine.repository}:${alpine.tag}: Import of`);
     expect(text).toContain('Error copying blobs');
     expect(text).toContain(
-      `Landed:\n- ${hub.host}/${debian.repository}:${debian.tag}: imported ${debian.digest}`,
+      `Landed:\n- ${hub.host}/${debian.repository}:${debian.tag} -> ${bed.acrs.target.loginServer}/k/debian:1: imported ${debian.digest}`,
     );
     expect(results(run).map((r) => r.status)).toEqual(['failed', 'failed', 'imported']);
     expect(await bed.digestOf(bed.acrs.target, 'k/alpine', '1')).toBeUndefined();

@@ -71,6 +71,7 @@ describe('parseConfig: good inputs', () => {
       maxParallel: 8,
       dryRun: false,
       locked: false,
+      referrers: 'none',
     });
     expect(DEFAULTS.timeoutMs).toBe(parseDuration(DEFAULTS.timeout));
   });
@@ -372,7 +373,7 @@ describe('parseConfig: good inputs', () => {
 
   it('names the secret inputs', () => {
     expect(SECRET_INPUTS).toEqual([INPUTS.clientSecret, INPUTS.sourcePassword]);
-    expect(Object.values(INPUTS)).toHaveLength(32);
+    expect(Object.values(INPUTS)).toHaveLength(33);
   });
 });
 

@@ -4,10 +4,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AuthError, RemoteError } from './errors.js';
-import { DEFAULT_RETRY, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
+import {
+  DEFAULT_RETRY,
+  describeUrl,
+  jsonBody,
+  parseRetryAfter,
+  type HttpClient,
+  type HttpResponse,
+} from './http.js';
 import type { Clock, Logger } from './ports.js';
 
 export const IMPORTER_ROLE = 'Container Registry Data Importer and Data Reader';
+
+/** The error code of an operation or paging URL that is not on ARM's own https origin (never retried). */
+export const UNTRUSTED_ARM_URL = 'UntrustedArmUrl';
 
 export interface RegistryResource {
   id: string;
@@ -99,7 +109,10 @@ export class ArmClient {
       );
       const body = jsonBody(res) as { value?: unknown[]; nextLink?: unknown } | undefined;
       for (const item of body?.value ?? []) out.push(toRegistry(item));
-      next = typeof body?.nextLink === 'string' && body.nextLink ? body.nextLink : undefined;
+      next =
+        typeof body?.nextLink === 'string' && body.nextLink
+          ? this.ownUrl(body.nextLink, 'the next page of registries (nextLink)')
+          : undefined;
     }
     return out;
   }
@@ -121,7 +134,7 @@ export class ArmClient {
       if (!location) return { done: true };
       return {
         done: false,
-        location,
+        location: this.ownUrl(location, 'the import operation (Location)'),
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
       };
     }
@@ -130,9 +143,18 @@ export class ArmClient {
 
   /** One look at the operation: 202 = running; 200/204 = done, unless the body says Failed. */
   async pollImport(location: string, signal?: AbortSignal): Promise<ImportPoll> {
-    const res = await this.call('GET', location, undefined, 'checking the import operation', signal, true);
+    const url = this.ownUrl(location, 'the import operation (Location)');
+    const res = await this.call('GET', url, undefined, 'checking the import operation', signal, true);
     const body = jsonBody(res) as
       { status?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+    if (res.status < 300 && res.body.length > 0 && (typeof body !== 'object' || body === null)) {
+      // A body that cannot be read (cut off, not JSON) says nothing about the operation: not final, look again.
+      return {
+        state: 'running',
+        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+        location: url,
+      };
+    }
     const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
     if (res.status >= 400) {
       // An ARM error body is the operation's final state: report it at once. Throttling, a gateway's 502-504 and an
@@ -166,10 +188,33 @@ export class ArmClient {
       return {
         state: 'running',
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
-        location: res.headers['location'] ?? location,
+        location: res.headers['location']
+          ? this.ownUrl(res.headers['location'], 'the import operation (Location)')
+          : url,
       };
     }
     return { state: 'succeeded' };
+  }
+
+  /**
+   * A URL from one of ARM's answers (an operation to poll, the next page), before the ARM token goes to it: only https
+   * on the ARM endpoint's own origin. Anything else fails here, with no request sent.
+   */
+  private ownUrl(url: string, what: string): string {
+    const origin = new URL(this.endpoint).origin;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url, this.endpoint);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed && parsed.protocol === 'https:' && parsed.origin === origin) return parsed.toString();
+    throw new RemoteError({
+      service: 'Azure Resource Manager',
+      code: UNTRUSTED_ARM_URL,
+      message: `Azure Resource Manager gave ${what} as ${parsed ? describeUrl(parsed.toString()) : JSON.stringify(url.slice(0, 80))}, which is not an https URL on ${origin}; refusing to send the ARM token there.`,
+      hint: `resource-manager-endpoint is ${origin}: operation and paging URLs must be https URLs on that origin. Something between the runner and ARM (a proxy or gateway) rewrites its answers: fix it, or set resource-manager-endpoint to the origin ARM answers on.`,
+    });
   }
 
   private url(pathAndQuery: string): string {

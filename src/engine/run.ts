@@ -4,6 +4,7 @@
  */
 import { AcrAuthorizer } from './acr.js';
 import { ArmClient, registryId, type ImportImageBody, type RegistryResource } from './arm.js';
+import { UNTRUSTED_ARM_URL } from './arm.js';
 import {
   chooseAuthMode,
   createCredential,
@@ -21,7 +22,7 @@ import {
   TimeoutError,
   VerificationError,
 } from './errors.js';
-import { HttpClient } from './http.js';
+import { HttpClient, REQUEST_DEADLINE_MS } from './http.js';
 import { describeImportFailure, importFailureHint } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
 import { formatReference, registryApiHost, sourceImage } from './reference.js';
@@ -34,6 +35,7 @@ import {
 } from './registry.js';
 import { connectFailure, describeConnectFailure } from './reachability.js';
 import type { ImageResult, RunResult, TargetResult } from './result.js';
+import { limiter, runReferrers } from './referrers.js';
 
 /** The username that goes with an ACR refresh token used as a password. */
 const ACR_TOKEN_USERNAME = '00000000-0000-0000-0000-000000000000';
@@ -98,8 +100,15 @@ class Run {
   private target: Promise<RegistryResource> | undefined;
   private targetClient: Promise<RegistryClient> | undefined;
   private readonly acrClients = new Map<string, RegistryClient>();
+  /** Aborted when the run is over: sign-ins still in flight (a stalled endpoint) stop then. */
+  private readonly stopped = new AbortController();
+  /** One client per plain source registry: a token it gets for a repository serves every image read from there. */
+  private readonly sourceClients = new Map<string, RegistryClient>();
   /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
   private readonly operations = new WeakMap<AbortSignal, string>();
+  /** How each image's source is reached, for its referrers; and the run-wide max-parallel for referrer imports. */
+  private readonly plans = new WeakMap<ImageResult, SourcePlan>();
+  private readonly referrerSlots: <T>(work: () => Promise<T>) => Promise<T>;
 
   constructor(
     private readonly config: ImportConfig,
@@ -107,7 +116,12 @@ class Run {
     private readonly options: RunOptions,
   ) {
     this.log = ports.logger;
-    this.http = new HttpClient(ports.transport, ports.clock, ports.logger);
+    this.referrerSlots = limiter(config.maxParallel);
+    // No single request may use more than half of an image's time (and never more than 30 s): one that stalls or
+    // dribbles fails, naming its service, while the image still has time to report it.
+    this.http = new HttpClient(ports.transport, ports.clock, ports.logger, {
+      requestDeadlineMs: Math.min(REQUEST_DEADLINE_MS, Math.max(1_000, Math.floor(config.timeoutMs / 2))),
+    });
     const auth = {
       mode: config.auth,
       tenantId: config.tenantId,
@@ -131,10 +145,11 @@ class Run {
             ports.authHost,
             ports.clock,
             ports.mask,
+            this.http,
           ),
         );
     this.choice.catch(() => undefined);
-    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask);
+    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask, this.stopped.signal);
     this.arm = new ArmClient(
       this.http,
       ports.clock,
@@ -150,12 +165,15 @@ class Run {
     this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
     // Start the sign-in and the target lookup at once; source resolution runs beside it.
     const target = this.targetRegistry();
+    let registry: RegistryResource | undefined;
+    target.then((r) => (registry = r)).catch(() => undefined);
     const images = this.config.images;
     const lock = this.options.lock;
     const results = lock
       ? await this.lockedRun(lock)
       : await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
-    const registry = await target.catch(() => undefined);
+    // Every image is done (each within its timeout); a lookup that is still waiting is not waited for.
+    this.stopped.abort(new Error('the run is over'));
     return {
       registry: registry && { name: registry.name, loginServer: registry.loginServer, id: registry.id },
       images: results,
@@ -171,8 +189,9 @@ class Run {
     const checks = await mapLimit(images, this.config.maxParallel, async (spec) => {
       const started = this.ports.clock.now();
       try {
-        const plan = await this.planSource(spec);
-        const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
+        const signal = AbortSignal.timeout(this.config.timeoutMs);
+        const plan = await abortable(this.planSource(spec), signal);
+        const resolved = await this.resolveSource(spec, plan, signal);
         const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
         return { spec, started, pre: { plan, resolved }, drift };
       } catch (err) {
@@ -302,14 +321,13 @@ class Run {
     const host = ref.registry!;
     if (this.config.sourceFederation) return this.federatedSource(host, image);
     if (creds) {
-      const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, creds, host);
       return {
         source: {
           registryUri: host,
           sourceImage: image,
           credentials: { ...(creds.username ? { username: creds.username } : {}), password: creds.password },
         },
-        client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
+        client: this.sourceClient(host),
       };
     }
     if (!PUBLIC_REGISTRIES.has(host)) {
@@ -317,11 +335,22 @@ class Run {
       const acr = (await this.registries().catch(() => [])).find((r) => r.loginServer === host.toLowerCase());
       if (acr) return { source: { resourceId: acr.id, sourceImage: image }, client: this.acrClient(acr) };
     }
-    const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, undefined, host);
-    return {
-      source: { registryUri: host, sourceImage: image },
-      client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
-    };
+    return { source: { registryUri: host, sourceImage: image }, client: this.sourceClient(host) };
+  }
+
+  private sourceClient(host: string): RegistryClient {
+    let client = this.sourceClients.get(host);
+    if (!client) {
+      const authorizer = new TokenServerAuthorizer(
+        this.http,
+        this.ports.mask,
+        this.config.sourceCredentials,
+        host,
+      );
+      client = new RegistryClient(this.http, registryApiHost(host), authorizer, host);
+      this.sourceClients.set(host, client);
+    }
+    return client;
   }
 
   /**
@@ -423,15 +452,16 @@ class Run {
         hint: 'Set platform to one of the listed platforms.',
       });
     }
-    const child = await plan.client.headManifest(ref.repository, entry.digest, signal);
+    // The child is the digest the index read above names, checked against the bytes the registry sends for it.
+    const child = await plan.client.getManifest(ref.repository, entry.digest, signal);
     if (!child)
       throw new RemoteError({
         service: plan.client.label,
         message: `Platform manifest ${entry.digest} is missing.`,
       });
     return {
-      info: child,
-      platformNote: `Imported only ${wanted}: digest ${child.digest} is that platform's manifest, not the index digest ${info.digest}.`,
+      info: { digest: entry.digest, mediaType: child.mediaType, size: child.size },
+      platformNote: `Imported only ${wanted}: digest ${entry.digest} is that platform's manifest, not the index digest ${info.digest}.`,
     };
   }
 
@@ -450,6 +480,7 @@ class Run {
     const deadline = started + this.config.timeoutMs;
     try {
       await this.importSteps(spec, result, controller.signal, deadline, pre);
+      if (this.config.referrers !== 'none') await this.referrers(spec, result, controller.signal, deadline);
     } catch (err) {
       const reason =
         controller.signal.aborted && controller.signal.reason instanceof ImportError
@@ -479,7 +510,8 @@ class Run {
     pre: PreResolved | undefined,
   ): Promise<void> {
     const label = spec.sourceText;
-    const plan = pre?.plan ?? (await this.planSource(spec));
+    const plan = pre?.plan ?? (await abortable(this.planSource(spec), signal));
+    this.plans.set(result, plan);
     // Resolve the source while the target is being found and its tags read.
     const resolving = pre
       ? Promise.resolve(pre.resolved)
@@ -495,7 +527,7 @@ class Run {
       targetStates.catch((err: unknown) => err as Error),
     ]);
     // A problem with signing in or with the target concerns every image: report it before a source problem.
-    const target = await this.targetRegistry();
+    const target = await abortable(this.targetRegistry(), signal);
     if (!resolution.ok) throw resolution.error;
     const resolved = resolution.value;
 
@@ -688,8 +720,8 @@ class Run {
 
   /** What each target tag holds before the import (the watch only trusts changes it saw happen). */
   private async readTargets(spec: ImageSpec, signal: AbortSignal): Promise<TargetState[]> {
-    const target = await this.targetRegistry();
-    const client = await this.targetDataPlane();
+    const target = await abortable(this.targetRegistry(), signal);
+    const client = await abortable(this.targetDataPlane(), signal);
     const states = this.targetKeys(spec, target);
     await Promise.all(
       states
@@ -744,6 +776,13 @@ class Run {
   /** The time limit of one image ran out; once the import was accepted, the error names its operation. */
   private timeoutError(label: string, operation: string | undefined): TimeoutError {
     const limit = formatMs(this.config.timeoutMs);
+    const waiting = this.http.waitingFor();
+    if (!operation && waiting) {
+      return new TimeoutError(
+        `Importing ${label} did not finish within ${limit}. No answer from ${waiting}.`,
+        'That endpoint did not answer in time: check that it is up and reachable from the runner (authority-host, resource-manager-endpoint, the source registry; HTTPS_PROXY/NO_PROXY), then re-run.',
+      );
+    }
     return operation
       ? new TimeoutError(
           `Importing ${label} did not finish within ${limit}; the operation is still running in Azure (${describeOperation(operation)}).`,
@@ -815,6 +854,7 @@ class Run {
           pollFailures = 0;
         } catch (err) {
           if (signal.aborted) throw signal.reason;
+          if (err instanceof RemoteError && err.code === UNTRUSTED_ARM_URL) throw err;
           if (++pollFailures > 5) throw err;
           this.log.debug(
             `${label}: polling the operation failed (${asImportError(err).message}); trying again`,
@@ -854,6 +894,43 @@ class Run {
     ]);
     return checks.every(Boolean);
   }
+
+  private referrers(
+    spec: ImageSpec,
+    result: ImageResult,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<void> {
+    return runReferrers(
+      {
+        config: this.config,
+        log: this.log,
+        slots: this.referrerSlots,
+        target: async () => ({ registry: await this.targetRegistry(), client: await this.targetDataPlane() }),
+        importManifest: async (registry, body, digest, watch, signal) => {
+          const label = `${spec.sourceText} referrer ${digest}`;
+          const start = await this.arm.beginImport(registry, body, signal).catch((err: unknown) => {
+            throw withImportHint(err);
+          });
+          if (!start.done) {
+            await this.waitForImport(
+              label,
+              start.location,
+              start.retryAfterMs,
+              digest,
+              watch,
+              signal,
+              deadline,
+            );
+          }
+        },
+      },
+      spec,
+      result,
+      this.plans.get(result),
+      signal,
+    );
+  }
 }
 
 class ImportConflict extends VerificationError {}
@@ -875,6 +952,25 @@ function emptyResult(spec: ImageSpec): ImageResult {
     durationMs: 0,
     notes: [],
   };
+}
+
+/** Waits for shared work on behalf of one image: the image's own abort (its timeout) ends the wait, not the work. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }
 
 /**

@@ -60,6 +60,8 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
           ([k, b]) => ['publicNetworkAccess', 'trustedServices'].includes(k) && typeof b === 'boolean',
         ),
     ),
+  silentImportDigests: (v) =>
+    Array.isArray(v) && v.every((d) => typeof d === 'string' && d.startsWith('sha256:')),
 };
 
 function isNonNegative(v: unknown): v is number {

@@ -396,6 +396,7 @@ async function copy(world: World, options: StartImportOptions): Promise<string> 
       );
     }
     const digest = manifest.digest;
+    if (world.control.faults.silentImportDigests?.includes(digest)) return digest;
 
     if (request.mode === 'NoForce') {
       for (const { repo, tag } of request.targetTags) {
