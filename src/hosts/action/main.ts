@@ -26,7 +26,7 @@ import {
   type Logger,
   type RawInputs,
   type RunResult,
-} from '../engine/index.js';
+} from '../../engine/index.js';
 import { OUTPUTS } from './constants.js';
 
 export async function run(): Promise<void> {
