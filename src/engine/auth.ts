@@ -4,7 +4,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { AuthError, ImportError } from './errors.js';
-import type { Clock, SecretSink } from './ports.js';
+import { NEUTRAL_WORDING, type Clock, type HostWording, type SecretSink } from './ports.js';
 
 export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
 export type ResolvedAuthMode = Exclude<AuthMode, 'auto'>;
@@ -28,6 +28,12 @@ export interface AuthHost {
   azureCliAvailable: boolean;
   /** Whether a managed identity may exist here (false on GitHub-hosted runners, which have none). */
   managedIdentityPossible: boolean;
+  /** How this host's users set things up, for the hints (default: wording that names no host). */
+  wording?: HostWording;
+}
+
+export function wording(host: Pick<AuthHost, 'wording'>): HostWording {
+  return host.wording ?? NEUTRAL_WORDING;
 }
 
 /** The claims of the last ID token presented to Entra: the hint for a federated-credential mismatch shows them. */
@@ -46,9 +52,6 @@ export interface CredentialChoice {
   presented: () => PresentedAssertion | undefined;
 }
 
-const ID_TOKEN_PERMISSION_HINT =
-  'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.';
-
 /**
  * Picks the sign-in mode and checks it has what it needs, before any request: a run that cannot sign in fails here
  * with the fix, not after it has talked to registries.
@@ -64,7 +67,7 @@ export function chooseAuthMode(settings: AuthSettings, host: AuthHost): Resolved
   if (mode === 'oidc' && !host.idToken) {
     throw new AuthError(
       'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
-      ID_TOKEN_PERMISSION_HINT,
+      wording(host).idTokenSetup,
     );
   }
   if (missing.length) {
@@ -80,12 +83,12 @@ function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
   if (host.azureCliAvailable) return 'azure-cli';
   if (host.managedIdentityPossible) return 'managed-identity';
   const missing: string[] = [];
-  if (!host.idToken) missing.push('`permissions: id-token: write` in the workflow');
+  if (!host.idToken) missing.push(wording(host).idTokenMissing);
   if (!settings.clientId) missing.push('`client-id` (or AZURE_CLIENT_ID)');
   if (!settings.tenantId) missing.push('`tenant-id` (or AZURE_TENANT_ID)');
   throw new AuthError(
     'No way to sign in to Azure was found (auth: auto tried OIDC, a client secret, an Azure CLI session and a managed identity).',
-    `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this repository on the app registration. Alternatively set auth: client-secret with client-secret, or run azure/login first.`,
+    `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this repository on the app registration. Alternatively set ${wording(host).authMode('client-secret')} with client-secret, or ${wording(host).existingSession}.`,
   );
 }
 
@@ -120,7 +123,7 @@ export async function createCredential(
       if (!idToken) {
         throw new AuthError(
           'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
-          ID_TOKEN_PERMISSION_HINT,
+          wording(host).idTokenSetup,
         );
       }
       // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for at
@@ -128,7 +131,7 @@ export async function createCredential(
       let cached: { token: string; at: number; expiresAt: number } | undefined;
       let pending: Promise<string> | undefined;
       const fetchAssertion = async (): Promise<string> => {
-        const token = await fetchIdToken(idToken, settings.audience, clock);
+        const token = await fetchIdToken(idToken, settings.audience, clock, wording(host).idTokenSetup);
         mask(token);
         presented = decodeClaims(token);
         cached = { token, at: clock.now(), expiresAt: expiryOf(token) ?? 0 };
@@ -201,6 +204,7 @@ async function fetchIdToken(
   idToken: (audience: string) => Promise<string>,
   audience: string,
   clock: Clock,
+  setupHint: string,
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -221,7 +225,7 @@ async function fetchIdToken(
         `Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`,
         transient
           ? `GitHub's OIDC token endpoint kept failing (${status !== undefined ? `HTTP ${status}` : 'no answer'}): a problem on GitHub's side, not in the workflow; re-run the job.`
-          : ID_TOKEN_PERMISSION_HINT,
+          : setupHint,
         { cause: err },
       );
     }
@@ -269,6 +273,7 @@ export class TokenProvider {
     private readonly settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
     private readonly clock: Clock,
     private readonly mask: SecretSink,
+    private readonly wording: HostWording = NEUTRAL_WORDING,
   ) {}
 
   async token(scope: string, fresh = false): Promise<string> {
@@ -289,7 +294,7 @@ export class TokenProvider {
     try {
       result = await choice.credential.getToken(scope);
     } catch (err) {
-      throw translateAuthError(err, choice, this.settings, scope);
+      throw translateAuthError(err, choice, this.settings, scope, this.wording);
     }
     if (!result) throw new AuthError(`Entra ID returned no token for ${scope}.`);
     this.mask(result.token);
@@ -303,6 +308,7 @@ export function translateAuthError(
   choice: Pick<CredentialChoice, 'mode' | 'presented'>,
   settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
   scope: string,
+  words: HostWording = NEUTRAL_WORDING,
 ): ImportError {
   if (err instanceof ImportError) return err;
   const cause = err as { message?: unknown; cause?: unknown };
@@ -356,12 +362,15 @@ export function translateAuthError(
       );
   }
   if (choice.mode === 'azure-cli') {
-    return new AuthError(message, 'Run azure/login before this step, or use auth: oidc.');
+    return new AuthError(
+      message,
+      `To use an Azure CLI session, ${words.existingSession}; or use ${words.authMode('oidc')}.`,
+    );
   }
   if (choice.mode === 'managed-identity') {
     return new AuthError(
       message,
-      'No managed identity answered: this works only on Azure-hosted runners with an identity attached; use auth: oidc on GitHub-hosted runners.',
+      `No managed identity answered: this works only on Azure-hosted machines with an identity attached; elsewhere use ${words.authMode('oidc')}.`,
     );
   }
   return new AuthError(message, 'Check tenant-id, client-id and the app registration in Entra ID.');

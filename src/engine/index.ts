@@ -28,6 +28,15 @@ export {
   type InputProblem,
 } from './errors.js';
 export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
-export { systemClock, type Clock, type Logger, type SecretSink, type EnginePorts } from './ports.js';
+export {
+  systemClock,
+  NEUTRAL_WORDING,
+  type Clock,
+  type HostWording,
+  type Logger,
+  type SecretSink,
+  type EnginePorts,
+} from './ports.js';
+export { failureKind, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
 export type { AuthHost, AuthMode } from './auth.js';
 export { VERSION, userAgent } from './version.js';

@@ -8,6 +8,7 @@ import {
   chooseAuthMode,
   createCredential,
   TokenProvider,
+  wording,
   type AuthHost,
   type CredentialChoice,
 } from './auth.js';
@@ -20,6 +21,7 @@ import {
   TimeoutError,
   VerificationError,
 } from './errors.js';
+import { failureKind } from './failure-kind.js';
 import { HttpClient } from './http.js';
 import { describeImportFailure, importFailureHint } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
@@ -121,7 +123,7 @@ class Run {
       ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
       : createCredential(auth, ports.authHost, ports.clock, ports.mask);
     this.choice.catch(() => undefined);
-    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask);
+    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask, wording(ports.authHost));
     this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, (fresh) =>
       this.tokens.token(config.cloud.armScope, fresh),
     );
@@ -153,7 +155,11 @@ class Run {
       const started = this.ports.clock.now();
       try {
         const plan = await this.planSource(spec);
-        const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
+        const limit = new AbortController();
+        const cancel = this.ports.clock.timer(this.config.timeoutMs, () =>
+          limit.abort(this.timeoutError(spec.sourceText, undefined)),
+        );
+        const resolved = await this.resolveSource(spec, plan, limit.signal).finally(cancel);
         const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
         return { spec, started, pre: { plan, resolved }, drift };
       } catch (err) {
@@ -316,7 +322,7 @@ class Run {
     if (!choice.federated) {
       throw new AuthError(
         'source-tenant-id and source-client-id sign in with GitHub OIDC, but this run does not use OIDC.',
-        'Use auth: oidc (with permissions: id-token: write), or give source-username and source-password instead.',
+        `Use ${wording(this.ports.authHost).authMode('oidc')} (${wording(this.ports.authHost).idTokenMissing}), or give source-username and source-password instead.`,
       );
     }
     const credential = choice.federated(tenantId, clientId);
@@ -325,6 +331,7 @@ class Run {
       { tenantId, clientId, audience: this.config.audience },
       this.ports.clock,
       this.ports.mask,
+      wording(this.ports.authHost),
     );
     const authorizer = new AcrAuthorizer(
       this.http,
@@ -417,9 +424,8 @@ class Run {
     const started = this.ports.clock.now();
     const result = emptyResult(spec);
     const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(this.timeoutError(spec.sourceText, this.operations.get(controller.signal))),
-      this.config.timeoutMs,
+    const cancelTimer = this.ports.clock.timer(this.config.timeoutMs, () =>
+      controller.abort(this.timeoutError(spec.sourceText, this.operations.get(controller.signal))),
     );
     const label = spec.sourceText;
     const deadline = started + this.config.timeoutMs;
@@ -434,11 +440,12 @@ class Run {
       result.status = 'failed';
       result.error = e.message;
       if (e.hint) result.hint = e.hint;
+      result.kind = failureKind(e);
       if (this.config.dryRun) result.plan = 'fail';
       // One line here; the adapter reports every failure together at the end.
       this.log.info(`${label}: failed: ${e.message.replace(/\s*\r?\n\s*/g, ' ')}`);
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
       // Whatever this image still has in flight (a lookup a failure overtook) stops now, not after its retries.
       if (!controller.signal.aborted) controller.abort(new Error('the image is done'));
       result.durationMs = this.ports.clock.now() - started;
