@@ -13,7 +13,10 @@ export {
   type ImportConfig,
   type ImageSpec,
   type RawInputs,
+  type InputName,
+  type CloudName,
 } from './config.js';
+export { INPUT_TABLE, type InputDeclaration, type InputType } from './input-table.js';
 export * from './reference.js';
 export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
 export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './lock.js';

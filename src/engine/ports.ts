@@ -37,6 +37,8 @@ export interface HostWording {
   readonly existingSession: string;
   /** How to choose a sign-in mode, e.g. `auth: oidc` or `--auth oidc`. */
   authMode(mode: string): string;
+  /** How to set an input, e.g. `force: true` in a workflow or `--force` on a command line. */
+  setInput(input: string, value: string): string;
 }
 
 /** Wording that names no host, for library callers that supply none. */
@@ -47,6 +49,7 @@ export const NEUTRAL_WORDING: HostWording = {
   secretFrom: (input, envName) => `pass ${input} from a secret store or the ${envName} environment variable`,
   existingSession: 'sign in with the Azure CLI (az login) first',
   authMode: (mode) => `auth '${mode}'`,
+  setInput: (input, value) => `${input}: ${value}`,
 };
 
 /** Registers a secret so the host redacts it from every log line from now on. */

@@ -550,7 +550,7 @@ class Run {
           const list = moved.map((s) => `${s.key} (now ${s.before})`).join(', ');
           throw new ImportConflict(
             `Target tag${moved.length > 1 ? 's' : ''} ${list} already exist${moved.length > 1 ? '' : 's'} and point${moved.length > 1 ? '' : 's'} to another image than ${digest}.`,
-            'Set force: true to move the tags to the new digest, or import under a new tag.',
+            `Set ${wording(this.ports.authHost).setInput('force', 'true')} to move the tags to the new digest, or import under a new tag.`,
           );
         }
         status = 'updated';

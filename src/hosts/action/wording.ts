@@ -8,4 +8,5 @@ export const GITHUB_WORDING: HostWording = {
   secretFrom: (_input, envName) => `pass it from a secret, e.g. \${{ secrets.${envName} }}`,
   existingSession: 'run azure/login before this step',
   authMode: (mode) => `auth: ${mode}`,
+  setInput: (input, value) => `${input}: ${value}`,
 };

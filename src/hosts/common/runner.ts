@@ -42,8 +42,10 @@ import { editDistance } from './did-you-mean.js';
 export interface Host {
   /** The raw value of an input by its public name; '' when it was not given. */
   input(name: string): string;
-  /** Names given to the host that may not be inputs (the Action's INPUT_* variables, the CLI's unknown flags). */
+  /** Names given to the host that may not be inputs (the Action's INPUT_* variables). */
   given: readonly string[];
+  /** Problems the host found itself (the CLI: unknown flags, stray arguments), reported with the engine's at once. */
+  problems?: readonly InputProblem[];
   /** How the host shows an input's name in a message: `target-tags` in a workflow, `--target-tags` on a command line. */
   inputLabel?: (name: string) => string;
   /** For an unknown input: what it is not (`an input of this action`) and where the list is (`action.yml`). */
@@ -59,6 +61,8 @@ export interface Host {
   /** The host part of the user agent, e.g. `GitHub Actions; acme/app`. */
   userAgentHost: string;
   clock?: Clock;
+  /** Called once the inputs are valid, just before the engine starts (the CLI starts its progress lines). */
+  onStart?(config: ImportConfig): void;
   /** Wraps the import phase (a foldable group on GitHub); default: none. */
   group?<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Shown under the summary's title, e.g. the workflow run. */
@@ -94,7 +98,7 @@ export async function runHost(host: Host): Promise<HostResult> {
   }
   const raw: RawInputs = Object.fromEntries(Object.values(INPUTS).map((name) => [name, host.input(name)]));
 
-  const unknown = unknownInputs(host);
+  const unknown = [...(host.problems ?? []), ...unknownInputs(host)];
   let config: ImportConfig;
   try {
     config = parseConfig(raw, {
@@ -105,9 +109,10 @@ export async function runHost(host: Host): Promise<HostResult> {
   } catch (err) {
     return failed(
       unknown.length && err instanceof InputError ? new InputError([...unknown, ...err.problems]) : err,
+      host.inputLabel,
     );
   }
-  if (unknown.length) return failed(new InputError(unknown));
+  if (unknown.length) return failed(new InputError(unknown), host.inputLabel);
 
   // locked: true checks every source against the committed lock file before anything is imported.
   let lock: ReadonlyMap<string, string> | undefined;
@@ -121,6 +126,7 @@ export async function runHost(host: Host): Promise<HostResult> {
         err instanceof ImportError
           ? err
           : new InputError([{ input: INPUTS.lockFile, value: config.lockFile, message: errorText(err) }]),
+        host.inputLabel,
       );
     }
   }
@@ -145,6 +151,7 @@ export async function runHost(host: Host): Promise<HostResult> {
         lock ? { lock } : {},
       );
     const name = `Import ${count} image${count === 1 ? '' : 's'}`;
+    host.onStart?.(config);
     result = await (host.group ? host.group(name, run) : run());
   } catch (err) {
     return { ...failed(err), config };
@@ -181,13 +188,20 @@ export async function runHost(host: Host): Promise<HostResult> {
   return { ...base, outcome: outcomeOf(kinds), failure: failureReport(result) };
 }
 
+/** Any image that failed to sign in or for want of a permission makes it a sign-in problem (the CLI's exit 3). */
 function outcomeOf(kinds: readonly FailureKind[]): Outcome {
-  if (kinds.length && kinds.every((k) => k === 'sign-in' || k === 'permission')) return 'sign-in';
-  return 'failed';
+  return kinds.some((k) => k === 'sign-in' || k === 'permission') ? 'sign-in' : 'failed';
 }
 
 /** A run that ended before or instead of importing: one error, said the way the user should read it. */
-function failed(err: unknown): HostResult {
+function failed(err: unknown, label?: (name: string) => string): HostResult {
+  if (err instanceof InputError && label) {
+    // Problems name the input the way this host's users write it (`--name` on the command line).
+    const known = Object.values(INPUTS) as string[];
+    err = new InputError(
+      err.problems.map((p) => (known.includes(p.input) ? { ...p, input: label(p.input) } : p)),
+    );
+  }
   if (err instanceof ImportError) {
     const kind = failureKind(err);
     return {
