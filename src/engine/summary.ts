@@ -58,31 +58,41 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     `${where}${where ? ' ' : ''}in ${duration(run.durationMs)}${context.subtitle ? ` · ${escapeMarkdown(context.subtitle)}` : ''}`,
     '',
   );
+  // Status first and the target next (its registry is named above), so both show without scrolling at GitHub's width
+  // (about 1,000 px); a long source (one given by digest) is shortened here and written in full in the details.
+  const inRegistry = (ref: string): string =>
+    run.registry && ref.startsWith(`${run.registry.loginServer}/`)
+      ? ref.slice(run.registry.loginServer.length + 1)
+      : ref;
   lines.push(
-    '| Source | Source digest | Target | Platforms | Status | Duration |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Status | Target | Source and digest | Platforms | Duration |',
+    '| --- | --- | --- | --- | --- |',
   );
   for (const image of run.images) {
     const targets = image.targets.length ? image.targets : [{ ref: '—', digest: undefined }];
     for (const target of targets) {
       lines.push(
-        `| ${code(image.source)} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
+        `| ${statusCell(image)} | ${target.ref === '—' ? '—' : code(inRegistry(target.ref))} | ${code(shortRef(image.source))}<br>${shortDigest(image.sourceDigest)} | ${platforms(image)} | ${duration(image.durationMs)} |`,
       );
     }
   }
   lines.push('');
-  const digests = run.images.filter((i) => i.sourceDigest && i.status !== 'failed');
-  if (digests.length) {
-    lines.push('<details><summary>Full digests</summary>', '');
-    for (const image of digests) lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}`);
-    lines.push('', '</details>', '');
-  }
+  // Each failure with its hint, right under the table.
   for (const image of failed) {
     lines.push(
       `**${escapeMarkdown(image.source)}** failed: ${escapeMarkdown(image.error ?? 'unknown error')}`,
       '',
     );
     if (image.hint) lines.push(`> ${escapeMarkdown(image.hint)}`, '');
+  }
+  const digests = run.images.filter((i) => i.sourceDigest && i.status !== 'failed');
+  if (digests.length) {
+    lines.push('<details><summary>Full sources, digests and targets</summary>', '');
+    for (const image of digests) {
+      const targets = image.targets.map((t) => code(t.ref)).join(', ');
+      lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}${targets ? ` → ${targets}` : ''}`);
+    }
+    lines.push('', '</details>', '');
   }
   const noted = run.images.filter((i) => i.notes.length);
   for (const image of noted) {
@@ -108,4 +118,16 @@ function kind(mediaType: string): string {
   if (mediaType.endsWith('manifest.v1+json') || mediaType.endsWith('manifest.v2+json'))
     return 'single platform';
   return mediaType;
+}
+
+/** Longest source shown in the table; the details list it in full. */
+export const SOURCE_CELL_MAX = 40;
+
+/**
+ * A source as the table shows it: a digest cut to 12 hex digits, and a reference still longer than SOURCE_CELL_MAX
+ * kept by its end (the repository and tag say more than the host).
+ */
+export function shortRef(ref: string): string {
+  const short = ref.replace(/@(sha256:[0-9a-f]{12})[0-9a-f]{52}\b/, '@$1…');
+  return short.length > SOURCE_CELL_MAX ? `…${short.slice(short.length - SOURCE_CELL_MAX + 1)}` : short;
 }
