@@ -23,6 +23,14 @@ export class FakeClock implements Clock {
     await Promise.resolve();
     if (signal?.aborted) throw signal.reason;
   }
+  /** Moves the time on without anyone sleeping, firing the time limits that fall due. */
+  advance(ms: number): void {
+    this.time += ms;
+    for (const t of this.timers.filter((t) => t.at <= this.time)) {
+      this.timers.splice(this.timers.indexOf(t), 1);
+      t.fire();
+    }
+  }
   private readonly timers: { at: number; fire: () => void }[] = [];
   timer(ms: number, fire: () => void): () => void {
     const entry = { at: this.time + ms, fire };

@@ -9,8 +9,6 @@ export interface Logger {
   debug(message: string): void;
   info(message: string): void;
   warning(message: string): void;
-  /** Groups the log lines of one phase (a foldable group in Actions, a section elsewhere). */
-  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface Clock {

@@ -17,7 +17,6 @@ export async function run(): Promise<void> {
     debug: (m) => core.debug(m),
     info: (m) => core.info(inert(m)),
     warning: (m) => core.warning(m),
-    group: (name, fn) => core.group(name, fn),
   };
   const authHost: AuthHost = {
     idToken:

@@ -105,11 +105,6 @@ export class CliLog implements Logger {
     this.line(`warning: ${message}`);
   }
 
-  async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    this.line(name);
-    return fn();
-  }
-
   /** Writes a line above the live block (or plainly). */
   line(text: string): void {
     const clean = this.redact(text);
