@@ -230,14 +230,34 @@ describe('exit codes', () => {
   it('2: bad input, every problem at once naming the flag, nothing sent', async () => {
     const run = await runCli(
       bed,
-      ['--name', 'x', '--timeout', 'soon', '--max-parallel', '0', '--forse', '-o', 'yaml'],
+      [
+        '--name',
+        'x',
+        '--subscription',
+        'my-sub',
+        '--timeout',
+        'soon',
+        '--max-parallel',
+        '0',
+        '--forse',
+        '-o',
+        'yaml',
+      ],
       {
         env: secretEnv(),
       },
     );
     expectExit(run, 2);
     expect(run.stdout).toBe('');
-    for (const flag of ['--name', '--timeout', '--max-parallel', '--forse', '--output', '--source'])
+    for (const flag of [
+      '--name',
+      '--subscription',
+      '--timeout',
+      '--max-parallel',
+      '--forse',
+      '--output',
+      '--source',
+    ])
       expect(run.stderr).toContain(`- ${flag}: `);
     expect(run.stderr).toContain("did you mean '--force'?");
     expect(await bed.control.requests()).toEqual([]);

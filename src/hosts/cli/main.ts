@@ -88,7 +88,8 @@ export async function main(io: CliIo): Promise<number> {
     input: (name) => inputs[name as InputName] ?? '',
     given: [],
     problems,
-    inputLabel: (name) => `--${flagOf(name)}`,
+    // A problem names the flag the user typed (`--subscription` or `--subscription-id`), else the input's own flag.
+    inputLabel: (name) => flags.setBy[name as InputName] ?? `--${flagOf(name)}`,
     unknown: { noun: 'a flag of acr-import', listedIn: 'acr-import --help' },
     env: io.env,
     resolvePath: (file) => confinePath(file, { root: io.cwd, allowOutside: flags.allowOutsideCwd }),
