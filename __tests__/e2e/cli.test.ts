@@ -3,11 +3,12 @@
  * flags of the scenarios people use it for, against the emulator and real registries. Each test checks what a user
  * sees (stdout, stderr, the exit code) and what landed in the target, read from its backing registry.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StartedBed } from '../../testbed/bed.js';
 import { useBed } from '../bed-hooks.js';
 import { bedFlags, runCli, type CliRun } from '../../testbed/run-cli.js';
+import { REPO_ROOT } from '../../testbed/run-action.js';
 import { INPUT_TABLE } from '../../src/engine/index.js';
 import { importCalls, startReaderBed, type ResultJson } from './scenario-helpers.js';
 
@@ -393,6 +394,32 @@ describe('terminal and files', () => {
     expect(await readFile(join(run.cwd, 'summary.md'), 'utf8')).toContain('| Status |');
     const lock = JSON.parse(await readFile(join(run.cwd, 'images.lock.json'), 'utf8')) as unknown;
     expect(JSON.stringify(lock)).toContain(bed.sources.hub.images['ociSingle']!.digest);
+  });
+});
+
+describe('packaging', () => {
+  it('runs from a copy of cli/ alone, with no node_modules anywhere above it (self-contained bundle)', async () => {
+    const copy = join(bed.dir, 'clean-clone', 'cli');
+    await cp(join(REPO_ROOT, 'cli'), copy, { recursive: true });
+    const run = await runCli(
+      bed,
+      [...bedFlags(bed), '--source', `${bed.sources.hub.host}/library/hello:latest`, '-t', 'cli17/hello:1'],
+      { script: join(copy, 'index.js'), cwd: join(bed.dir, 'clean-clone'), env: secretEnv() },
+    );
+    expectExit(run, 0);
+    expect(await bed.digestOf(bed.acrs.target, 'cli17/hello', '1')).toBe(
+      bed.sources.hub.images['multiArch']!.digest,
+    );
+  });
+
+  it('is the package bin, with a node shebang', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(pkg.bin).toEqual({ 'acr-import': 'cli/index.js' });
+    expect((await readFile(join(REPO_ROOT, 'cli/index.js'), 'utf8')).split('\n')[0]).toBe(
+      '#!/usr/bin/env node',
+    );
   });
 });
 
