@@ -70,9 +70,13 @@ export function identityHttpClient(
         const failure = err instanceof ImportError ? err : undefined;
         failures.record(failure);
         const code = err instanceof RemoteError ? err.code : undefined;
+        // The library's retry policy looks at RestErrors only (by name), and retries these system error codes.
         const wrapped = new Error(failure?.message ?? String(err), { cause: err }) as Error & {
           code?: string;
+          request?: PipelineRequest;
         };
+        wrapped.name = 'RestError';
+        wrapped.request = request;
         wrapped.code =
           code === 'ProxyRefused' || code === 'InsecureRedirect'
             ? code
