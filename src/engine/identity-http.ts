@@ -5,7 +5,7 @@
  */
 import type { TokenCredentialOptions } from '@azure/identity';
 import { ImportError, RemoteError } from './errors.js';
-import { jsonBody, type HttpClient, type HttpRequest } from './http.js';
+import { isClosedClient, jsonBody, type HttpClient, type HttpRequest } from './http.js';
 
 type AzureHttpClient = NonNullable<TokenCredentialOptions['httpClient']>;
 type PipelineRequest = Parameters<AzureHttpClient['sendRequest']>[0];
@@ -78,8 +78,8 @@ export function identityHttpClient(
         wrapped.name = 'RestError';
         wrapped.request = request;
         wrapped.code =
-          code === 'ProxyRefused' || code === 'InsecureRedirect'
-            ? code
+          code === 'ProxyRefused' || code === 'InsecureRedirect' || isClosedClient(err)
+            ? (code ?? 'ClientClosed')
             : code === 'NoAnswer' || code === 'TooSlow'
               ? 'ETIMEDOUT'
               : 'ECONNRESET';
