@@ -4,7 +4,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { AuthError, ImportError, RemoteError } from './errors.js';
-import type { HttpClient } from './http.js';
+import { isClosedClient, type HttpClient } from './http.js';
 import { failureRecorder, identityHttpClient } from './identity-http.js';
 import { NEUTRAL_WORDING, type Clock, type HostWording, type SecretSink } from './ports.js';
 
@@ -260,6 +260,8 @@ async function fetchIdToken(
       // A proxy that refuses, a refused redirect: no retry helps, and the error already says what to do.
       if (err instanceof RemoteError && (err.code === 'ProxyRefused' || err.code === 'InsecureRedirect'))
         throw err;
+      // The run is over (its client closed): nobody waits for this token any more.
+      if (isClosedClient(err)) throw err;
       const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
       // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came); the engine's own fetch
       // (requestGithubIdToken) throws a RemoteError with the status, or none when no answer came.

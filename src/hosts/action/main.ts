@@ -29,6 +29,7 @@ export async function run(): Promise<void> {
   const idToken: AuthHost['idToken'] =
     oidcUrl && oidcToken
       ? async (audience, engineHttp) => {
+          core.debug(`Requesting a GitHub ID token for audience ${audience}`);
           const token = engineHttp
             ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
             : await core.getIDToken(audience);
