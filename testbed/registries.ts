@@ -6,7 +6,7 @@
  * Exported API:
  * - `startRegistry(spec)` / `startRegistries(specs)`: write the config, spawn, and resolve once `GET /v2/` answers
  *   (polled every 20 ms). The result carries `host` (`127.0.0.1:PORT`), `url`, `pid`, `logFile` and `stop()`.
- * - `freePorts(n)`: n distinct free TCP ports on 127.0.0.1 (listen on port 0, then close).
+ * - `freePorts(n)`: n distinct free TCP ports on 127.0.0.1, below the ephemeral range (checked by listening on each).
  * - `spawnTracked(...)`, `stopProcess(pid)`, `trackedPids()`: every child of the bed is spawned through
  *   `spawnTracked`, which (1) asks the kernel to SIGKILL the child when its parent dies (`setpriv --pdeathsig`,
  *   util-linux), and (2) records the PID so that a process `exit` handler kills whatever is left when the parent exits
@@ -18,7 +18,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { Agent } from 'undici';
@@ -196,21 +196,36 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 // ---------------------------------------------------------------------------------------------------------------
 // Ports
 
-/** `n` distinct free ports on 127.0.0.1: all listened on at once (so they differ), then released. */
+/**
+ * Ports for the bed's listeners are taken below Linux's ephemeral range (32768-60999 by default): a port picked by
+ * `listen(0)` and released can be taken a moment later by an outgoing connection of the tests themselves (the local
+ * end of a socket), and the server that was meant to get it then fails with EADDRINUSE. Each process walks its own
+ * stretch of the range (its start derived from the pid) and never hands out a port twice.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+const handedOut = new Set<number>();
+let nextPort = PORT_RANGE.from + ((process.pid * 7_919) % (PORT_RANGE.to - PORT_RANGE.from));
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** `n` distinct free ports on 127.0.0.1, each checked by listening on it, outside the ephemeral range. */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  const ports: number[] = [];
+  for (let tried = 0; ports.length < n; tried++) {
+    if (tried > PORT_RANGE.to - PORT_RANGE.from)
+      throw new Error(`no ${n} free ports in ${PORT_RANGE.from}-${PORT_RANGE.to}`);
+    const port = nextPort;
+    nextPort = nextPort + 1 >= PORT_RANGE.to ? PORT_RANGE.from : nextPort + 1;
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    ports.push(port);
+  }
   return ports;
 }
 

@@ -239,7 +239,7 @@ describe('referrers: none and a type filter', () => {
     expect(await reader.referrers('plain/signed', image.digest)).toEqual([]);
     const cosign = seeded(image).find((r) => r.tag)!;
     expect(await bed.digestOf(bed.acrs.target, 'plain/signed', cosign.tag!)).toBeUndefined();
-    expect(run.summary).not.toContain('<br>');
+    expect(run.summary).not.toMatch(/signature|SBOM|Referrers/);
   });
 
   it('an artifact type copies only that type, asking the registry to filter', async () => {

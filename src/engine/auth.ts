@@ -101,7 +101,7 @@ function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
       'No way to sign in to Azure was found; auth: auto tried every mode, and each lacks something:',
       `- oidc (recommended): needs ${wording(host).idTokenMissing} (${host.idToken ? 'present' : 'missing'}), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}), and a federated credential for this identity on the app registration.`,
       `- client-secret: needs client-secret (missing), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}).`,
-      `- azure-cli: needs an az session signed in before this step (${wording(host).existingSession}): ${host.azureCliNote ?? 'az is not signed in'}.`,
+      `- azure-cli: needs an az signed in before this step (${wording(host).existingSession}): ${host.azureCliNote ?? 'az is not signed in'}.`,
       '- managed-identity: needs a machine on Azure with a managed identity attached (hosted CI runners have none).',
     ].join('\n'),
     `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this identity on the app registration. Alternatively set ${wording(host).authMode('client-secret')} with client-secret, or ${wording(host).existingSession}.`,

@@ -10,7 +10,7 @@ import {
   type ImportConfig,
   type Logger,
 } from '../../engine/index.js';
-import { probeAzureCli } from '../common/azure-cli.js';
+import { azureCliFor } from '../common/azure-cli.js';
 import { runHost } from '../common/runner.js';
 import { GITHUB_WORDING } from './wording.js';
 import { OUTPUTS } from './constants.js';
@@ -38,15 +38,12 @@ export async function run(): Promise<void> {
         }
       : undefined;
   const authHost = async (config: ImportConfig): Promise<AuthHost> => {
-    // auth: auto asks the Azure CLI only after OIDC and a client secret: probe it (about a second) only then.
-    const cli =
-      config.auth === 'auto' && !(idToken && config.clientId && config.tenantId) && !config.clientSecret
-        ? await probeAzureCli({ path: env['PATH'] ?? '', platform: process.platform })
-        : { signedIn: false };
     return {
       idToken,
-      azureCliAvailable: cli.signedIn,
-      ...(cli.reason ? { azureCliNote: cli.reason } : {}),
+      ...(await azureCliFor(config, Boolean(idToken), {
+        path: env['PATH'] ?? '',
+        platform: process.platform,
+      })),
       // GitHub-hosted runners have no managed identity; probing for one would only wait for a timeout.
       managedIdentityPossible: env['RUNNER_ENVIRONMENT'] !== 'github-hosted',
     };

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { requestGithubIdToken, type AuthHost, type ImportConfig } from '../../engine/index.js';
-import { probeAzureCli } from '../common/azure-cli.js';
+import { azureCliFor } from '../common/azure-cli.js';
 
 export interface SignInChoice {
   /** What the machine offers, once the inputs are valid (the Azure CLI is asked only when auto would reach it). */
@@ -32,15 +32,9 @@ export function cliSignIn(
         }
       : undefined;
   const authHost = async (config: ImportConfig): Promise<AuthHost> => {
-    // az account show takes about a second: asked only when auto gets that far (no OIDC with ids, no secret).
-    const cli =
-      config.auth === 'auto' && !(idToken && config.clientId && config.tenantId) && !config.clientSecret
-        ? await probeAzureCli({ path: env['PATH'] ?? '', platform: process.platform })
-        : { signedIn: false };
     return {
       idToken,
-      azureCliAvailable: cli.signedIn,
-      ...(cli.reason ? { azureCliNote: cli.reason } : {}),
+      ...(await azureCliFor(config, Boolean(idToken), { path: env['PATH'] ?? '', platform: process.platform })),
       // A managed identity is announced by its endpoint variables (App Service, Functions, Container Apps, Arc). An
       // Azure VM's IMDS is not: finding it would mean probing the network, so on a VM use --auth managed-identity.
       managedIdentityPossible: Boolean(env['IDENTITY_ENDPOINT'] || env['MSI_ENDPOINT']),

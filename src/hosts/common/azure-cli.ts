@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
+import type { AuthHost, ImportConfig } from '../../engine/index.js';
 
 export interface AzureCliProbe {
   signedIn: boolean;
@@ -76,4 +77,20 @@ export async function probeAzureCli(
       },
     );
   });
+}
+
+/**
+ * What auth: auto may know of the Azure CLI. It comes after OIDC (with client-id and tenant-id) and a client secret, so
+ * `az account show` (about a second) is asked only when auto would get that far.
+ */
+export async function azureCliFor(
+  config: Pick<ImportConfig, 'auth' | 'clientId' | 'tenantId' | 'clientSecret'>,
+  hasIdToken: boolean,
+  machine: { path: string; platform: NodeJS.Platform },
+): Promise<Pick<AuthHost, 'azureCliAvailable' | 'azureCliNote'>> {
+  const reached =
+    config.auth === 'auto' && !(hasIdToken && config.clientId && config.tenantId) && !config.clientSecret;
+  if (!reached) return { azureCliAvailable: false };
+  const cli = await probeAzureCli(machine);
+  return { azureCliAvailable: cli.signedIn, ...(cli.reason ? { azureCliNote: cli.reason } : {}) };
 }
