@@ -31,6 +31,20 @@ export default tseslint.config(
     },
   },
   {
+    // The Azure Pipelines task speaks the agent's protocol itself.
+    files: ['src/hosts/pipelines/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@actions/*'], message: 'The Azure Pipelines host must not depend on @actions/*.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**/*.mjs', 'jest.config.js', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

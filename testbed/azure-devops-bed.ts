@@ -1,0 +1,155 @@
+/**
+ * The bed's Azure DevOps organization: one project, one running job (plan + job ids, its System.AccessToken), its
+ * service connections, and the Entra app they sign in as (`pipelines`: importer on the target ACR, a federated
+ * credential for the `acr-prod` connection's subject, a client secret and an RSA certificate). Made by startBed()
+ * (testbed/bed.ts) and exposed as `bed.azureDevOps`; testbed/agent-env.ts turns it into a task's environment.
+ *
+ * Connections (all of the `pipelines` app): `acr-prod` (referenced by the job, federated credential on the app),
+ * `acr-staging` (referenced, but the app has no federated credential for its subject: AADSTS70021/700213) and
+ * `acr-unreferenced` (exists, not referenced by the job: the OIDC endpoint refuses it, as for a `script:` step).
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { azureDevOpsIssuer, oidcRequestPath, type AzureDevOpsConfig } from './emulator/azure-devops.js';
+import type { EmulatorConfig } from './emulator/config.js';
+
+const run = promisify(execFile);
+
+export interface ServiceConnectionFixture {
+  /** The connection's GUID: the value of an input of type connectedService:AzureRM. */
+  id: string;
+  name: string;
+  /** `sc://<org>/<project>/<name>`: the subject of its OIDC tokens. */
+  subject: string;
+}
+
+export interface AzureDevOpsBed {
+  organization: string;
+  organizationId: string;
+  project: string;
+  projectId: string;
+  /** System.CollectionUri: `https://127.0.0.1:<port>/<org>/`. */
+  collectionUri: string;
+  /** System.OidcRequestUri of the running job. */
+  oidcRequestUri: string;
+  /** System.AccessToken of the running job. */
+  accessToken: string;
+  /** `https://vstoken.dev.azure.com/<organization id>` */
+  issuer: string;
+  connections: {
+    prod: ServiceConnectionFixture;
+    staging: ServiceConnectionFixture;
+    unreferenced: ServiceConnectionFixture;
+  };
+  /** The app behind the connections. */
+  app: {
+    clientId: string;
+    objectId: string;
+    tenantId: string;
+    clientSecret: string;
+    /** PEM certificate followed by its RSA private key, as ENDPOINT_AUTH_PARAMETER_<id>_SERVICEPRINCIPALCERTIFICATE carries it. */
+    certificatePem: string;
+  };
+}
+
+function guid(label: string): string {
+  const h = createHash('sha256').update(`acr-import-bed:ado:${label}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Everything startBed() needs: the emulator's `azureDevOps` section, the app principal, and the bed's view. */
+export async function azureDevOpsSetup(
+  dir: string,
+  port: number,
+  tenantId: string,
+): Promise<{
+  config: AzureDevOpsConfig;
+  principal: EmulatorConfig['principals'][number];
+  bed: AzureDevOpsBed;
+}> {
+  const organization = 'acme';
+  const project = 'app';
+  const organizationId = guid('org');
+  const projectId = guid('project');
+  const issuer = azureDevOpsIssuer(organizationId);
+  const connection = (name: string): ServiceConnectionFixture => ({
+    id: guid(`connection:${name}`),
+    name,
+    subject: `sc://${organization}/${project}/${name}`,
+  });
+  const connections = {
+    prod: connection('acr-prod'),
+    staging: connection('acr-staging'),
+    unreferenced: connection('acr-unreferenced'),
+  };
+  const config: AzureDevOpsConfig = {
+    port,
+    organization,
+    organizationId,
+    project,
+    projectId,
+    planId: guid('plan'),
+    jobId: guid('job'),
+    accessToken: randomBytes(32).toString('base64url'),
+    connections: [
+      { ...connections.prod, referenced: true },
+      { ...connections.staging, referenced: true },
+      { ...connections.unreferenced, referenced: false },
+    ],
+  };
+
+  const keyFile = join(dir, 'pipelines-app.key');
+  const certFile = join(dir, 'pipelines-app.crt');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-noenc',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=acr-import-pipelines',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
+  const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+
+  const app = {
+    clientId: guid('app:pipelines'),
+    objectId: guid('sp:pipelines'),
+    tenantId,
+    clientSecret: randomBytes(24).toString('base64url'),
+    certificatePem: `${cert.trim()}\n${key.trim()}\n`,
+  };
+  const origin = `https://127.0.0.1:${port}`;
+  return {
+    config,
+    principal: {
+      name: 'pipelines',
+      clientId: app.clientId,
+      tenantId,
+      objectId: app.objectId,
+      clientSecret: app.clientSecret,
+      certificates: [cert],
+      federated: [{ issuer, subject: connections.prod.subject, audiences: ['api://AzureADTokenExchange'] }],
+    },
+    bed: {
+      organization,
+      organizationId,
+      project,
+      projectId,
+      collectionUri: `${origin}/${organization}/`,
+      oidcRequestUri: `${origin}${oidcRequestPath(config)}`,
+      accessToken: config.accessToken,
+      issuer,
+      connections,
+      app,
+    },
+  };
+}
