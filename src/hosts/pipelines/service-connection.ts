@@ -14,8 +14,9 @@
  * - the OIDC request URI and the job token come from the environment this module is given (tests pass one), not from
  *   `process.env` read inside the library; transient failures are retried with the host's clock.
  * The request is the one AzurePipelinesCredential sends (POST, api-version 7.1, `serviceConnectionId`, Bearer job
- * token, `X-TFS-FedAuthRedirect: Suppress`), and a fresh token is fetched for every Entra request: the tokens live
- * about 10 minutes and MSAL asks for an assertion only when it has no cached access token.
+ * token, `X-TFS-FedAuthRedirect: Suppress`), and a fresh token is fetched for every Entra request (MSAL asks for the
+ * assertion twice per request; both get the same token): the tokens live about 10 minutes, and MSAL asks only when it
+ * has no cached access token, so a token is never reused after it could have expired.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import {
@@ -310,15 +311,29 @@ export async function createConnectionCredential(
   let presented: Presented | undefined;
   let inner: TokenCredential;
   let federated: ConnectionCredential['federated'];
+  /** The OIDC token of the Entra request under way (WIF); each getToken call starts without one. */
+  let current: Promise<string> | undefined;
+  const fresh = (): void => {
+    current = undefined;
+  };
   const tenantId = connection.tenantId ?? '';
   const clientId = connection.clientId ?? '';
   switch (connection.scheme) {
     case 'WorkloadIdentityFederation': {
-      const getAssertion = async (): Promise<string> => {
-        const token = await requestOidcToken(connection, options);
-        options.mask(token);
-        presented = claimsOf(token);
-        return token;
+      // MSAL asks for the assertion more than once per Entra request: one OIDC token serves one getToken call.
+      const getAssertion = (): Promise<string> => {
+        current ??= requestOidcToken(connection, options).then(
+          (token) => {
+            options.mask(token);
+            presented = claimsOf(token);
+            return token;
+          },
+          (err: unknown) => {
+            current = undefined;
+            throw err;
+          },
+        );
+        return current;
       };
       inner = new identity.ClientAssertionCredential(tenantId, clientId, getAssertion, common);
       federated = (otherTenant, otherClient) =>
@@ -327,6 +342,7 @@ export async function createConnectionCredential(
           { ...connection, tenantId: otherTenant, clientId: otherClient },
           () => presented,
           options.mask,
+          fresh,
         );
       break;
     }
@@ -345,7 +361,7 @@ export async function createConnectionCredential(
       break;
   }
   return {
-    credential: translated(inner, connection, () => presented, options.mask),
+    credential: translated(inner, connection, () => presented, options.mask, fresh),
     presented: () => presented,
     ...(federated ? { federated } : {}),
   };
@@ -357,9 +373,11 @@ function translated(
   connection: ServiceConnection,
   presented: () => Presented | undefined,
   mask: (secret: string) => void,
+  startRequest: () => void,
 ): TokenCredential {
   return {
     async getToken(scopes: string | string[], getOptions?: GetTokenOptions): Promise<AccessToken | null> {
+      startRequest();
       try {
         const token = await inner.getToken(scopes, getOptions);
         if (token) mask(token.token);
