@@ -4,6 +4,7 @@
  * and the file as generated (node build/testbed/task-json.js).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { INPUTS } from '../../src/engine/index.js';
 import {
   buildTaskJson,
@@ -11,6 +12,7 @@ import {
   REPLACED_BY_SERVICE_CONNECTION,
   type TaskInput,
 } from '../../src/hosts/pipelines/task-manifest.js';
+import { REPO_ROOT } from '../../testbed/run-action.js';
 import { actionInputFacts, TASK_JSON, VSS_EXTENSION_JSON } from '../../testbed/task-json.js';
 
 interface TaskJson {
@@ -115,6 +117,20 @@ describe('task.json', () => {
     expect(task.category).toBe('Deploy');
     expect(task.outputVariables.map((o) => o.name)).toEqual(['digest', 'images', 'results']);
   });
+});
+
+describe('docs/azure-pipelines.md', () => {
+  const docs = readFileSync(join(REPO_ROOT, 'docs', 'azure-pipelines.md'), 'utf8');
+  it.each(task.inputs.map((i) => [i.name, i]))(
+    'lists %s with its default and required-ness',
+    (name, input) => {
+      const row = docs.split('\n').find((l) => l.startsWith(`| \`${name}\` `));
+      expect(row).toBeDefined();
+      const cells = (row ?? '').split('|').map((c) => c.trim());
+      expect(cells[2]).toBe(input.required ? 'yes' : 'no');
+      expect(cells[3]).toBe(input.defaultValue ? `\`${input.defaultValue}\`` : '');
+    },
+  );
 });
 
 describe('vss-extension.json', () => {
