@@ -164,6 +164,27 @@ describe('workload identity federation', () => {
     expect(result.hint).toContain('Pipeline permissions');
   });
 
+  it('retries an Azure DevOps 5xx and a dropped connection, then signs in', async () => {
+    await bed.control.setFaults({ serverError: { service: 'azuredevops', count: 2, status: 503 } });
+    const { result } = await probe(connectionOf('wif'));
+    expect(result).toMatchObject({ ok: true });
+    const statuses = (await bed.control.requests({ service: 'azuredevops' })).map((r) => r.status);
+    expect(statuses).toEqual([503, 503, 200, 200]);
+    await bed.control.reset();
+    await bed.control.setFaults({ dropConnections: { service: 'azuredevops', count: 1 } });
+    expect((await probe(connectionOf('wif'))).result).toMatchObject({ ok: true });
+  });
+
+  it("gives up after three failed attempts and says the problem is on Azure DevOps' side", async () => {
+    await bed.control.setFaults({ serverError: { service: 'azuredevops', count: 10, status: 500 } });
+    const { result } = await probe(connectionOf('wif'));
+    expect(result).toMatchObject({ ok: false, kind: 'auth' });
+    expect(result.message).toContain('HTTP 500');
+    expect(result.message).toContain('(3 attempts)');
+    expect(result.hint).toContain("on Azure DevOps' side");
+    expect(await bed.control.requests({ service: 'azuredevops' })).toHaveLength(3);
+  });
+
   it("matches Microsoft's AzurePipelinesCredential against the emulated endpoint", async () => {
     const { result } = await probe(connectionOf('wif'), { PROBE_KIND: 'azure-pipelines-credential' });
     expect(result).toMatchObject({ ok: true });

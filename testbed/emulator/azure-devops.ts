@@ -16,7 +16,7 @@
  * "no explicit reference" refusal, the answer to a missing `serviceConnectionId`, and the jwks_uri's path.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { bearer, send, sendJson, type Ctx } from './http.js';
+import { applyNetworkFaults, bearer, send, sendJson, type Ctx } from './http.js';
 import { jwks, nowSeconds, signJwt, type SigningKey } from './jwt.js';
 import type { World } from './state.js';
 
@@ -83,6 +83,28 @@ function vssError(ctx: Ctx, status: number, typeKey: string, message: string, he
 export async function handleAzureDevOps(ctx: Ctx, world: World): Promise<void> {
   const config = world.config.azureDevOps;
   if (!config) return vssError(ctx, 404, 'ResourceNotFoundException', 'Azure DevOps is not configured.');
+  const faulted = applyNetworkFaults(
+    ctx,
+    world.control,
+    { drop: 'azuredevops', throttle: 'azuredevops', serverError: 'azuredevops' },
+    {
+      throttled: () => ({
+        body: {
+          $id: '1',
+          innerException: null,
+          message: 'Request was blocked due to exceeding usage of resource.',
+          typeKey: 'RequestBlockedException',
+        },
+      }),
+      serverError: (status) => ({
+        $id: '1',
+        innerException: null,
+        message: `Server error ${status}`,
+        typeKey: 'VssServiceException',
+      }),
+    },
+  );
+  if (faulted) return;
   const issuerBase = `/${config.organizationId}/.well-known`;
   if (ctx.method === 'GET' && ctx.path === `${issuerBase}/openid-configuration`) {
     return sendJson(ctx, 200, {
