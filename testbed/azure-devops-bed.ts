@@ -60,16 +60,39 @@ function guid(label: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** The pipelines app's self-signed RSA certificate (PEM), made with openssl in `dir`; slow, so started early. */
+export async function appCertificate(dir: string): Promise<{ cert: string; key: string }> {
+  const keyFile = join(dir, 'pipelines-app.key');
+  const certFile = join(dir, 'pipelines-app.crt');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-noenc',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=acr-import-pipelines',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
+  const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  return { cert, key };
+}
+
 /** Everything startBed() needs: the emulator's `azureDevOps` section, the app principal, and the bed's view. */
-export async function azureDevOpsSetup(
-  dir: string,
+export function azureDevOpsSetup(
   port: number,
   tenantId: string,
-): Promise<{
+  { cert, key }: { cert: string; key: string },
+): {
   config: AzureDevOpsConfig;
   principal: EmulatorConfig['principals'][number];
   bed: AzureDevOpsBed;
-}> {
+} {
   const organization = 'acme';
   const project = 'app';
   const organizationId = guid('org');
@@ -100,25 +123,6 @@ export async function azureDevOpsSetup(
       { ...connections.unreferenced, referenced: false },
     ],
   };
-
-  const keyFile = join(dir, 'pipelines-app.key');
-  const certFile = join(dir, 'pipelines-app.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-noenc',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=acr-import-pipelines',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-  ]);
-  const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
 
   const app = {
     clientId: guid('app:pipelines'),

@@ -35,7 +35,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
 import type { EmulatorConfig } from './emulator/config.js';
-import { azureDevOpsSetup, type AzureDevOpsBed } from './azure-devops-bed.js';
+import { appCertificate, azureDevOpsSetup, type AzureDevOpsBed } from './azure-devops-bed.js';
 import { RegistryClient } from './oci.js';
 import { generatePki, type Pki } from './pki.js';
 import {
@@ -352,6 +352,9 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
     if (!options.keepDir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
 
+  // The pipelines app's RSA certificate takes openssl a while: made alongside everything else.
+  const appCert = appCertificate(dir);
+  appCert.catch(() => undefined);
   try {
     // -- ports, PKI ---------------------------------------------------------------------------------------------
     const registryNames = [...SOURCE_KEYS, ...ACR_KEYS];
@@ -403,7 +406,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       reader: principal('reader', tenants.main),
       foreign: principal('foreign', tenants.other),
     };
-    const azureDevOps = await azureDevOpsSetup(pki.result.dir, azureDevOpsPort, tenants.main);
+    const azureDevOps = azureDevOpsSetup(azureDevOpsPort, tenants.main, await appCert);
     const identity = {
       clientId: guid('app:identity'),
       objectId: guid('sp:identity'),
