@@ -6,12 +6,11 @@
 import { AuthError, InputError, parseConfig } from '../../src/engine/index.js';
 import {
   agentSecrets,
-  describeSignInError,
   engineInputs,
   readServiceConnection,
-  roleHint,
   type ServiceConnection,
 } from '../../src/hosts/pipelines/service-connection.js';
+import { describeSignInError, roleHint } from '../../src/hosts/pipelines/connection-credential.js';
 import { agentEnv, type ServiceConnectionSpec } from '../../testbed/agent-env.js';
 
 const ID = '2c1a7e9f-5b3d-4c8e-9f0a-1b2c3d4e5f60';
