@@ -12,6 +12,7 @@
  * `ENDPOINT_AUTH_SYSTEMVSSCONNECTION` `{"parameters":{"AccessToken":"..."},"scheme":"OAuth"}`.
  */
 import { join } from 'node:path';
+import type { ServiceConnectionFixture } from './azure-devops-bed.js';
 import type { StartedBed } from './bed.js';
 
 export interface ServiceConnectionSpec {
@@ -114,7 +115,7 @@ export function agentEnv(options: AgentEnvOptions): Record<string, string> {
 }
 
 export type ConnectionKind =
-  'wif' | 'wif-staging' | 'wif-unreferenced' | 'secret' | 'certificate' | 'managed-identity';
+  'wif' | 'wif-staging' | 'wif-unreferenced' | 'wif-entra' | 'secret' | 'certificate' | 'managed-identity';
 
 /**
  * One of the bed's service connections as the agent describes it. The emulator is not a public cloud, so every
@@ -124,12 +125,12 @@ export type ConnectionKind =
 export function bedServiceConnection(bed: StartedBed, kind: ConnectionKind): ServiceConnectionSpec {
   const ado = bed.azureDevOps;
   const { app } = ado;
-  const connection =
-    kind === 'wif-staging'
-      ? ado.connections.staging
-      : kind === 'wif-unreferenced'
-        ? ado.connections.unreferenced
-        : ado.connections.prod;
+  const byKind: Partial<Record<ConnectionKind, ServiceConnectionFixture>> = {
+    'wif-staging': ado.connections.staging,
+    'wif-unreferenced': ado.connections.unreferenced,
+    'wif-entra': ado.connections.entra,
+  };
+  const connection = byKind[kind] ?? ado.connections.prod;
   const data: Record<string, string> = {
     environment: 'AzureStack',
     scopeLevel: 'Subscription',
@@ -144,6 +145,7 @@ export function bedServiceConnection(bed: StartedBed, kind: ConnectionKind): Ser
     case 'wif':
     case 'wif-staging':
     case 'wif-unreferenced':
+    case 'wif-entra':
       return {
         ...base,
         scheme: 'WorkloadIdentityFederation',

@@ -5,15 +5,21 @@
  * (testbed/bed.ts) and exposed as `bed.azureDevOps`; testbed/agent-env.ts turns it into a task's environment.
  *
  * Connections (all of the `pipelines` app): `acr-prod` (referenced by the job, federated credential on the app),
- * `acr-staging` (referenced, but the app has no federated credential for its subject: AADSTS70021/700213) and
- * `acr-unreferenced` (exists, not referenced by the job: the OIDC endpoint refuses it, as for a `script:` step).
+ * `acr-staging` (referenced, but the app has no federated credential for its subject: AADSTS70021/700213),
+ * `acr-unreferenced` (exists, not referenced by the job: the OIDC endpoint refuses it, as for a `script:` step) and
+ * `acr-entra` (referenced, of the newer kind whose tokens Entra issues; federated credential on the app).
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { azureDevOpsIssuer, oidcRequestPath, type AzureDevOpsConfig } from './emulator/azure-devops.js';
+import {
+  azureDevOpsIssuer,
+  entraConnectionSubject,
+  oidcRequestPath,
+  type AzureDevOpsConfig,
+} from './emulator/azure-devops.js';
 import type { EmulatorConfig } from './emulator/config.js';
 
 const run = promisify(execFile);
@@ -22,8 +28,10 @@ export interface ServiceConnectionFixture {
   /** The connection's GUID: the value of an input of type connectedService:AzureRM. */
   id: string;
   name: string;
-  /** `sc://<org>/<project>/<name>`: the subject of its OIDC tokens. */
+  /** The subject of its OIDC tokens: `sc://<org>/<project>/<name>` (an `/eid1/...` one for acr-entra). */
   subject: string;
+  /** The issuer of its OIDC tokens. */
+  issuer: string;
 }
 
 export interface AzureDevOpsBed {
@@ -43,6 +51,7 @@ export interface AzureDevOpsBed {
     prod: ServiceConnectionFixture;
     staging: ServiceConnectionFixture;
     unreferenced: ServiceConnectionFixture;
+    entra: ServiceConnectionFixture;
   };
   /** The app behind the connections. */
   app: {
@@ -88,6 +97,8 @@ export function azureDevOpsSetup(
   port: number,
   tenantId: string,
   { cert, key }: { cert: string; key: string },
+  /** The emulator's Entra URL: the issuer of acr-entra's tokens is `<entraUrl>/<tenant>/v2.0`. */
+  entraUrl: string,
 ): {
   config: AzureDevOpsConfig;
   principal: EmulatorConfig['principals'][number];
@@ -98,15 +109,25 @@ export function azureDevOpsSetup(
   const organizationId = guid('org');
   const projectId = guid('project');
   const issuer = azureDevOpsIssuer(organizationId);
+  const clientId = guid('app:pipelines');
   const connection = (name: string): ServiceConnectionFixture => ({
     id: guid(`connection:${name}`),
     name,
     subject: `sc://${organization}/${project}/${name}`,
+    issuer,
   });
+  const entraIssuer = { tenantId, clientId };
+  const entraId = guid('connection:acr-entra');
   const connections = {
     prod: connection('acr-prod'),
     staging: connection('acr-staging'),
     unreferenced: connection('acr-unreferenced'),
+    entra: {
+      id: entraId,
+      name: 'acr-entra',
+      subject: entraConnectionSubject({ organizationId }, { id: entraId, entraIssuer }),
+      issuer: `${entraUrl}/${tenantId}/v2.0`,
+    },
   };
   const config: AzureDevOpsConfig = {
     port,
@@ -121,11 +142,12 @@ export function azureDevOpsSetup(
       { ...connections.prod, referenced: true },
       { ...connections.staging, referenced: true },
       { ...connections.unreferenced, referenced: false },
+      { id: entraId, name: 'acr-entra', referenced: true, entraIssuer },
     ],
   };
 
   const app = {
-    clientId: guid('app:pipelines'),
+    clientId,
     objectId: guid('sp:pipelines'),
     tenantId,
     clientSecret: randomBytes(24).toString('base64url'),
@@ -141,7 +163,11 @@ export function azureDevOpsSetup(
       objectId: app.objectId,
       clientSecret: app.clientSecret,
       certificates: [cert],
-      federated: [{ issuer, subject: connections.prod.subject, audiences: ['api://AzureADTokenExchange'] }],
+      federated: [connections.prod, connections.entra].map((c) => ({
+        issuer: c.issuer,
+        subject: c.subject,
+        audiences: ['api://AzureADTokenExchange'],
+      })),
     },
     bed: {
       organization,

@@ -406,7 +406,12 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       reader: principal('reader', tenants.main),
       foreign: principal('foreign', tenants.other),
     };
-    const azureDevOps = azureDevOpsSetup(azureDevOpsPort, tenants.main, await appCert);
+    const azureDevOps = azureDevOpsSetup(
+      azureDevOpsPort,
+      tenants.main,
+      await appCert,
+      origin(emulatorPorts.entra),
+    );
     const identity = {
       clientId: guid('app:identity'),
       objectId: guid('sp:identity'),

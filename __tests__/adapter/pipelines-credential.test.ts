@@ -123,6 +123,16 @@ describe('workload identity federation', () => {
     expectMaskedBefore(stdout, [...(assertions as string[]), arm ?? '', acr ?? '']);
   });
 
+  it('signs in through a connection whose tokens Entra issues, and reports what it presented', async () => {
+    const { result } = await probe(connectionOf('wif-entra'));
+    expect(result).toMatchObject({ ok: true });
+    expect(result.presented).toEqual({
+      issuer: bed.azureDevOps.connections.entra.issuer,
+      subject: bed.azureDevOps.connections.entra.subject,
+      audience: 'api://AzureADTokenExchange',
+    });
+  });
+
   it('names the federated subject to add when the app has none for this connection', async () => {
     const { result } = await probe(connectionOf('wif-staging'));
     expect(result).toMatchObject({ ok: false, kind: 'auth' });

@@ -93,6 +93,27 @@ describe('Azure DevOps OIDC token endpoint', () => {
     expect(logged?.url).toContain(`serviceConnectionId=${prod.id}`);
   });
 
+  it('issues Entra-issued tokens for a connection of the newer kind (issuer and subject unconfirmed)', async () => {
+    const { entra } = bed.azureDevOps.connections;
+    const token = await connectionToken(entra.id);
+    const claims = claimsOf(token);
+    expect(claims).toMatchObject({
+      iss: `${bed.entra.authorityHost}/${bed.tenants.main}/v2.0`,
+      aud: 'api://AzureADTokenExchange',
+    });
+    expect(claims['sub']).toBe(entra.subject);
+    expect(entra.subject).toMatch(/^\/eid1\/c\/pub\/t\/[\w-]+\/a\/[\w-]+\/sc\/[0-9a-f-]+\/[0-9a-f-]+$/);
+    // Signed with Entra's keys, as its tenant metadata publishes them.
+    const keys = (
+      await client.request(`${bed.entra.authorityHost}/${bed.tenants.main}/discovery/v2.0/keys`)
+    ).json() as {
+      keys: { kid: string }[];
+    };
+    expect(keys.keys.map((k) => k.kid)).toContain(headerOf(token)['kid']);
+    const exchanged = await entraToken({ client_id: bed.azureDevOps.app.clientId, client_assertion: token });
+    expect(exchanged.status).toBe(200);
+  });
+
   it('publishes issuer metadata whose keys verify the token', async () => {
     const token = await connectionToken(bed.azureDevOps.connections.prod.id);
     const origin = new URL(bed.azureDevOps.oidcRequestUri).origin;

@@ -12,7 +12,10 @@
  *   issuer's metadata (its `issuer` is the vstoken URL, which is what Entra compares; its keys are served here).
  * Entra (entra.ts) checks these tokens through `federatedIssuerKeys`.
  *
- * Unconfirmed (no public source settled them; the stricter form is modelled): the status and body of the
+ * A connection with `entraIssuer` (the newer default) gets tokens issued by Entra: iss
+ * `https://login.microsoftonline.com/<tenant>/v2.0` (the emulator's Entra URL here) and an `/eid1/...` subject.
+ *
+ * Unconfirmed (no public source settled them; the stricter form is modelled): the Entra-issuer subject, the status and body of the
  * "no explicit reference" refusal, the answer to a missing `serviceConnectionId`, and the jwks_uri's path.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
@@ -33,8 +36,16 @@ export interface AzureDevOpsConfig {
   jobId: string;
   /** The job's System.AccessToken. */
   accessToken: string;
-  /** Service connections of the project; `referenced`: the job references it (a task input of that type). */
-  connections: { id: string; name: string; referenced: boolean }[];
+  /**
+   * Service connections of the project; `referenced`: the job references it (a task input of that type).
+   * `entraIssuer`: a connection of the newer kind whose tokens Entra issues (see entraIssuedClaims).
+   */
+  connections: {
+    id: string;
+    name: string;
+    referenced: boolean;
+    entraIssuer?: { tenantId: string; clientId: string };
+  }[];
 }
 
 export const AZURE_DEVOPS_TOKEN_LIFETIME = 600;
@@ -44,6 +55,25 @@ const SUPPORTED_API_VERSION = /^7\.[12](-preview(\.\d+)?)?$/;
 /** `iss` of the OIDC tokens of an organization. */
 export function azureDevOpsIssuer(organizationId: string): string {
   return `https://vstoken.dev.azure.com/${organizationId}`;
+}
+
+/** `iss` of the tokens of an Entra-issuer connection: the tenant's v2 issuer (the emulator's Entra stands in). */
+export function entraConnectionIssuer(world: World, tenantId: string): string {
+  return `${world.urls.entra}/${tenantId}/v2.0`;
+}
+
+/**
+ * The subject of an Entra-issuer connection's tokens. Unconfirmed (shared/reference/azure-pipelines.md): modelled on
+ * the `/eid1/c/pub/t/<tenant>/a/<app>/sc/<organization id>/<connection id>` form, tenant and app as base64url of
+ * the GUIDs' bytes. The task reads issuer and subject from the token, so it does not depend on this shape.
+ */
+export function entraConnectionSubject(
+  config: Pick<AzureDevOpsConfig, 'organizationId'>,
+  connection: { id: string; entraIssuer?: { tenantId: string; clientId: string } },
+): string {
+  const b64 = (guid: string): string => Buffer.from(guid.replace(/-/g, ''), 'hex').toString('base64url');
+  const { tenantId, clientId } = connection.entraIssuer ?? { tenantId: '', clientId: '' };
+  return `/eid1/c/pub/t/${b64(tenantId)}/a/${b64(clientId)}/sc/${config.organizationId}/${connection.id}`;
 }
 
 /** The path of System.OidcRequestUri for the configured job. */
@@ -58,7 +88,13 @@ export function oidcRequestPath(config: AzureDevOpsConfig): string {
 export function federatedIssuerKeys(world: World): Map<string, SigningKey> {
   const issuers = new Map<string, SigningKey>([[world.urls.oidc, world.keys.oidc]]);
   const ado = world.config.azureDevOps;
-  if (ado) issuers.set(azureDevOpsIssuer(ado.organizationId), world.keys.azureDevOps);
+  if (ado) {
+    issuers.set(azureDevOpsIssuer(ado.organizationId), world.keys.azureDevOps);
+    // Entra-issuer connections: Entra signs those tokens with its own keys.
+    for (const c of ado.connections) {
+      if (c.entraIssuer) issuers.set(entraConnectionIssuer(world, c.entraIssuer.tenantId), world.keys.entra);
+    }
+  }
   return issuers;
 }
 
@@ -193,16 +229,19 @@ function oidcToken(ctx: Ctx, world: World, config: AzureDevOpsConfig): void {
     );
   }
   const iat = nowSeconds();
+  const entra = connection.entraIssuer;
   const claims = {
     jti: randomUUID(),
-    sub: `sc://${config.organization}/${config.project}/${connection.name}`,
+    sub: entra
+      ? entraConnectionSubject(config, connection)
+      : `sc://${config.organization}/${config.project}/${connection.name}`,
     aud: AUDIENCE,
-    iss: azureDevOpsIssuer(config.organizationId),
+    iss: entra ? entraConnectionIssuer(world, entra.tenantId) : azureDevOpsIssuer(config.organizationId),
     nbf: iat,
     exp: iat + world.lifetime(AZURE_DEVOPS_TOKEN_LIFETIME),
     iat,
   };
-  const token = signJwt(world.keys.azureDevOps, claims);
+  const token = signJwt(entra ? world.keys.entra : world.keys.azureDevOps, claims);
   world.control.addSecret(token);
   sendJson(ctx, 200, { oidcToken: token });
 }
