@@ -466,6 +466,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
         location: LOCATION,
         port: dataPlanePorts[key],
         backendUrl: `http://127.0.0.1:${registryPorts[key]}`,
+        storageDir: join(dir, key, 'storage'),
         publicNetworkAccess: ACR_LAYOUT[key].publicNetworkAccess,
         exportPolicyEnabled: true,
         armTokenAuth: true,

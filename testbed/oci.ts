@@ -23,6 +23,8 @@
  *   - `hasBlob(repo, digest)`, `getBlob(repo, digest)` (digest verified), `putBlob(repo, bytes, digest?)` (monolithic:
  *     `POST /blobs/uploads/` then `PUT <Location>&digest=`) -> digest.
  *   - `listTags(repo)` -> tags (follows `Link` pagination; `[]` when the repository does not exist).
+ *   - `referrers(repo, digest, artifactType?)` -> the descriptors of the OCI referrers API (every `Link` page), or
+ *     `undefined` when the registry answers 404 (it does not serve the API).
  *   - `close()`: releases the connection pool (only the one the client made itself).
  *   Every non-success answer throws `OciError` { status, statusText, code (first `errors[].code`), body, method, url }.
  * - `copyImage(src, srcRepo, srcRef, dst, dstRepo, { tags?, untagged?, concurrency? })` -> `CopyResult`: copies a
@@ -373,6 +375,35 @@ export class RegistryClient {
       next = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
     }
     return tags;
+  }
+
+  // -- referrers --------------------------------------------------------------------------------------------
+
+  async referrers(
+    repo: string,
+    digest: string,
+    artifactType?: string,
+  ): Promise<(Descriptor & { artifactType?: string })[] | undefined> {
+    const out: (Descriptor & { artifactType?: string })[] = [];
+    const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
+    let next: string | undefined = `/v2/${repo}/referrers/${digest}${query}`;
+    for (let page = 0; next; page++) {
+      if (page > 100) throw new Error(`GET ${this.url}/v2/${repo}/referrers/${digest}: more than 100 pages`);
+      const response = await this.send('GET', next, {
+        scope: pullScope(repo),
+        headers: { accept: MEDIA_TYPES.ociIndex },
+      });
+      if (response.status === 404 && page === 0) {
+        await response.arrayBuffer();
+        return undefined;
+      }
+      await this.expectOk(response, 'GET', [200]);
+      const body = (await response.json()) as { manifests?: (Descriptor & { artifactType?: string })[] };
+      out.push(...(body.manifests ?? []));
+      const link = response.headers.get('link');
+      next = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
+    }
+    return out;
   }
 
   // -- transport and auth -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * `runAction(bed, inputs, opts?)`: runs the bundled action (`node dist/index.js`) the way a GitHub runner does.
  *
- * - Environment: a minimal base (PATH, HOME, LANG), the bed's `runnerEnv()`, fresh `GITHUB_OUTPUT`,
+ * - Environment: a minimal base (PATH without any `az` directory, HOME, LANG), the bed's `runnerEnv()`, fresh `GITHUB_OUTPUT`,
  *   `GITHUB_STEP_SUMMARY`, `GITHUB_ENV`, `GITHUB_PATH` and `GITHUB_STATE` files, one `INPUT_<NAME>` per input (the
  *   runner's rule: upper-case, spaces to `_`, dashes kept: `target-tags` -> `INPUT_TARGET-TAGS`), then `opts.env`
  *   (a value of `undefined` removes a variable, e.g. `ACTIONS_ID_TOKEN_REQUEST_URL` for a job without `id-token: write`).
@@ -13,7 +13,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bed } from './types.js';
 
@@ -52,6 +53,17 @@ export interface ActionRun {
   timedOut: boolean;
   /** The environment the action ran with (for assertions on what it was given). */
   env: Record<string, string>;
+}
+
+/**
+ * `PATH` without the directories that hold an `az` (or `az.cmd`): whether the machine has the Azure CLI installed must
+ * not change what a test sees. The action needs nothing else from PATH (node is run by its absolute path).
+ */
+export function pathWithoutAz(pathVariable: string): string {
+  return pathVariable
+    .split(delimiter)
+    .filter((dir) => dir && !['az', 'az.cmd'].some((name) => existsSync(join(dir, name))))
+    .join(delimiter);
 }
 
 /** The runner's input-to-variable rule. */
@@ -131,6 +143,8 @@ export async function runAction(
     ...bed.runnerEnv(),
     ...files,
   };
+  // No real Azure CLI: a test that needs one puts a stand-in first on PATH (az-stand-in.ts) through opts.env.
+  env['PATH'] = pathWithoutAz(env['PATH'] ?? '');
   for (const [name, value] of Object.entries(inputs)) env[inputEnvName(name)] = value;
   for (const [name, value] of Object.entries(opts.env ?? {})) {
     if (value === undefined) delete env[name];

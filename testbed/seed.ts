@@ -22,6 +22,7 @@ import { createCipheriv, createHash, createPrivateKey, randomUUID, sign, X509Cer
 import { gzipSync } from 'node:zlib';
 import type { SeededImage } from './types.js';
 import { MEDIA_TYPES, sha256Digest, type RegistryClient } from './oci.js';
+import { buildReferrers, type BuiltReferrers, type ReferrerMode } from './seed-referrers.js';
 
 export type ImageKind = 'oci-index' | 'docker-list' | 'oci' | 'docker' | 'helm' | 'bench';
 
@@ -33,6 +34,8 @@ export interface ImageSpec {
   kind: ImageKind;
   /** Content seed; defaults to `repository:tag`. */
   seed?: string;
+  /** Signatures and an SBOM beside it (seed-referrers.ts); `fallback` adds OCI 1.1's sha256-<hex> index tags. */
+  referrers?: ReferrerMode;
 }
 
 export type SeedTarget =
@@ -55,6 +58,8 @@ export const SEED_PLAN: Record<SeedTarget, ImageSpec[]> = {
     { key: 'ociSingle', repository: 'library/alpine', tag: '3.20', kind: 'oci' },
     { key: 'dockerSingle', repository: 'library/debian', tag: '12', kind: 'docker' },
     { key: 'helm', repository: 'charts/hello-chart', tag: '0.1.0', kind: 'helm' },
+    // A signed image on a registry without the referrers API: found through the fallback tags.
+    { key: 'signed', repository: 'library/signed', tag: '1.0', kind: 'oci', referrers: 'fallback' },
     ...Array.from({ length: 10 }, (_, i) => bench(i)),
   ],
   mcr: [
@@ -68,6 +73,9 @@ export const SEED_PLAN: Record<SeedTarget, ImageSpec[]> = {
   source: [
     { key: 'multiArch', repository: 'app/web', tag: '1.0', kind: 'oci-index' },
     { key: 'ociSingle', repository: 'app/worker', tag: '1.0', kind: 'oci' },
+    // Signed images, found through the emulated ACR's referrers API.
+    { key: 'signed', repository: 'app/signed', tag: '1.0', kind: 'oci', referrers: 'api' },
+    { key: 'signedIndex', repository: 'app/signed-multi', tag: '1.0', kind: 'oci-index', referrers: 'api' },
   ],
   locked: [
     { key: 'multiArch', repository: 'secure/web', tag: '1.0', kind: 'oci-index' },
@@ -164,6 +172,7 @@ export interface BuiltImage {
   /** Platform manifests of an index/list. */
   children: BuiltManifest[];
   blobs: BuiltBlob[];
+  referrers?: BuiltReferrers;
 }
 
 const PLATFORMS = [
@@ -319,7 +328,7 @@ const built = new Map<string, BuiltImage>();
 /** Builds an image's bytes (pure; the result is cached per process by spec). */
 export function buildImage(spec: ImageSpec): BuiltImage {
   const seed = spec.seed ?? `${spec.repository}:${spec.tag}`;
-  const cacheKey = `${spec.kind}|${spec.repository}|${spec.tag}|${seed}`;
+  const cacheKey = `${spec.kind}|${spec.repository}|${spec.tag}|${seed}|${spec.referrers ?? ''}`;
   const cached = built.get(cacheKey);
   if (cached) return { ...cached, spec };
   let image: BuiltImage;
@@ -349,6 +358,15 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     }
   }
   delete image.top.platform;
+  if (spec.referrers) {
+    image.referrers = buildReferrers(
+      seed,
+      `${spec.repository}:${spec.tag}`,
+      image.top,
+      image.children,
+      spec.referrers,
+    );
+  }
   built.set(cacheKey, image);
   return image;
 }
@@ -366,6 +384,14 @@ export function describeImage(image: BuiltImage): SeededImage {
       mediaType: c.mediaType,
     })),
     blobs: [...new Set(image.blobs.map((b) => b.digest))],
+    ...(image.referrers && {
+      referrers: image.referrers.referrers.map((r) => ({
+        digest: r.manifest.digest,
+        artifactType: r.artifactType,
+        subject: r.subject,
+        ...(r.tag ? { tag: r.tag } : {}),
+      })),
+    }),
   };
 }
 
@@ -381,6 +407,18 @@ export async function pushImage(client: RegistryClient, image: BuiltImage): Prom
   const pushed = await client.putManifest(repo, image.spec.tag, image.top.bytes, image.top.mediaType);
   if (pushed !== image.top.digest)
     throw new Error(`${repo}:${image.spec.tag}: pushed ${pushed}, built ${image.top.digest}`);
+  if (image.referrers) {
+    // Subjects first (the list is in that order), each referrer by digest, then cosign and fallback tags.
+    for (const r of image.referrers.referrers) {
+      const blobs = new Map(r.blobs.map((b) => [b.digest, b]));
+      await Promise.all([...blobs.values()].map((b) => client.putBlob(repo, b.bytes, b.digest)));
+      await client.putManifest(repo, r.manifest.digest, r.manifest.bytes, r.manifest.mediaType);
+      if (r.tag) await client.putManifest(repo, r.tag, r.manifest.bytes, r.manifest.mediaType);
+    }
+    for (const f of image.referrers.fallbackTags) {
+      await client.putManifest(repo, f.tag, f.manifest.bytes, f.manifest.mediaType);
+    }
+  }
   return describeImage(image);
 }
 

@@ -17,6 +17,8 @@ export interface SeededImage {
   platforms: { platform: string; digest: string; mediaType: string }[];
   /** Every blob digest referenced (configs and layers of all platforms). */
   blobs: string[];
+  /** Its signatures and SBOMs (testbed/seed-referrers.ts), subjects first; `tag` for cosign's sha256-<hex>.sig. */
+  referrers?: { digest: string; artifactType: string; subject: string; tag?: string }[];
 }
 
 /** A plain registry the action may import from (not an ACR). */
@@ -152,6 +154,22 @@ export interface Faults {
   /** AADSTS code for a federated credential that does not match the assertion: 70021 (default) or the newer 700213 (subject) wording. */
   federatedMismatchCode?: 70021 | 700213;
   /**
+   * How ARM answers `GET /metadata/endpoints`: 'current' (default) serves the array form (2019-05-01 and later, every
+   * cloud listed, the emulator's last) and the 2015-01-01 object form; 'legacy' (an older Azure Stack Hub) serves only
+   * 2015-01-01 and refuses newer api-versions with 400 InvalidApiVersionParameter.
+   */
+  armMetadata?: 'current' | 'legacy';
+  /**
+   * `NoForce` fails on any existing target tag, even one that already holds the same manifest (the spec's wording,
+   * "any existing target tag fails the op"; the service's behaviour for the same manifest is unconfirmed).
+   */
+  strictNoForce?: boolean;
+  /**
+   * Source hosts that Azure's import service reaches although the runner cannot (another network path): importImage
+   * with `registryUri` = a key pulls from the 127.0.0.1 registry it maps to. E.g. `{"127.0.0.1:9": "127.0.0.1:5001"}`.
+   */
+  azureReaches?: Record<string, string>;
+  /**
    * A registry's network settings changed at run time, by registry name (`targetacr`, `lockedacr` ...), over its
    * configured ones. `publicNetworkAccess: false`: its data plane answers 403 DENIED to every client (the runner and
    * imports by login server alike). `trustedServices: false` (networkRuleBypassOptions `None`; default true =
@@ -159,6 +177,11 @@ export interface Faults {
    * source, and the operation fails with the registry's firewall refusal. ARM's registry GET shows both settings.
    */
   network?: Record<string, { publicNetworkAccess?: boolean; trustedServices?: boolean }>;
+  /**
+   * importImage of a source manifest with one of these digests reports success but copies nothing: a registry that
+   * accepts the request and does not store the manifest (what verifying copied referrers guards against).
+   */
+  silentImportDigests?: string[];
 }
 
 export interface LoggedRequest {
@@ -173,6 +196,8 @@ export interface LoggedRequest {
   body: string;
   status: number;
   time: number;
+  /** ARM's request ids in the answer (`x-ms-request-id`, `x-ms-correlation-request-id`, `x-ms-client-request-id`). */
+  responseIds?: Record<string, string>;
 }
 
 export interface EmulatorControl {

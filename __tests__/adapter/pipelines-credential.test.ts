@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { StartedBed } from '../../testbed/bed.js';
+import { EMULATOR_ARM_AUDIENCE } from '../../testbed/emulator/state.js';
 import {
   bedAgentEnv,
   bedServiceConnection,
@@ -89,9 +90,9 @@ describe('workload identity federation', () => {
     const { result, log, stdout } = await probe(connectionOf('wif'));
     expect(result).toMatchObject({ ok: true });
     const [arm, acr] = result.tokens ?? [];
-    // An AzureStack-style connection: the ARM audience is the endpoint URL of the connection.
+    // An AzureStack-style connection: the ARM audience is the one the connection's ARM names in its metadata.
     expect(claims(arm)).toMatchObject({
-      aud: bed.arm.endpoint,
+      aud: EMULATOR_ARM_AUDIENCE,
       appid: bed.azureDevOps.app.clientId,
       appidacr: '2',
     });

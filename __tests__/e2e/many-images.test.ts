@@ -4,6 +4,7 @@
  * lookup for the whole run, and one failure that does not stop the others. Through the bundle, against the bed.
  */
 import type { StartedBed } from '../../testbed/bed.js';
+import { EMULATOR_ARM_AUDIENCE } from '../../testbed/emulator/state.js';
 import { useBed } from '../bed-hooks.js';
 import { runAction } from '../../testbed/run-action.js';
 import {
@@ -76,7 +77,8 @@ describe('the images input', () => {
     // token for the target, for the whole run.
     const entra = (await bed.control.requests({ service: 'entra' })).filter((r) => r.method === 'POST');
     expect(entra.map((r) => new URLSearchParams(r.body).get('scope')).sort()).toEqual(
-      [`${bed.arm.endpoint}/.default`, 'https://containerregistry.azure.net/.default'].sort(),
+      // The ARM audience comes from the emulator cloud's /metadata/endpoints, not from its URL.
+      [`${EMULATOR_ARM_AUDIENCE}/.default`, 'https://containerregistry.azure.net/.default'].sort(),
     );
     const arm = await bed.control.requests({ service: 'arm' });
     expect(arm.filter((r) => r.method === 'GET' && /\/registries\?/i.test(r.url))).toHaveLength(1);
@@ -160,7 +162,9 @@ describe('images-file', () => {
     );
     expect(text).toContain(`not to the expected ${hello.digest}`);
     expect(text).toMatch(
-      new RegExp(`Landed:\\n- ${mcr.host}/${hello.repository}:${hello.tag}: imported ${hello.digest}`),
+      new RegExp(
+        `Landed:\\n- ${mcr.host}/${hello.repository}:${hello.tag} -> ${bed.acrs.target.loginServer}/j/hello:1, ${bed.acrs.target.loginServer}/j/hello:latest: imported ${hello.digest}`,
+      ),
     );
     expect(await bed.digestOf(bed.acrs.target, 'j/runtime', '8.0')).toBeUndefined();
     expect(await bed.digestOf(bed.acrs.target, 'j/hello', '1')).toBe(hello.digest);
@@ -238,7 +242,7 @@ describe('concurrency and failures', () => {
     expect(text).toContain(`- ${hub.host}/${alpine.repository}:${alpine.tag}: Import of`);
     expect(text).toContain('Error copying blobs');
     expect(text).toContain(
-      `Landed:\n- ${hub.host}/${debian.repository}:${debian.tag}: imported ${debian.digest}`,
+      `Landed:\n- ${hub.host}/${debian.repository}:${debian.tag} -> ${bed.acrs.target.loginServer}/k/debian:1: imported ${debian.digest}`,
     );
     expect(results(run).map((r) => r.status)).toEqual(['failed', 'failed', 'imported']);
     expect(await bed.digestOf(bed.acrs.target, 'k/alpine', '1')).toBeUndefined();

@@ -64,7 +64,7 @@ describe('idempotent re-runs, decided by digest', () => {
     expect(text).toContain(`i/b:1 (now ${digest('dockerSingle')})`);
     expect(text).toContain(`another image than ${digest('manifestList')}`);
     expect(text).toContain(
-      `Landed:\n- ${src('ociSingle')}: unchanged ${digest('ociSingle')}\n- ${src('helm')}: imported`,
+      `Landed:\n- ${src('ociSingle')} -> ${bed.acrs.target.loginServer}/i/a:1: unchanged ${digest('ociSingle')}\n- ${src('helm')} -> ${bed.acrs.target.loginServer}/i/c:1: imported`,
     );
     // Only the new image was imported: no call for the unchanged one, none for the conflict.
     expect((await importBodies(bed)).map((b) => b.targetTags)).toEqual([['i/c:1']]);

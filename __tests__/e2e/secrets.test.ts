@@ -411,7 +411,8 @@ describe('escaping', () => {
     expect(summary).not.toMatch(/(^|[^\\])`tick/m);
     expect(summary).toContain('\\| cell \\`tick\\`');
     expect(summary).toContain('&lt;img src=x onerror=alert\\(1\\)&gt;');
-    expect(summary).toContain('\\[click me\\]\\(http://evil.example/x\\)');
+    // The URL is code, not a link.
+    expect(summary).toContain('\\[click me\\]\\(`http://evil.example/x`\\)');
     // No line of the step's output starts a command the error text carried.
     const commands = run.stdout.split('\n').filter((l) => l.startsWith('::'));
     expect(

@@ -4,6 +4,7 @@
  * (READY line, clean exit on SIGTERM).
  */
 import type { StartedBed } from '../../testbed/bed.js';
+import { EMULATOR_ARM_AUDIENCE } from '../../testbed/emulator/state.js';
 import { useBed } from '../bed-hooks.js';
 import {
   API,
@@ -81,7 +82,8 @@ describe('ARM authentication', () => {
       'https://management.azure.com//.default',
       'https://management.core.windows.net//.default',
       'https://management.core.windows.net/.default',
-      `${bed.arm.endpoint}/.default`,
+      // The emulator cloud's own audience (its /metadata/endpoints names it; its URL is not one).
+      `${EMULATOR_ARM_AUDIENCE}/.default`,
     ]) {
       const t = await entraToken(bed, client, { scope, secret: true });
       expect([scope, (await get(path(), t)).status]).toEqual([scope, 200]);

@@ -71,6 +71,7 @@ describe('parseConfig: good inputs', () => {
       maxParallel: 8,
       dryRun: false,
       locked: false,
+      referrers: 'none',
     });
     expect(DEFAULTS.timeoutMs).toBe(parseDuration(DEFAULTS.timeout));
   });
@@ -145,6 +146,9 @@ describe('parseConfig: good inputs', () => {
       armScope: 'https://127.0.0.1:8443/.default',
       authorityHost: 'https://127.0.0.1:8444',
       disableInstanceDiscovery: true,
+      // The token audience is read from the ARM's /metadata/endpoints at run time (cloud.ts).
+      discoverMetadata: true,
+      authorityGiven: true,
     });
     expect(
       config({ 'authority-host': 'https://login.microsoftonline.us/' }).cloud.disableInstanceDiscovery,
@@ -369,7 +373,7 @@ describe('parseConfig: good inputs', () => {
 
   it('names the secret inputs', () => {
     expect(SECRET_INPUTS).toEqual([INPUTS.clientSecret, INPUTS.sourcePassword]);
-    expect(Object.values(INPUTS)).toHaveLength(32);
+    expect(Object.values(INPUTS)).toHaveLength(33);
   });
 });
 
@@ -636,7 +640,7 @@ describe('parseConfig: bad inputs are each named, shown and given a fix', () => 
     ],
     ['force not a boolean', { force: 'yes' }, 'force', /must be 'true' or 'false' \(default 'false'\)/],
     ['wait not a boolean', { wait: '1' }, 'wait', /must be 'true' or 'false' \(default 'true'\)/],
-    ['pin-digest not a boolean', { 'pin-digest': 'on' }, 'pin-digest', /must be 'true' or 'false'/],
+    ['pin-digest not a boolean', { 'pin-digest': 'on' }, 'pin-digest', /must be 'true', 'false' or 'strict'/],
     ['dry-run not a boolean', { 'dry-run': 'maybe' }, 'dry-run', /must be 'true' or 'false'/],
     [
       'timeout unit unknown',

@@ -3,10 +3,9 @@
  * outputs, the job summary and the step's status.
  */
 import * as core from '@actions/core';
-import { readFileSync } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import {
+  checkInputVariables,
+  checkWorkspaceWrite,
   createUndiciTransport,
   ENV_FALLBACKS,
   ImportError,
@@ -14,37 +13,48 @@ import {
   INPUTS,
   parseConfig,
   parseLockFile,
+  proxySettingsFromEnv,
+  readWorkspaceFile,
   renderLockFile,
+  requestGithubIdToken,
   renderSummary,
   runImports,
   SECRET_INPUTS,
+  secretSink,
   systemClock,
   toOutputs,
   userAgent,
+  writeWorkspaceFile,
   type AuthHost,
-  type InputProblem,
   type Logger,
   type RawInputs,
   type RunResult,
+  type WorkspaceRules,
 } from '../engine/index.js';
+import { probeAzureCli } from './azure-cli.js';
 import { OUTPUTS } from './constants.js';
 
 export async function run(): Promise<void> {
-  // Secrets first: nothing may be logged before they are masked.
+  // Secrets first: nothing may be logged before they are masked. Each secret is masked once, however often it arrives.
+  const mask = secretSink((secret) => core.setSecret(secret));
   for (const name of SECRET_INPUTS) {
     const value = core.getInput(name);
-    if (value) core.setSecret(value);
+    if (value) mask(value);
   }
   const raw: RawInputs = Object.fromEntries(Object.values(INPUTS).map((name) => [name, core.getInput(name)]));
 
   const env = process.env;
   const workspace = env['GITHUB_WORKSPACE'] ?? process.cwd();
-  const unknown = unknownInputs(env);
+  // images-file and lock-file: regular files of at most 1 MiB inside the workspace, never in .git/.
+  const files: WorkspaceRules = { root: workspace, rootName: 'the workspace (GITHUB_WORKSPACE)' };
+  const inputVariables = checkInputVariables(Object.keys(env), Object.values(INPUTS));
+  for (const warning of inputVariables.warnings) core.warning(warning);
+  const unknown = inputVariables.problems;
   let config;
   try {
     config = parseConfig(raw, {
       env: pick(env, Object.values(ENV_FALLBACKS)),
-      readFile: (file) => readFileSync(path.resolve(workspace, file), 'utf8'),
+      readFile: (file) => readWorkspaceFile(files, INPUTS.imagesFile, file),
     });
   } catch (err) {
     fail(unknown.length && err instanceof InputError ? new InputError([...unknown, ...err.problems]) : err);
@@ -57,28 +67,52 @@ export async function run(): Promise<void> {
 
   // locked: true checks every source against the committed lock file before anything is imported.
   let lock: ReadonlyMap<string, string> | undefined;
-  if (config.locked && config.lockFile) {
-    try {
-      lock = readLockFile(path.resolve(workspace, config.lockFile), config.lockFile);
-    } catch (err) {
-      fail(err);
-      return;
-    }
+  try {
+    if (config.locked && config.lockFile) lock = readLockFile(files, config.lockFile);
+    // A lock file to write must land in the workspace: checked now, before anything is imported.
+    else if (config.lockFile) checkWorkspaceWrite(files, INPUTS.lockFile, config.lockFile);
+  } catch (err) {
+    fail(err);
+    return;
   }
 
-  const { transport, close } = createUndiciTransport({ userAgent: userAgent(actionHost()) });
+  // One proxy decision for every request of the run (ARM, registries, Entra ID, GitHub's OIDC endpoint).
+  let http;
+  try {
+    http = createUndiciTransport({ userAgent: userAgent(actionHost()), proxy: proxySettingsFromEnv(env) });
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  const { transport, close } = http;
   const logger: Logger = {
     debug: (m) => core.debug(m),
     info: (m) => core.info(inert(m)),
     warning: (m) => core.warning(m),
     group: (name, fn) => core.group(name, fn),
   };
+  const oidcUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+  const oidcToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+  // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core would fetch it.
+  const idToken: AuthHost['idToken'] =
+    oidcUrl && oidcToken
+      ? async (audience, engineHttp) => {
+          const token = engineHttp
+            ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
+            : await core.getIDToken(audience);
+          core.setSecret(token);
+          return token;
+        }
+      : undefined;
+  // auth: auto asks the Azure CLI only after OIDC and a client secret: probe it (about a second) only then.
+  const cli =
+    config.auth === 'auto' && !(idToken && config.clientId && config.tenantId) && !config.clientSecret
+      ? await probeAzureCli()
+      : { signedIn: false };
   const authHost: AuthHost = {
-    idToken:
-      env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']
-        ? (audience) => core.getIDToken(audience)
-        : undefined,
-    azureCliAvailable: await onPath('az'),
+    idToken,
+    azureCliAvailable: cli.signedIn,
+    ...(cli.reason ? { azureCliNote: cli.reason } : {}),
     // GitHub-hosted runners have no managed identity; probing for one would only wait for a timeout.
     managedIdentityPossible: env['RUNNER_ENVIRONMENT'] !== 'github-hosted',
   };
@@ -87,11 +121,7 @@ export async function run(): Promise<void> {
   try {
     const count = config.images.length;
     result = await core.group(`Import ${count} image${count === 1 ? '' : 's'}`, () =>
-      runImports(
-        config,
-        { logger, mask: core.setSecret, transport, clock: systemClock, authHost },
-        lock ? { lock } : {},
-      ),
+      runImports(config, { logger, mask, transport, clock: systemClock, authHost }, lock ? { lock } : {}),
     );
   } catch (err) {
     fail(err);
@@ -106,7 +136,7 @@ export async function run(): Promise<void> {
   core.setOutput(OUTPUTS.results, outputs.results);
   await writeSummary(result);
   // With locked: true the lock file is the reference the run was checked against; it is never rewritten.
-  if (config.lockFile && !config.locked) await writeLock(result, path.resolve(workspace, config.lockFile));
+  if (config.lockFile && !config.locked) writeLock(result, files, config.lockFile);
 
   if (!result.ok) core.setFailed(failureReport(result));
 }
@@ -132,44 +162,36 @@ function failureReport(result: RunResult): string {
   if (landed.length) {
     lines.push(
       'Landed:',
-      ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()),
+      ...landed.map((i) =>
+        `- ${i.source} -> ${i.targets.map((t) => t.ref).join(', ') || '(no target)'}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd(),
+      ),
     );
   }
   return lines.join('\n');
 }
 
-function readLockFile(file: string, given: string): ReadonlyMap<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new InputError([
-      {
-        input: INPUTS.lockFile,
-        value: given,
-        message: `cannot be read with locked: true (${reason}); write it first with lock-file and locked: false, commit it, and check out the repository before this step`,
-      },
-    ]);
-  }
+function readLockFile(files: WorkspaceRules, given: string): ReadonlyMap<string, string> {
+  const text = readWorkspaceFile(files, INPUTS.lockFile, given, {
+    missing:
+      'cannot be read with locked: true (it does not exist); write it first with lock-file and locked: false, commit it, and check out the repository before this step',
+  });
   return parseLockFile(text, given);
 }
 
 /** Writes the lock file, but only for a run in which every image succeeded: it never records half a run. */
-async function writeLock(result: RunResult, file: string): Promise<void> {
+function writeLock(result: RunResult, files: WorkspaceRules, given: string): void {
   const failed = result.images.filter((i) => i.status === 'failed').length;
   if (failed > 0) {
-    core.warning(`Lock file ${file} not written: ${failed} of ${result.images.length} images failed.`);
+    core.warning(`Lock file ${given} not written: ${failed} of ${result.images.length} images failed.`);
     return;
   }
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, renderLockFile(result));
+    const file = writeWorkspaceFile(files, INPUTS.lockFile, given, renderLockFile(result));
     core.info(
       `Wrote lock file ${file} (${result.images.length} image${result.images.length === 1 ? '' : 's'}).`,
     );
   } catch (err) {
-    core.setFailed(`Could not write lock file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    core.setFailed(`Could not write lock file ${given}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -195,42 +217,6 @@ function fail(err: unknown): void {
 }
 
 /**
- * `with:` keys the action does not declare: the runner only warns about them, and a misspelt `target-tag` or `timout`
- * would silently run with the default. Their values are not shown: a misspelt `client-secrets` holds a secret.
- */
-function unknownInputs(env: NodeJS.ProcessEnv): InputProblem[] {
-  const known = Object.values(INPUTS) as string[];
-  const envName = (name: string): string => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
-  const knownEnv = new Set(known.map(envName));
-  const problems: InputProblem[] = [];
-  for (const key of Object.keys(env).sort()) {
-    if (!key.startsWith('INPUT_') || knownEnv.has(key)) continue;
-    const name = key.slice('INPUT_'.length).toLowerCase();
-    const closest = known.map((k) => ({ k, d: editDistance(k, name) })).sort((a, b) => a.d - b.d)[0];
-    const guess =
-      closest && closest.d <= 3 ? `did you mean '${closest.k}'?` : 'see the inputs in action.yml.';
-    problems.push({
-      input: name,
-      value: '***',
-      message: `is not an input of this action; ${guess} Remove or rename it`,
-    });
-  }
-  return problems;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
-}
-
-/**
  * Log text may quote remote services (an ARM error, a registry's answer). The runner reads any stdout line that starts
  * with `::` (after spaces) as a workflow command, so such a line gets a zero-width space in front: shown the same,
  * never run. (Warnings, errors and debug lines are escaped by @actions/core itself.)
@@ -251,17 +237,4 @@ function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, 
 function actionHost(): string {
   const repo = process.env['GITHUB_REPOSITORY'];
   return repo ? `GitHub Actions; ${repo}` : 'GitHub Actions';
-}
-
-async function onPath(command: string): Promise<boolean> {
-  const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean);
-  for (const dir of dirs) {
-    try {
-      await access(path.join(dir, command));
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
 }

@@ -2,11 +2,22 @@
  * Azure Resource Manager: find registries and run `importImage` as a long-running operation.
  * Every ARM error is translated into what to do about it (the role to grant, the input to change).
  */
+import { randomUUID } from 'node:crypto';
 import { AuthError, RemoteError } from './errors.js';
-import { DEFAULT_RETRY, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
-import type { Clock } from './ports.js';
+import {
+  DEFAULT_RETRY,
+  describeUrl,
+  jsonBody,
+  parseRetryAfter,
+  type HttpClient,
+  type HttpResponse,
+} from './http.js';
+import type { Clock, Logger } from './ports.js';
 
 export const IMPORTER_ROLE = 'Container Registry Data Importer and Data Reader';
+
+/** The error code of an operation or paging URL that is not on ARM's own https origin (never retried). */
+export const UNTRUSTED_ARM_URL = 'UntrustedArmUrl';
 
 export interface RegistryResource {
   id: string;
@@ -67,6 +78,10 @@ export class ArmClient {
     private readonly apiVersion: string,
     /** A valid ARM bearer token; `fresh` asks for a new one after ARM said the old one expired. */
     private readonly token: (fresh: boolean) => Promise<string>,
+    /** Debug lines: each request's x-ms-client-request-id with ARM's x-ms-correlation-request-id (support cases). */
+    private readonly logger?: Logger,
+    /** A throttling wait (Retry-After) longer than the retry policy allows is still waited when it ends before this. */
+    private readonly waitUntil?: number,
   ) {}
 
   async getRegistry(id: string): Promise<RegistryResource> {
@@ -94,7 +109,10 @@ export class ArmClient {
       );
       const body = jsonBody(res) as { value?: unknown[]; nextLink?: unknown } | undefined;
       for (const item of body?.value ?? []) out.push(toRegistry(item));
-      next = typeof body?.nextLink === 'string' && body.nextLink ? body.nextLink : undefined;
+      next =
+        typeof body?.nextLink === 'string' && body.nextLink
+          ? this.ownUrl(body.nextLink, 'the next page of registries (nextLink)')
+          : undefined;
     }
     return out;
   }
@@ -116,7 +134,7 @@ export class ArmClient {
       if (!location) return { done: true };
       return {
         done: false,
-        location,
+        location: this.ownUrl(location, 'the import operation (Location)'),
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
       };
     }
@@ -125,12 +143,37 @@ export class ArmClient {
 
   /** One look at the operation: 202 = running; 200/204 = done, unless the body says Failed. */
   async pollImport(location: string, signal?: AbortSignal): Promise<ImportPoll> {
-    const res = await this.call('GET', location, undefined, 'checking the import operation', signal, true);
+    const url = this.ownUrl(location, 'the import operation (Location)');
+    const res = await this.call('GET', url, undefined, 'checking the import operation', signal, true);
     const body = jsonBody(res) as
       { status?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+    if (res.status < 300 && res.body.length > 0 && (typeof body !== 'object' || body === null)) {
+      // A body that cannot be read (cut off, not JSON) says nothing about the operation: not final, look again.
+      return {
+        state: 'running',
+        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+        location: url,
+      };
+    }
     const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
     if (res.status >= 400) {
+      // An ARM error body is the operation's final state: report it at once. Throttling, a gateway's 502-504 and an
+      // answer without one are not: the caller polls again (transport failures likewise).
       const err = armErrorBody(res);
+      const final =
+        typeof body?.error === 'object' &&
+        body.error !== null &&
+        ![408, 429, 502, 503, 504].includes(res.status);
+      if (!final) {
+        throw new RemoteError({
+          service: 'Azure Resource Manager',
+          status: res.status,
+          code: err.code,
+          message: `Azure Resource Manager answered HTTP ${res.status} to a poll of the import operation${err.message ? `: ${err.message}` : ''}`,
+          retryable: true,
+          retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+        });
+      }
       return { state: 'failed', code: err.code, message: err.message ?? `HTTP ${res.status}` };
     }
     if (status === 'failed' || status === 'canceled' || status === 'cancelled') {
@@ -145,10 +188,33 @@ export class ArmClient {
       return {
         state: 'running',
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
-        location: res.headers['location'] ?? location,
+        location: res.headers['location']
+          ? this.ownUrl(res.headers['location'], 'the import operation (Location)')
+          : url,
       };
     }
     return { state: 'succeeded' };
+  }
+
+  /**
+   * A URL from one of ARM's answers (an operation to poll, the next page), before the ARM token goes to it: only https
+   * on the ARM endpoint's own origin. Anything else fails here, with no request sent.
+   */
+  private ownUrl(url: string, what: string): string {
+    const origin = new URL(this.endpoint).origin;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url, this.endpoint);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed && parsed.protocol === 'https:' && parsed.origin === origin) return parsed.toString();
+    throw new RemoteError({
+      service: 'Azure Resource Manager',
+      code: UNTRUSTED_ARM_URL,
+      message: `Azure Resource Manager gave ${what} as ${parsed ? describeUrl(parsed.toString()) : JSON.stringify(url.slice(0, 80))}, which is not an https URL on ${origin}; refusing to send the ARM token there.`,
+      hint: `resource-manager-endpoint is ${origin}: operation and paging URLs must be https URLs on that origin. Something between the runner and ARM (a proxy or gateway) rewrites its answers: fix it, or set resource-manager-endpoint to the origin ARM answers on.`,
+    });
   }
 
   private url(pathAndQuery: string): string {
@@ -165,6 +231,7 @@ export class ArmClient {
   ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.token(attempt > 1);
+      const clientRequestId = randomUUID();
       const res = await this.http.send(
         {
           method,
@@ -172,11 +239,22 @@ export class ArmClient {
           headers: {
             authorization: `Bearer ${token}`,
             accept: 'application/json',
+            'x-ms-client-request-id': clientRequestId,
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           },
           ...(body !== undefined ? { body } : {}),
         },
-        { service: 'Azure Resource Manager', followRedirects: false, ...(signal ? { signal } : {}) },
+        {
+          service: 'Azure Resource Manager',
+          followRedirects: false,
+          ...(signal ? { signal } : {}),
+          // A poll is one look: the caller decides when to look again.
+          ...(pollUrl ? { retry: false as const } : {}),
+          ...(this.waitUntil !== undefined && !pollUrl ? { waitUntil: this.waitUntil } : {}),
+        },
+      );
+      this.logger?.debug(
+        `Azure Resource Manager: ${method} ${new URL(url).pathname} -> HTTP ${res.status}; x-ms-client-request-id ${clientRequestId}, x-ms-correlation-request-id ${res.headers['x-ms-correlation-request-id'] ?? '(none)'}`,
       );
       const err = res.status >= 400 ? armErrorBody(res) : undefined;
       if (res.status === 401 && err?.code === 'ExpiredAuthenticationToken' && attempt === 1) continue;
@@ -296,7 +374,7 @@ function transientHint(res: HttpResponse): string | undefined {
     const wait = res.headers['retry-after'];
     return (
       `Azure Resource Manager is throttling requests for this subscription${wait ? ` (it asked to wait ${wait.trim()}${/^\d+$/.test(wait.trim()) ? ' s' : ''})` : ''}, ` +
-      `longer than the action keeps retrying (up to ${DEFAULT_RETRY.maxAttempts} attempts within ${DEFAULT_RETRY.maxElapsedMs / 1000} s). Other automation may be using up the subscription limits: re-run later, or lower max-parallel.`
+      `longer than the image's timeout leaves (the action waits as ARM asks while the wait ends within timeout, up to ${DEFAULT_RETRY.maxAttempts} attempts). Raise timeout to let it wait, or re-run later; other automation may be using up the subscription limits (lower max-parallel).`
     );
   }
   if (res.status >= 500) {

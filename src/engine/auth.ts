@@ -3,7 +3,9 @@
  * audience for the whole run, masks every token it receives, and turns AADSTS errors into the fix.
  */
 import type { TokenCredential } from '@azure/identity';
-import { AuthError, ImportError } from './errors.js';
+import { AuthError, ImportError, RemoteError } from './errors.js';
+import type { HttpClient } from './http.js';
+import { failureRecorder, identityHttpClient } from './identity-http.js';
 import type { Clock, SecretSink } from './ports.js';
 
 export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
@@ -22,10 +24,15 @@ export interface AuthSettings {
 
 /** What the host can offer; the adapter finds out (environment variables, PATH) so the engine does not have to. */
 export interface AuthHost {
-  /** Fetches an OIDC ID token for an audience; undefined when the host has none (no `id-token: write`). */
-  idToken: ((audience: string) => Promise<string>) | undefined;
-  /** Whether an `az` executable is on PATH. */
+  /**
+   * Fetches an OIDC ID token for an audience; undefined when the host has none (no `id-token: write`). `http` is the
+   * engine's client: a host that fetches over HTTP should use it (deadlines, the run's proxy decision).
+   */
+  idToken: ((audience: string, http?: HttpClient) => Promise<string>) | undefined;
+  /** Whether an `az` on PATH has a signed-in account (`az account show` succeeds); auth: auto uses it only then. */
   azureCliAvailable: boolean;
+  /** Why the Azure CLI cannot sign in (no az on PATH, not signed in): shown when no mode can. */
+  azureCliNote?: string;
   /** Whether a managed identity may exist here (false on GitHub-hosted runners, which have none). */
   managedIdentityPossible: boolean;
 }
@@ -44,6 +51,8 @@ export interface CredentialChoice {
   federated?: (tenantId: string, clientId: string) => TokenCredential;
   /** Filled once an ID token has been presented (OIDC only). */
   presented: () => PresentedAssertion | undefined;
+  /** The last transport failure of the sign-in (an endpoint or proxy that did not answer), if any. */
+  transportFailure?: () => ImportError | undefined;
 }
 
 const ID_TOKEN_PERMISSION_HINT =
@@ -83,9 +92,16 @@ function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
   if (!host.idToken) missing.push('`permissions: id-token: write` in the workflow');
   if (!settings.clientId) missing.push('`client-id` (or AZURE_CLIENT_ID)');
   if (!settings.tenantId) missing.push('`tenant-id` (or AZURE_TENANT_ID)');
+  const state = (ok: boolean): string => (ok ? 'set' : 'missing');
   throw new AuthError(
-    'No way to sign in to Azure was found (auth: auto tried OIDC, a client secret, an Azure CLI session and a managed identity).',
-    `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this repository on the app registration. Alternatively set auth: client-secret with client-secret, or run azure/login first.`,
+    [
+      'No way to sign in to Azure was found; auth: auto tried every mode, and each lacks something:',
+      `- oidc (recommended): needs the permissions block \`permissions: id-token: write\` (${host.idToken ? 'present' : 'missing'}), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}), and a federated credential for this repository on the app registration.`,
+      `- client-secret: needs client-secret (missing), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}).`,
+      `- azure-cli: needs an az signed in before this step (azure/login): ${host.azureCliNote ?? 'az is not signed in'}.`,
+      `- managed-identity: needs a self-hosted runner on Azure with an identity attached (this runner is GitHub-hosted).`,
+    ].join('\n'),
+    `For OIDC sign-in add ${missing.join(', ')}${host.idToken ? '' : ' (an explicit permissions block drops the defaults: also list `contents: read`)'}. Or give another mode what it needs and set auth to it.`,
   );
 }
 
@@ -98,14 +114,21 @@ export async function createCredential(
   host: AuthHost,
   clock: Clock,
   mask: SecretSink,
+  http?: HttpClient,
 ): Promise<CredentialChoice> {
   const mode = chooseAuthMode(settings, host);
   // Loading @azure/identity takes a while: start it, and for OIDC fetch the GitHub ID token meanwhile.
   const identity = import('@azure/identity');
+  const failures = failureRecorder();
+  // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
+  const httpClient = http ? identityHttpClient(http, settings.authorityHost, failures) : undefined;
+  const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
   const common = {
     authorityHost: settings.authorityHost,
     disableInstanceDiscovery: settings.disableInstanceDiscovery,
+    ...identityHttp,
   };
+  const transportFailure = (): ImportError | undefined => failures.last();
   let presented: PresentedAssertion | undefined;
   const need = (value: string | undefined, input: string, env: string): string => {
     if (value) return value;
@@ -128,7 +151,11 @@ export async function createCredential(
       let cached: { token: string; at: number; expiresAt: number } | undefined;
       let pending: Promise<string> | undefined;
       const fetchAssertion = async (): Promise<string> => {
-        const token = await fetchIdToken(idToken, settings.audience, clock);
+        const token = await fetchIdToken(idToken, settings.audience, clock, http).catch((err: unknown) => {
+          if (err instanceof ImportError) failures.record(err);
+          throw err;
+        });
+        failures.record(undefined);
         mask(token);
         presented = decodeClaims(token);
         cached = { token, at: clock.now(), expiresAt: expiryOf(token) ?? 0 };
@@ -146,6 +173,7 @@ export async function createCredential(
       return {
         mode,
         presented: () => presented,
+        transportFailure,
         federated: (tenantId, clientId) =>
           new ClientAssertionCredential(tenantId, clientId, getAssertion, common),
         credential: new ClientAssertionCredential(
@@ -161,6 +189,7 @@ export async function createCredential(
       return {
         mode,
         presented: () => undefined,
+        transportFailure,
         credential: new ClientSecretCredential(
           need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'),
           need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'),
@@ -174,9 +203,10 @@ export async function createCredential(
       return {
         mode,
         presented: () => undefined,
+        transportFailure,
         credential: settings.clientId
-          ? new ManagedIdentityCredential({ clientId: settings.clientId })
-          : new ManagedIdentityCredential(),
+          ? new ManagedIdentityCredential({ clientId: settings.clientId, ...identityHttp })
+          : new ManagedIdentityCredential(identityHttp),
       };
     }
     case 'azure-cli': {
@@ -190,6 +220,16 @@ export async function createCredential(
   }
 }
 
+/**
+ * With the engine's client as `httpClient`, the identity library's own proxy policy must not read HTTPS_PROXY (it
+ * parses it differently, and throws on a value without a scheme): given any settings, it only attaches an agent to
+ * each request, which the engine's client ignores. The proxy is decided by the transport, once, for every request.
+ */
+const IDENTITY_PROXY_OFF = { host: 'http://proxy-decided-by-the-transport.invalid', port: 9 };
+
+/** How long one sign-in (one token, every request and retry it takes) may take at most. */
+export const SIGN_IN_BUDGET_MS = 60_000;
+
 /** Attempts at GitHub's OIDC endpoint, the first included (its own client retries only 502-504, without backoff). */
 export const ID_TOKEN_ATTEMPTS = 4;
 
@@ -198,17 +238,22 @@ export const ID_TOKEN_ATTEMPTS = 4;
  * backoff, at most ID_TOKEN_ATTEMPTS times; a refusal (401, 403, 404) fails at once with the permission hint.
  */
 async function fetchIdToken(
-  idToken: (audience: string) => Promise<string>,
+  idToken: (audience: string, http?: HttpClient) => Promise<string>,
   audience: string,
   clock: Clock,
+  http: HttpClient | undefined,
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await idToken(audience);
+      return await idToken(audience, http);
     } catch (err) {
+      // A proxy that refuses, a refused redirect: no retry helps, and the error already says what to do.
+      if (err instanceof RemoteError && (err.code === 'ProxyRefused' || err.code === 'InsecureRedirect'))
+        throw err;
       const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
-      // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came).
-      const code = /Error Code\s*:\s*(\w+)/.exec(text)?.[1];
+      // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came); the engine's own fetch
+      // (requestGithubIdToken) throws a RemoteError with the status, or none when no answer came.
+      const code = err instanceof RemoteError ? String(err.status) : /Error Code\s*:\s*(\w+)/.exec(text)?.[1];
       const status = code !== undefined && /^\d+$/.test(code) ? Number(code) : undefined;
       const transient =
         code === 'undefined' || (status !== undefined && (status === 408 || status === 429 || status >= 500));
@@ -217,6 +262,8 @@ async function fetchIdToken(
         await clock.sleep(backoff / 2 + Math.random() * (backoff / 2));
         continue;
       }
+      // A proxy that did not let the request through: its own error says so (not GitHub's side, not permissions).
+      if (err instanceof RemoteError && err.code === 'ProxyFailed') throw err;
       throw new AuthError(
         `Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`,
         transient
@@ -265,10 +312,14 @@ export class TokenProvider {
   private readonly cache = new Map<string, Promise<{ token: string; expiresOn: number }>>();
 
   constructor(
-    private readonly choice: Promise<Pick<CredentialChoice, 'credential' | 'mode' | 'presented'>>,
+    private readonly choice: Promise<
+      Pick<CredentialChoice, 'credential' | 'mode' | 'presented' | 'transportFailure'>
+    >,
     private readonly settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
     private readonly clock: Clock,
     private readonly mask: SecretSink,
+    /** Ends any sign-in still in flight (the run is over). */
+    private readonly stop?: AbortSignal,
   ) {}
 
   async token(scope: string, fresh = false): Promise<string> {
@@ -286,9 +337,22 @@ export class TokenProvider {
   private async acquire(scope: string): Promise<{ token: string; expiresOn: number }> {
     const choice = await this.choice;
     let result;
+    // Sign-in has a budget of its own: a stalled endpoint fails it, naming the endpoint, instead of holding the run.
+    const budget = AbortSignal.timeout(SIGN_IN_BUDGET_MS);
     try {
-      result = await choice.credential.getToken(scope);
+      result = await choice.credential.getToken(scope, {
+        abortSignal: this.stop ? AbortSignal.any([budget, this.stop]) : budget,
+      });
     } catch (err) {
+      const failure = choice.transportFailure?.();
+      if (budget.aborted) {
+        throw new AuthError(
+          `Signing in to Azure (${choice.mode}) for ${scope} did not finish within ${SIGN_IN_BUDGET_MS / 1000} s${failure ? `: ${failure.message}` : '.'}`,
+          failure?.hint ??
+            'Entra ID (or the endpoint that issues the token) did not answer: check authority-host and the network path (HTTPS_PROXY/NO_PROXY), then re-run.',
+          { cause: err },
+        );
+      }
       throw translateAuthError(err, choice, this.settings, scope);
     }
     if (!result) throw new AuthError(`Entra ID returned no token for ${scope}.`);
@@ -300,11 +364,14 @@ export class TokenProvider {
 /** Entra's AADSTS codes, and @azure/identity's own failures, as the fix the user needs. */
 export function translateAuthError(
   err: unknown,
-  choice: Pick<CredentialChoice, 'mode' | 'presented'>,
+  choice: Pick<CredentialChoice, 'mode' | 'presented' | 'transportFailure'>,
   settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
   scope: string,
 ): ImportError {
   if (err instanceof ImportError) return err;
+  // An endpoint or proxy that did not answer is the cause, whatever the identity library made of it.
+  const transport = choice.transportFailure?.();
+  if (transport) return transport;
   const cause = err as { message?: unknown; cause?: unknown };
   const ownCause = cause.cause instanceof ImportError ? cause.cause : undefined;
   if (ownCause) return ownCause;

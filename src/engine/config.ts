@@ -5,7 +5,9 @@
  */
 
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { suspiciousCharacter } from './characters.js';
 import { InputError, type InputProblem } from './errors.js';
+import { maskedExcerpt } from './workspace-files.js';
 import {
   checkDigest,
   checkImageReference,
@@ -18,6 +20,7 @@ import {
   type ParseResult,
   type TargetTag,
 } from './reference.js';
+import { checkReferrers, type ReferrerSelection } from './referrers.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names, defaults, public types
@@ -56,6 +59,7 @@ export const INPUTS = {
   locked: 'locked',
   platform: 'platform',
   expectedDigest: 'expected-digest',
+  referrers: 'referrers',
 } as const;
 
 export type InputName = (typeof INPUTS)[keyof typeof INPUTS];
@@ -97,6 +101,14 @@ export interface CloudSettings {
   readonly loginSuffix: string;
   /** True for a non-Microsoft authority host: MSAL must not ask the public cloud to discover it. */
   readonly disableInstanceDiscovery: boolean;
+  /**
+   * Set with resource-manager-endpoint: the token audience (and, unless `authorityGiven`, the authority) are read
+   * from that ARM's `/metadata/endpoints` at the start of each run (cloud.ts), since a custom cloud's ARM audience is
+   * not its URL.
+   */
+  readonly discoverMetadata?: boolean;
+  /** authority-host was given: it wins over the loginEndpoint of the cloud metadata. */
+  readonly authorityGiven?: boolean;
 }
 
 const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
@@ -132,7 +144,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudSettings>> = {
 };
 
 /** Authority hosts MSAL knows without asking the network. Any other host disables instance discovery. */
-const MICROSOFT_AUTHORITY_HOSTS = new Set([
+export const MICROSOFT_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
   'login.microsoftonline.com',
   'login.windows.net',
   'login.microsoft.com',
@@ -158,6 +170,7 @@ export const DEFAULTS = {
   maxParallel: 8,
   dryRun: false,
   locked: false,
+  referrers: 'none' as ReferrerSelection,
 } as const;
 
 export const MAX_PARALLEL_LIMIT = 64;
@@ -217,6 +230,8 @@ export interface ImportConfig {
   readonly sourceFederation?: { readonly tenantId: string; readonly clientId: string };
   readonly force: boolean;
   readonly pinDigest: boolean;
+  /** pin-digest: strict: a source the runner cannot reach fails instead of being imported by tag. */
+  readonly pinDigestStrict?: boolean;
   readonly wait: boolean;
   /** Per image. */
   readonly timeoutMs: number;
@@ -225,6 +240,8 @@ export interface ImportConfig {
   readonly dryRun: boolean;
   readonly lockFile?: string;
   readonly locked: boolean;
+  /** Signatures, SBOMs and attestations to copy with each image (OCI referrers and cosign tags). */
+  readonly referrers: ReferrerSelection;
 }
 
 /** What the adapter lends to `parseConfig`. */
@@ -243,7 +260,11 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
   const p = new Problems();
   const get = (name: InputName): string | undefined => {
     const value = raw[name]?.trim();
-    return value === '' ? undefined : value;
+    if (value === undefined || value === '') return undefined;
+    if (!(SECRET_INPUTS as readonly string[]).includes(name)) {
+      p.characters(name, value, !(FREE_TEXT_INPUTS as readonly string[]).includes(name));
+    }
+    return value;
   };
   const bool = (name: InputName, fallback: boolean): boolean => {
     const text = get(name);
@@ -380,7 +401,15 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
 
   // Behaviour.
   const force = bool(INPUTS.force, DEFAULTS.force);
-  const pinDigest = bool(INPUTS.pinDigest, DEFAULTS.pinDigest);
+  const pinText = get(INPUTS.pinDigest);
+  const pinDigestStrict = pinText?.trim().toLowerCase() === 'strict';
+  let pinDigest: boolean = DEFAULTS.pinDigest;
+  if (pinText !== undefined && !pinDigestStrict) {
+    const parsed = parseBoolean(pinText);
+    if (parsed === undefined)
+      p.add(INPUTS.pinDigest, pinText, "must be 'true', 'false' or 'strict' (default 'true')");
+    pinDigest = parsed ?? DEFAULTS.pinDigest;
+  }
   const wait = bool(INPUTS.wait, DEFAULTS.wait);
   const dryRun = bool(INPUTS.dryRun, DEFAULTS.dryRun);
   const locked = bool(INPUTS.locked, DEFAULTS.locked);
@@ -412,6 +441,19 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     );
   }
 
+  const referrersText = get(INPUTS.referrers);
+  const referrers =
+    referrersText === undefined
+      ? DEFAULTS.referrers
+      : (p.check(INPUTS.referrers, referrersText, checkReferrers(referrersText)) ?? DEFAULTS.referrers);
+  if (referrers !== 'none' && !wait) {
+    p.add(
+      INPUTS.referrers,
+      referrersText ?? '',
+      'needs wait: true (referrers are copied once their image has landed, and verified); remove wait: false or set referrers: none',
+    );
+  }
+
   p.throwIfAny();
   // No problems: every required value is present.
   return {
@@ -429,6 +471,7 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     ...credentials,
     force,
     pinDigest,
+    ...(pinDigestStrict && { pinDigestStrict }),
     wait,
     timeoutMs,
     apiVersion,
@@ -436,14 +479,36 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     dryRun,
     ...(lockFile !== undefined && { lockFile }),
     locked,
+    referrers,
   };
 }
+
+/** Inputs whose values may hold any printable character (file paths, free text): only invisible ones are refused. */
+const FREE_TEXT_INPUTS: readonly InputName[] = [
+  INPUTS.imagesFile,
+  INPUTS.lockFile,
+  INPUTS.audience,
+  INPUTS.sourceUsername,
+];
 
 /** Collects problems; redacts secret values. */
 class Problems {
   readonly list: InputProblem[] = [];
+  /** Inputs with an invisible or look-alike character: that problem is the one to fix, the others follow from it. */
+  private readonly badCharacters = new Set<string>();
+
+  /** Records an invisible or look-alike character in `value`, once per input; true when there was one. */
+  characters(input: string, value: string, asciiOnly = true, what = ''): boolean {
+    if (this.badCharacters.has(input)) return true;
+    const problem = suspiciousCharacter(value, { asciiOnly });
+    if (problem === undefined) return false;
+    this.add(input, value, `${what}${problem}`);
+    this.badCharacters.add(input);
+    return true;
+  }
 
   add(input: string, value: string, message: string): void {
+    if (this.badCharacters.has(input)) return;
     const secret = (SECRET_INPUTS as readonly string[]).includes(input);
     this.list.push({ input, value: secret && value !== '' ? '***' : value, message });
   }
@@ -606,7 +671,8 @@ function buildCloud(
   }
   if (armOverride !== undefined) {
     const url = p.check(INPUTS.resourceManagerEndpoint, armOverride, checkHttpsUrl(armOverride));
-    if (url !== undefined) cloud = { ...cloud, armEndpoint: url.text, armScope: `${url.text}/.default` };
+    if (url !== undefined)
+      cloud = { ...cloud, armEndpoint: url.text, armScope: `${url.text}/.default`, discoverMetadata: true };
   }
   if (authorityOverride !== undefined) {
     const url = p.check(INPUTS.authorityHost, authorityOverride, checkHttpsUrl(authorityOverride));
@@ -615,6 +681,7 @@ function buildCloud(
         ...cloud,
         authorityHost: url.text,
         disableInstanceDiscovery: !MICROSOFT_AUTHORITY_HOSTS.has(url.hostname),
+        authorityGiven: true,
       };
     }
   }
@@ -798,6 +865,7 @@ function parseImagesInput(p: Problems, text: string): ImageDraft[] {
     const hash = rawLine.indexOf('#');
     const line = (hash === -1 ? rawLine : rawLine.slice(0, hash)).trim();
     if (line === '') return;
+    if (p.characters(origin, hash === -1 ? rawLine : rawLine.slice(0, hash))) return;
     const parts = line.split('->');
     if (parts.length > 2) {
       p.add(origin, line, "has more than one '->'; write 'SOURCE -> TARGET[, TARGET...]'");
@@ -831,6 +899,9 @@ function parseImagesInput(p: Problems, text: string): ImageDraft[] {
 
 const ENTRY_KEYS = ['source', 'targets', 'untagged-repositories', 'platform', 'expected-digest'] as const;
 
+/** Alias uses allowed in an images file (yaml's own default): a "billion laughs" file is refused, not expanded. */
+const MAX_YAML_ALIASES = 100;
+
 /** `images-file`: YAML or JSON, a list of entries, or `{images: [...]}`. */
 function parseImagesFile(
   p: Problems,
@@ -846,6 +917,11 @@ function parseImagesFile(
   try {
     text = readFile(path);
   } catch (err) {
+    // The host's file rules (workspace, type, size) say what is wrong and what to do.
+    if (err instanceof InputError) {
+      for (const problem of err.problems) p.add(problem.input, problem.value, problem.message);
+      return [];
+    }
     const reason = err instanceof Error ? err.message : String(err);
     p.add(
       input,
@@ -858,9 +934,16 @@ function parseImagesFile(
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    // The file may not be an images file at all (a key file, .netrc): show where and what kind of error, and the
+    // line's shape with its letters and digits masked, never its text.
+    const lines = text.split(/\r?\n|\r/);
     for (const error of doc.errors.slice(0, 5)) {
-      const line = lineCounter.linePos(error.pos[0]).line;
-      p.add(`${input} line ${line}`, path, `is not valid YAML or JSON: ${firstLine(error.message)}`);
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      p.add(
+        `${input} line ${line}`,
+        path,
+        `is not valid YAML or JSON: ${YAML_ERRORS[error.code] ?? 'a syntax error'} at column ${col} (the line's shape: ${JSON.stringify(maskedExcerpt(lines[line - 1] ?? '', col))})`,
+      );
     }
     return [];
   }
@@ -873,7 +956,8 @@ function parseImagesFile(
   let node: unknown = doc.contents;
   if (isMap(node)) {
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : stringify(pair.key);
+      // String(node) prints YAML (an alias as `*name`) without expanding it.
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       if (key !== 'images') {
         p.add(
           `${input}${lineOf(pair.key)}`,
@@ -894,9 +978,28 @@ function parseImagesFile(
   }
 
   const drafts: ImageDraft[] = [];
+  let aliasBomb = false;
   node.items.forEach((item, index) => {
+    if (aliasBomb) return;
     const origin = `${input} entry ${index + 1}${lineOf(item)}`;
-    const value: unknown = isNode(item) ? item.toJS(doc) : item;
+    let value: unknown;
+    try {
+      value = isNode(item) ? item.toJS(doc, { maxAliasCount: MAX_YAML_ALIASES }) : item;
+    } catch (err) {
+      // yaml refuses to expand aliases past maxAliasCount ("billion laughs"); anything else it throws is a bad file too.
+      aliasBomb = true;
+      p.add(
+        origin,
+        path,
+        // yaml's message names the alias; the file's text is not shown.
+        /excessive alias count|resource exhaustion/i.test(String(err))
+          ? `expands YAML aliases too often (more than ${MAX_YAML_ALIASES} uses: a "billion laughs" file); write each entry out in full, without anchors (&) and aliases (*)`
+          : /unresolved alias/i.test(String(err))
+            ? 'cannot be read as YAML: it uses an alias (*name) whose anchor (&name) is not defined before it; write the value out in full'
+            : 'cannot be read as YAML; write each entry out in full, without anchors (&), aliases (*) or tags (!)',
+      );
+      return;
+    }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       p.add(
         origin,
@@ -906,6 +1009,12 @@ function parseImagesFile(
       return;
     }
     const entry = value as Record<string, unknown>;
+    for (const key of ENTRY_KEYS) {
+      const field = entry[key];
+      for (const text of typeof field === 'string' ? [field] : Array.isArray(field) ? field : []) {
+        if (typeof text === 'string' && p.characters(origin, text, true, `'${key}' `)) return;
+      }
+    }
     for (const key of Object.keys(entry)) {
       if (!(ENTRY_KEYS as readonly string[]).includes(key)) {
         p.add(origin, key, `has an unknown key '${key}'; the keys are ${ENTRY_KEYS.join(', ')}`);
@@ -966,9 +1075,35 @@ function stringify(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
-}
+/**
+ * What each yaml error code means, in fixed words: yaml's own messages quote the text they choked on (a tag, an
+ * escape, a token), and the file may not be an images file at all.
+ */
+const YAML_ERRORS: Readonly<Record<string, string>> = {
+  ALIAS_PROPS: 'an alias (*name) with an anchor or tag',
+  BAD_ALIAS: 'an alias (*name) whose anchor (&name) is not defined before it',
+  BAD_COLLECTION_TYPE: 'a tag that does not fit its value',
+  BAD_DIRECTIVE: 'an unknown directive (a line starting with %)',
+  BAD_DQ_ESCAPE: 'an invalid escape in a double-quoted string',
+  BAD_INDENT: 'bad indentation',
+  BAD_PROP_ORDER: 'an anchor or tag in the wrong place',
+  BAD_SCALAR_START: 'a plain value that starts with a reserved character (quote it)',
+  BLOCK_AS_IMPLICIT_KEY: 'a nested mapping where a key was expected',
+  BLOCK_IN_FLOW: 'a block value inside [...] or {...}',
+  DUPLICATE_KEY: 'a key given twice in one mapping',
+  IMPOSSIBLE: 'a syntax error',
+  KEY_OVER_1024_CHARS: 'a key longer than 1024 characters',
+  MISSING_CHAR: 'a missing character (a closing quote or bracket, a comma, a space after a colon or a dash)',
+  MULTILINE_IMPLICIT_KEY: 'a key that spans lines (a missing colon or dash?)',
+  MULTIPLE_ANCHORS: 'two anchors on one value',
+  MULTIPLE_DOCS: 'more than one document (---); keep one list',
+  MULTIPLE_TAGS: 'two tags on one value',
+  NON_STRING_KEY: 'a key that is not a string',
+  RESOURCE_EXHAUSTION: 'too many aliases (a "billion laughs" file)',
+  TAB_AS_INDENT: 'a tab used for indentation (use spaces)',
+  TAG_RESOLVE_FAILED: 'an unknown tag (!name)',
+  UNEXPECTED_TOKEN: 'unexpected text for this place',
+};
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Single-value checks (exported for adapters and tests)

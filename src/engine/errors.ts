@@ -31,6 +31,9 @@ export interface InputProblem {
   message: string;
 }
 
+/** How many problems an `InputError`'s message lists; `problems` holds them all. */
+export const MAX_LISTED_PROBLEMS = 50;
+
 /** Every problem found in the inputs, reported together before any network call. */
 export class InputError extends ImportError {
   readonly kind = 'input';
@@ -42,7 +45,12 @@ export class InputError extends ImportError {
   }
 
   private static format(problems: readonly InputProblem[]): string {
-    const lines = problems.map((p) => `- ${p.input}: ${p.message} (got ${JSON.stringify(p.value)})`);
+    // 5,000 bad entries in an images file are one readable error: the first ones, and how many more.
+    const lines = problems
+      .slice(0, MAX_LISTED_PROBLEMS)
+      .map((p) => `- ${p.input}: ${p.message} (got ${JSON.stringify(p.value)})`);
+    const rest = problems.length - MAX_LISTED_PROBLEMS;
+    if (rest > 0) lines.push(`… and ${rest} more (fix the ones above, then run again to see the rest)`);
     const head = problems.length === 1 ? 'Invalid input:' : `${problems.length} invalid inputs:`;
     return [head, ...lines].join('\n');
   }

@@ -16,7 +16,7 @@ const RULES: Rule[] = [
     hint: 'A target tag already points to another image: set force: true to overwrite it, or choose another target tag.',
   },
   {
-    test: /UNAUTHORIZED|authentication required|Unauthorized/,
+    test: /unauthorized|authentication required|authentication failed/i,
     hint: "The source registry refused Azure's pull: give source-username and source-password (for Docker Hub an access token), check they may pull this repository, and for Docker Hub official images use the library/ prefix (docker.io/library/nginx).",
   },
   {
@@ -41,16 +41,33 @@ const RULES: Rule[] = [
   },
 ];
 
-/** What to change for an import failure with this code and text, when a rule knows it. */
-export function importFailureHint(code: string | undefined, message: string): string | undefined {
-  return RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)))?.hint;
+/** An existing tag, when the action did not read the source digest: it cannot know the tag holds another image. */
+const UNPINNED_EXISTS_HINT =
+  'A target tag already exists. The source digest was not read before the import (pin-digest: false, or the source is not reachable from the runner), so the tag may well hold this same image: set pin-digest: true so a tag that already holds the digest is left alone, or force: true to overwrite the tag.';
+
+/**
+ * What to change for an import failure with this code and text, when a rule knows it. `unpinned`: the import went by
+ * tag, without the source digest.
+ */
+export function importFailureHint(
+  code: string | undefined,
+  message: string,
+  unpinned = false,
+): string | undefined {
+  const rule = RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)));
+  return unpinned && rule === RULES[0] ? UNPINNED_EXISTS_HINT : rule?.hint;
 }
 
-export function describeImportFailure(code: string | undefined, message: string, label: string): RemoteError {
+export function describeImportFailure(
+  code: string | undefined,
+  message: string,
+  label: string,
+  unpinned = false,
+): RemoteError {
   return new RemoteError({
     service: 'Azure Container Registry',
     code,
     message: `Import of ${label} failed: ${code ? `${code}: ` : ''}${message}`,
-    hint: importFailureHint(code, message),
+    hint: importFailureHint(code, message, unpinned),
   });
 }

@@ -17,7 +17,14 @@ export {
 export * from './reference.js';
 export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
 export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './lock.js';
-export { toOutputs, type RunResult, type ImageResult, type ImageStatus, type RunOutputs } from './result.js';
+export {
+  toOutputs,
+  type RunResult,
+  type ImageResult,
+  type ImageStatus,
+  type RunOutputs,
+  type ReferrerResult,
+} from './result.js';
 export {
   ImportError,
   InputError,
@@ -28,6 +35,19 @@ export {
   type InputProblem,
 } from './errors.js';
 export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
+export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './proxy.js';
+export { requestGithubIdToken } from './identity-http.js';
 export { systemClock, type Clock, type Logger, type SecretSink, type EnginePorts } from './ports.js';
 export type { AuthHost, AuthMode } from './auth.js';
 export { VERSION, userAgent } from './version.js';
+export {
+  readWorkspaceFile,
+  checkWorkspaceWrite,
+  writeWorkspaceFile,
+  maskedExcerpt,
+  MAX_INPUT_FILE_BYTES,
+  type WorkspaceRules,
+} from './workspace-files.js';
+export { checkInputVariables, inputVariableName, type InputVariableCheck } from './input-variables.js';
+export { secretSink } from './masking.js';
+export { suspiciousCharacter, describeCharacter } from './characters.js';

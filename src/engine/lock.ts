@@ -3,6 +3,7 @@
  * fails before importing anything when a source now resolves to another digest (drift).
  */
 import { InputError } from './errors.js';
+import { maskedExcerpt } from './workspace-files.js';
 import type { RunResult } from './result.js';
 
 export const LOCK_VERSION = 1;
@@ -13,6 +14,8 @@ export interface LockEntry {
   mediaType: string | null;
   platforms: { platform: string; digest: string }[];
   targets: { ref: string; digest: string | null }[];
+  /** `submitted` (wait: false): the import was accepted, its targets are not listed since they may not exist yet. */
+  status?: 'submitted';
 }
 
 export interface LockFile {
@@ -30,9 +33,13 @@ export function renderLockFile(run: RunResult): string {
       digest: i.sourceDigest!,
       mediaType: i.mediaType ?? null,
       platforms: [...(i.platforms ?? [])].sort((a, b) => a.platform.localeCompare(b.platform)),
-      targets: [...i.targets]
-        .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
-        .sort((a, b) => a.ref.localeCompare(b.ref)),
+      targets:
+        i.status === 'submitted'
+          ? []
+          : [...i.targets]
+              .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
+              .sort((a, b) => a.ref.localeCompare(b.ref)),
+      ...(i.status === 'submitted' ? { status: 'submitted' as const } : {}),
     }))
     .sort((a, b) => a.source.localeCompare(b.source));
   const lock: LockFile = { version: LOCK_VERSION, registry: run.registry?.loginServer ?? null, images };
@@ -47,8 +54,9 @@ export function parseLockFile(text: string, path: string): Map<string, string> {
   try {
     doc = JSON.parse(text);
   } catch (err) {
+    // JSON.parse quotes the text it choked on; say only where (the file may not be a lock file at all).
     throw problem(
-      `is not valid JSON (${err instanceof Error ? err.message : String(err)}); write it with lock-file and locked: false first`,
+      `is not valid JSON (${jsonErrorPlace(text, err)}); write it with lock-file and locked: false first`,
     );
   }
   const lock = doc as Partial<LockFile>;
@@ -67,4 +75,25 @@ export function parseLockFile(text: string, path: string): Map<string, string> {
     digests.set(entry.source, entry.digest);
   });
   return digests;
+}
+
+/** Where JSON.parse failed, as `line 3, column 7, the line's shape: "xxx: xx"`, without the text itself. */
+function jsonErrorPlace(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const lineCol = /line (\d+) column (\d+)/.exec(message);
+  const position = /position (\d+)/.exec(message);
+  let line = 1;
+  let column = 1;
+  if (lineCol) {
+    line = Number(lineCol[1]);
+    column = Number(lineCol[2]);
+  } else if (position) {
+    const before = text.slice(0, Number(position[1]));
+    line = before.split('\n').length;
+    column = before.length - before.lastIndexOf('\n');
+  } else if (/end of JSON input/i.test(message)) {
+    return 'it ends too early';
+  }
+  const shape = maskedExcerpt(text.split(/\r?\n/)[line - 1] ?? '', column);
+  return `line ${line}, column ${column}, the line's shape: ${JSON.stringify(shape)}`;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RemoteError } from './errors.js';
-import { jsonBody, type HttpClient, type HttpResponse } from './http.js';
+import { formatBytes, jsonBody, type HttpClient, type HttpResponse } from './http.js';
 import type { SecretSink } from './ports.js';
 
 export const MEDIA_TYPES = {
@@ -51,6 +51,8 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
 export interface RegistryAuthorizer {
   /** True when a token can be had before any challenge (ACR): saves a round trip. */
   readonly preemptive: boolean;
+  /** Whether it has credentials to offer (a 401 then means they were refused); assumed true when absent. */
+  readonly hasCredentials?: boolean;
   /** Returns the header for `scope`, or undefined when it has nothing to offer for this challenge. */
   authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined>;
 }
@@ -66,6 +68,10 @@ export interface BasicCredentials {
  */
 export class TokenServerAuthorizer implements RegistryAuthorizer {
   readonly preemptive = false;
+
+  get hasCredentials(): boolean {
+    return this.credentials !== undefined;
+  }
 
   constructor(
     private readonly http: HttpClient,
@@ -125,7 +131,9 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
         message: `${this.service}'s token server returned no token.`,
       });
     }
-    this.mask(token);
+    // A token got without credentials is not a secret (anyone can get the same one): masking it would only add one
+    // mask per repository. One got with credentials is.
+    if (this.credentials) this.mask(token);
     return `Bearer ${token}`;
   }
 }
@@ -171,8 +179,15 @@ export class RegistryClient {
   ): Promise<ManifestInfo | undefined> {
     const res = await this.manifestRequest('HEAD', repository, reference, signal);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);
+    if (res.status !== 200)
+      throw registryError(
+        this.label,
+        res,
+        `${repository}:${reference}`,
+        this.authorizer.hasCredentials ?? true,
+      );
     const digest = res.headers['docker-content-digest'];
+    if (digest) this.checkDigestHeader(digest, repository, reference, undefined);
     if (!digest) {
       // Older registries omit the header: the digest is the hash of the exact bytes a GET returns.
       const full = await this.getManifest(repository, reference, signal);
@@ -188,19 +203,56 @@ export class RegistryClient {
   ): Promise<Manifest | undefined> {
     const res = await this.manifestRequest('GET', repository, reference, signal);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw registryError(this.label, res, `${repository}:${reference}`, true);
-    const computed = `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
-    if (reference.startsWith('sha256:') && computed !== reference) {
+    if (res.status !== 200)
+      throw registryError(
+        this.label,
+        res,
+        `${repository}:${reference}`,
+        this.authorizer.hasCredentials ?? true,
+      );
+    const header = res.headers['docker-content-digest'];
+    const algorithm = (isDigest(reference) ? reference : (header ?? '')).startsWith('sha512:')
+      ? 'sha512'
+      : 'sha256';
+    const computed = digestOf(res.body, algorithm);
+    if (header) this.checkDigestHeader(header, repository, reference, computed);
+    if (isDigest(reference) && computed !== reference) {
       throw new RemoteError({
         service: this.label,
         message: `${this.label} returned a manifest for ${repository}@${reference} whose content hashes to ${computed}.`,
         hint: 'The registry or a proxy in between altered the manifest; do not trust this source.',
       });
     }
-    const digest = res.headers['docker-content-digest'] ?? computed;
+    const digest = header ?? computed;
     const fromBody = (jsonBody(res) as { mediaType?: unknown } | undefined)?.mediaType;
     const mediaType = mediaTypeOf(res) || (typeof fromBody === 'string' ? fromBody : '');
     return { digest, mediaType, size: res.body.length, bytes: res.body };
+  }
+
+  /**
+   * A registry's Docker-Content-Digest is believed only when it is a well-formed digest, names the manifest that was
+   * asked for by digest, and is the hash of the bytes that came with it.
+   */
+  private checkDigestHeader(
+    header: string,
+    repository: string,
+    reference: string,
+    computed: string | undefined,
+  ): void {
+    const problem = !isDigest(header)
+      ? 'a malformed Docker-Content-Digest'
+      : isDigest(reference) && header !== reference
+        ? `Docker-Content-Digest ${header} for the manifest asked for by digest`
+        : computed !== undefined && header !== computed
+          ? `Docker-Content-Digest ${header} for a manifest whose content hashes to ${computed}`
+          : undefined;
+    if (!problem) return;
+    throw new RemoteError({
+      service: this.label,
+      code: 'DigestMismatch',
+      message: `${this.label} answered ${problem} (${repository}:${reference}); refusing to use it.`,
+      hint: 'The registry or a proxy in between sent a digest that does not match the manifest: do not trust this source; import from another registry, or by a digest you verified.',
+    });
   }
 
   private async manifestRequest(
@@ -209,22 +261,93 @@ export class RegistryClient {
     reference: string,
     signal?: AbortSignal,
   ): Promise<HttpResponse> {
+    if (!isDigest(reference) && !TAG.test(reference)) {
+      // Whatever ends up here goes into a URL path with this registry's token: only a tag or a digest may.
+      throw new RemoteError({
+        service: this.label,
+        code: 'InvalidReference',
+        message: `Refusing to ask ${this.label} for ${repository}:${JSON.stringify(reference).slice(0, 80)}: not a tag or a digest.`,
+      });
+    }
     const scope = `repository:${repository}:pull`;
     const url = `${this.baseUrl}/v2/${repository}/manifests/${reference}`;
+    const send = async (authorization: string | undefined): Promise<HttpResponse> => {
+      try {
+        return await this.http.send(
+          {
+            method,
+            url,
+            headers: { accept: MANIFEST_ACCEPT, ...(authorization ? { authorization } : {}) },
+            maxResponseBytes: MAX_MANIFEST_BYTES,
+          },
+          { service: `registry ${this.label}`, ...(signal ? { signal } : {}) },
+        );
+      } catch (err) {
+        if (err instanceof RemoteError && err.code === 'ResponseTooLarge') {
+          throw new RemoteError({
+            service: this.label,
+            code: 'ManifestTooLarge',
+            message: `${this.label} sent a manifest larger than ${formatBytes(MAX_MANIFEST_BYTES)} for ${repository}:${reference}; refusing to read it (registries refuse manifests that large).`,
+            hint: 'This is not an image manifest a registry would accept: check source, and do not trust this registry.',
+            cause: err,
+          });
+        }
+        throw err;
+      }
+    };
+    const cached = this.cachedAuthorization(scope, undefined);
+    let authorization = await cached;
+    let res = await send(authorization);
+    if (res.status === 401) {
+      // First contact, or the cached token expired: answer the challenge once. Only the token this request sent is
+      // dropped: one that a parallel request got meanwhile serves this one too (one token for many images).
+      if (authorization !== undefined && this.authCache.get(scope) === cached) this.authCache.delete(scope);
+      authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
+      if (authorization) res = await send(authorization);
+    }
+    return res;
+  }
+
+  /**
+   * A GET of another `/v2/<repository>/...` resource with pull rights (the referrers API): `path` is relative to the
+   * registry, or an absolute URL on this registry (a `Link` header's next page); any other origin is refused.
+   */
+  async getResource(
+    repository: string,
+    path: string,
+    accept: string,
+    signal?: AbortSignal,
+  ): Promise<HttpResponse> {
+    const url = new URL(path, this.baseUrl);
+    if (url.origin !== new URL(this.baseUrl).origin) {
+      throw new RemoteError({
+        service: this.label,
+        message: `${this.label} pointed to another host (${url.origin}) for ${repository}; not followed.`,
+      });
+    }
+    const scope = `repository:${repository}:pull`;
     const send = (authorization: string | undefined): Promise<HttpResponse> =>
       this.http.send(
-        { method, url, headers: { accept: MANIFEST_ACCEPT, ...(authorization ? { authorization } : {}) } },
+        {
+          method: 'GET',
+          url: url.toString(),
+          headers: { accept, ...(authorization ? { authorization } : {}) },
+        },
         { service: `registry ${this.label}`, ...(signal ? { signal } : {}) },
       );
     let authorization = await this.cachedAuthorization(scope, undefined);
     let res = await send(authorization);
     if (res.status === 401) {
-      // First contact, or the cached token expired: answer the challenge once.
       this.authCache.delete(scope);
       authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
       if (authorization) res = await send(authorization);
     }
     return res;
+  }
+
+  /** The error for an unexpected answer to `getResource`. */
+  resourceError(res: HttpResponse, what: string): RemoteError {
+    return registryError(this.label, res, what, true);
   }
 
   private cachedAuthorization(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
@@ -237,6 +360,22 @@ export class RegistryClient {
     }
     return cached;
   }
+}
+
+/** Registries refuse manifests over 4 MiB (distribution's limit, and ACR's): nothing larger is read. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+/** The OCI distribution tag grammar. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/** A digest in the form registries use (`sha256:` + 64 hex digits, or sha512), nothing else. */
+export function isDigest(value: string): boolean {
+  return DIGEST.test(value);
+}
+
+function digestOf(bytes: Buffer, algorithm: 'sha256' | 'sha512'): string {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
 function mediaTypeOf(res: HttpResponse): string {
@@ -265,7 +404,7 @@ function registryError(label: string, res: HttpResponse, what: string, hadCreden
   if (res.status === 401) {
     hint = hadCredentials
       ? 'The registry refused the credentials: check source-username/source-password (a Docker Hub access token, not the account password, when 2FA is on), and that the account may pull this repository.'
-      : 'The registry wants credentials for this image: set source-username and source-password. For Docker Hub official images the repository needs the library/ prefix (docker.io/library/nginx).';
+      : 'This registry needs credentials: set source-username and source-password. For Docker Hub official images the repository needs the library/ prefix (docker.io/library/nginx).';
   } else if (res.status === 403) {
     hint =
       'The registry denied access: for an ACR with public network access disabled, give the source as source-registry-resource-id (import then goes through Azure, not the runner).';

@@ -36,6 +36,21 @@ export interface ImageResult {
   hint?: string;
   /** Things the user should know although nothing failed (import by tag, platform digest, unverified). */
   notes: string[];
+  /** With the referrers input: the signatures, SBOMs and attestations copied with the image (or planned). */
+  referrers?: ReferrerResult[];
+}
+
+/** One OCI referrer (or cosign-convention artifact) of an imported manifest. */
+export interface ReferrerResult {
+  digest: string;
+  artifactType: string;
+  /** The manifest it refers to (the image, one of its platform manifests, or another referrer). */
+  subject: string;
+  /** A cosign-convention tag (`sha256-<hex>.sig`) recreated on the target; absent for OCI 1.1 referrers. */
+  tag?: string;
+  status: 'imported' | 'unchanged' | 'planned' | 'failed';
+  /** Why it did not land. */
+  error?: string;
 }
 
 export interface RunResult {
@@ -61,7 +76,8 @@ export function toOutputs(run: RunResult): RunOutputs {
   const digest = first?.targets.find((t) => t.digest)?.digest ?? first?.sourceDigest ?? '';
   const pinned = new Set<string>();
   for (const image of run.images) {
-    if (image.status === 'failed') continue;
+    // A submitted import (wait: false) has not landed yet: its targets may not exist.
+    if (image.status === 'failed' || image.status === 'submitted') continue;
     for (const target of image.targets) {
       if (!target.digest) continue;
       pinned.add(`${repositoryRef(target.ref)}@${target.digest}`);
@@ -78,6 +94,7 @@ export function toOutputs(run: RunResult): RunOutputs {
     durationMs: i.durationMs,
     ...(i.error ? { error: i.hint ? `${i.error} ${i.hint}` : i.error } : {}),
     ...(i.notes.length ? { notes: i.notes } : {}),
+    ...(i.referrers ? { referrers: i.referrers } : {}),
   }));
   return { digest, images: [...pinned].join('\n'), results: JSON.stringify(results) };
 }

@@ -4,6 +4,7 @@
  */
 import { AcrAuthorizer } from './acr.js';
 import { ArmClient, registryId, type ImportImageBody, type RegistryResource } from './arm.js';
+import { UNTRUSTED_ARM_URL } from './arm.js';
 import {
   chooseAuthMode,
   createCredential,
@@ -11,6 +12,7 @@ import {
   type AuthHost,
   type CredentialChoice,
 } from './auth.js';
+import { discoverCloud } from './cloud.js';
 import { formatPlatform, type ImageSpec, type ImportConfig } from './config.js';
 import {
   asImportError,
@@ -20,7 +22,7 @@ import {
   TimeoutError,
   VerificationError,
 } from './errors.js';
-import { HttpClient } from './http.js';
+import { HttpClient, REQUEST_DEADLINE_MS } from './http.js';
 import { describeImportFailure, importFailureHint } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
 import { formatReference, registryApiHost, sourceImage } from './reference.js';
@@ -31,7 +33,9 @@ import {
   TokenServerAuthorizer,
   type ManifestInfo,
 } from './registry.js';
+import { connectFailure, describeConnectFailure } from './reachability.js';
 import type { ImageResult, RunResult, TargetResult } from './result.js';
+import { limiter, runReferrers } from './referrers.js';
 
 /** The username that goes with an ACR refresh token used as a password. */
 const ACR_TOKEN_USERNAME = '00000000-0000-0000-0000-000000000000';
@@ -96,8 +100,15 @@ class Run {
   private target: Promise<RegistryResource> | undefined;
   private targetClient: Promise<RegistryClient> | undefined;
   private readonly acrClients = new Map<string, RegistryClient>();
+  /** Aborted when the run is over: sign-ins still in flight (a stalled endpoint) stop then. */
+  private readonly stopped = new AbortController();
+  /** One client per plain source registry: a token it gets for a repository serves every image read from there. */
+  private readonly sourceClients = new Map<string, RegistryClient>();
   /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
   private readonly operations = new WeakMap<AbortSignal, string>();
+  /** How each image's source is reached, for its referrers; and the run-wide max-parallel for referrer imports. */
+  private readonly plans = new WeakMap<ImageResult, SourcePlan>();
+  private readonly referrerSlots: <T>(work: () => Promise<T>) => Promise<T>;
 
   constructor(
     private readonly config: ImportConfig,
@@ -105,7 +116,12 @@ class Run {
     private readonly options: RunOptions,
   ) {
     this.log = ports.logger;
-    this.http = new HttpClient(ports.transport, ports.clock, ports.logger);
+    this.referrerSlots = limiter(config.maxParallel);
+    // No single request may use more than half of an image's time (and never more than 30 s): one that stalls or
+    // dribbles fails, naming its service, while the image still has time to report it.
+    this.http = new HttpClient(ports.transport, ports.clock, ports.logger, {
+      requestDeadlineMs: Math.min(REQUEST_DEADLINE_MS, Math.max(1_000, Math.floor(config.timeoutMs / 2))),
+    });
     const auth = {
       mode: config.auth,
       tenantId: config.tenantId,
@@ -117,13 +133,31 @@ class Run {
     };
     // Choosing the mode is synchronous, so a run with no way to sign in fails before any request.
     this.mode = ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
+    // A custom cloud (resource-manager-endpoint) names its token audience and authority in its ARM metadata.
+    const cloud = config.cloud.discoverMetadata
+      ? handled(() => discoverCloud(config.cloud, this.http, this.log))
+      : Promise.resolve(config.cloud);
     this.choice = ports.credential
       ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
-      : createCredential(auth, ports.authHost, ports.clock, ports.mask);
+      : cloud.then((c) =>
+          createCredential(
+            { ...auth, authorityHost: c.authorityHost, disableInstanceDiscovery: c.disableInstanceDiscovery },
+            ports.authHost,
+            ports.clock,
+            ports.mask,
+            this.http,
+          ),
+        );
     this.choice.catch(() => undefined);
-    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask);
-    this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, (fresh) =>
-      this.tokens.token(config.cloud.armScope, fresh),
+    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask, this.stopped.signal);
+    this.arm = new ArmClient(
+      this.http,
+      ports.clock,
+      config.cloud.armEndpoint,
+      config.apiVersion,
+      async (fresh) => this.tokens.token((await cloud).armScope, fresh),
+      this.log,
+      ports.clock.now() + config.timeoutMs,
     );
   }
 
@@ -131,12 +165,15 @@ class Run {
     this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
     // Start the sign-in and the target lookup at once; source resolution runs beside it.
     const target = this.targetRegistry();
+    let registry: RegistryResource | undefined;
+    target.then((r) => (registry = r)).catch(() => undefined);
     const images = this.config.images;
     const lock = this.options.lock;
     const results = lock
       ? await this.lockedRun(lock)
       : await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
-    const registry = await target.catch(() => undefined);
+    // Every image is done (each within its timeout); a lookup that is still waiting is not waited for.
+    this.stopped.abort(new Error('the run is over'));
     return {
       registry: registry && { name: registry.name, loginServer: registry.loginServer, id: registry.id },
       images: results,
@@ -152,8 +189,9 @@ class Run {
     const checks = await mapLimit(images, this.config.maxParallel, async (spec) => {
       const started = this.ports.clock.now();
       try {
-        const plan = await this.planSource(spec);
-        const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
+        const signal = AbortSignal.timeout(this.config.timeoutMs);
+        const plan = await abortable(this.planSource(spec), signal);
+        const resolved = await this.resolveSource(spec, plan, signal);
         const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
         return { spec, started, pre: { plan, resolved }, drift };
       } catch (err) {
@@ -283,14 +321,13 @@ class Run {
     const host = ref.registry!;
     if (this.config.sourceFederation) return this.federatedSource(host, image);
     if (creds) {
-      const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, creds, host);
       return {
         source: {
           registryUri: host,
           sourceImage: image,
           credentials: { ...(creds.username ? { username: creds.username } : {}), password: creds.password },
         },
-        client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
+        client: this.sourceClient(host),
       };
     }
     if (!PUBLIC_REGISTRIES.has(host)) {
@@ -298,11 +335,22 @@ class Run {
       const acr = (await this.registries().catch(() => [])).find((r) => r.loginServer === host.toLowerCase());
       if (acr) return { source: { resourceId: acr.id, sourceImage: image }, client: this.acrClient(acr) };
     }
-    const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, undefined, host);
-    return {
-      source: { registryUri: host, sourceImage: image },
-      client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
-    };
+    return { source: { registryUri: host, sourceImage: image }, client: this.sourceClient(host) };
+  }
+
+  private sourceClient(host: string): RegistryClient {
+    let client = this.sourceClients.get(host);
+    if (!client) {
+      const authorizer = new TokenServerAuthorizer(
+        this.http,
+        this.ports.mask,
+        this.config.sourceCredentials,
+        host,
+      );
+      client = new RegistryClient(this.http, registryApiHost(host), authorizer, host);
+      this.sourceClients.set(host, client);
+    }
+    return client;
   }
 
   /**
@@ -361,6 +409,12 @@ class Run {
         plan.unreachable = `the runner cannot read the source registry (${err.message})`;
         return undefined;
       }
+      // A source the runner cannot connect to (no DNS, refused, timed out) may still be reachable from Azure.
+      const kind = err instanceof RemoteError && err.status === undefined ? connectFailure(err) : undefined;
+      if (kind && !spec.platform) {
+        plan.unreachable = `${plan.client.label} cannot be reached from the runner (${describeConnectFailure(kind)})`;
+        return undefined;
+      }
       throw err;
     }
     if (!info) {
@@ -398,15 +452,16 @@ class Run {
         hint: 'Set platform to one of the listed platforms.',
       });
     }
-    const child = await plan.client.headManifest(ref.repository, entry.digest, signal);
+    // The child is the digest the index read above names, checked against the bytes the registry sends for it.
+    const child = await plan.client.getManifest(ref.repository, entry.digest, signal);
     if (!child)
       throw new RemoteError({
         service: plan.client.label,
         message: `Platform manifest ${entry.digest} is missing.`,
       });
     return {
-      info: child,
-      platformNote: `Imported only ${wanted}: digest ${child.digest} is that platform's manifest, not the index digest ${info.digest}.`,
+      info: { digest: entry.digest, mediaType: child.mediaType, size: child.size },
+      platformNote: `Imported only ${wanted}: digest ${entry.digest} is that platform's manifest, not the index digest ${info.digest}.`,
     };
   }
 
@@ -425,6 +480,7 @@ class Run {
     const deadline = started + this.config.timeoutMs;
     try {
       await this.importSteps(spec, result, controller.signal, deadline, pre);
+      if (this.config.referrers !== 'none') await this.referrers(spec, result, controller.signal, deadline);
     } catch (err) {
       const reason =
         controller.signal.aborted && controller.signal.reason instanceof ImportError
@@ -454,7 +510,8 @@ class Run {
     pre: PreResolved | undefined,
   ): Promise<void> {
     const label = spec.sourceText;
-    const plan = pre?.plan ?? (await this.planSource(spec));
+    const plan = pre?.plan ?? (await abortable(this.planSource(spec), signal));
+    this.plans.set(result, plan);
     // Resolve the source while the target is being found and its tags read.
     const resolving = pre
       ? Promise.resolve(pre.resolved)
@@ -470,7 +527,7 @@ class Run {
       targetStates.catch((err: unknown) => err as Error),
     ]);
     // A problem with signing in or with the target concerns every image: report it before a source problem.
-    const target = await this.targetRegistry();
+    const target = await abortable(this.targetRegistry(), signal);
     if (!resolution.ok) throw resolution.error;
     const resolved = resolution.value;
 
@@ -481,6 +538,12 @@ class Run {
       if (resolved.platformNote) result.notes.push(resolved.platformNote);
       this.log.info(`${label}: resolved to ${digest} (${resolved.info.mediaType})`);
     } else if (plan.unreachable) {
+      if (this.config.pinDigestStrict) {
+        throw new VerificationError(
+          `${label}: ${plan.unreachable}, and pin-digest: strict refuses to import a source whose digest was not read before the import.`,
+          'Let the runner reach the source registry (DNS, firewall, proxy: HTTPS_PROXY / NO_PROXY), or set pin-digest: true to import by tag and read the digest from the target afterwards.',
+        );
+      }
       result.notes.push(
         `Imported by tag: ${plan.unreachable}, so the digest was read from the target after the import instead of pinned before it.`,
       );
@@ -529,7 +592,16 @@ class Run {
             s.before = (await client.headManifest(s.repository, digest!, signal)) ? digest : undefined;
           }),
       );
-      if (dataPlane.every((s) => s.before === digest)) {
+      const held = dataPlane.every((s) => s.before === digest);
+      const incomplete =
+        held && resolved && isIndexMediaType(resolved.info.mediaType)
+          ? await missingChildren(client, dataPlane, digest, signal)
+          : [];
+      if (incomplete.length) {
+        const note = `The target held ${digest} but not ${incomplete.length} of its manifests (${incomplete.join(', ')}): imported it again to complete it.`;
+        result.notes.push(note);
+        this.log.warning(`${label}: ${note}`);
+      } else if (held) {
         result.status = this.config.dryRun ? 'planned' : 'unchanged';
         if (this.config.dryRun) result.plan = 'unchanged';
         result.targets = targetsOf(digest);
@@ -573,7 +645,7 @@ class Run {
 
     this.log.info(`${label}: importing ${body.source.sourceImage} into ${target.name} (${mode})`);
     const start = await this.arm.beginImport(target, body, signal).catch((err: unknown) => {
-      throw withImportHint(err);
+      throw withImportHint(err, digest === undefined);
     });
     if (!this.config.wait) {
       result.status = 'submitted';
@@ -648,8 +720,8 @@ class Run {
 
   /** What each target tag holds before the import (the watch only trusts changes it saw happen). */
   private async readTargets(spec: ImageSpec, signal: AbortSignal): Promise<TargetState[]> {
-    const target = await this.targetRegistry();
-    const client = await this.targetDataPlane();
+    const target = await abortable(this.targetRegistry(), signal);
+    const client = await abortable(this.targetDataPlane(), signal);
     const states = this.targetKeys(spec, target);
     await Promise.all(
       states
@@ -704,6 +776,13 @@ class Run {
   /** The time limit of one image ran out; once the import was accepted, the error names its operation. */
   private timeoutError(label: string, operation: string | undefined): TimeoutError {
     const limit = formatMs(this.config.timeoutMs);
+    const waiting = this.http.waitingFor();
+    if (!operation && waiting) {
+      return new TimeoutError(
+        `Importing ${label} did not finish within ${limit}. No answer from ${waiting}.`,
+        'That endpoint did not answer in time: check that it is up and reachable from the runner (authority-host, resource-manager-endpoint, the source registry; HTTPS_PROXY/NO_PROXY), then re-run.',
+      );
+    }
     return operation
       ? new TimeoutError(
           `Importing ${label} did not finish within ${limit}; the operation is still running in Azure (${describeOperation(operation)}).`,
@@ -775,15 +854,17 @@ class Run {
           pollFailures = 0;
         } catch (err) {
           if (signal.aborted) throw signal.reason;
+          if (err instanceof RemoteError && err.code === UNTRUSTED_ARM_URL) throw err;
           if (++pollFailures > 5) throw err;
           this.log.debug(
             `${label}: polling the operation failed (${asImportError(err).message}); trying again`,
           );
-          pollAt = clock.now() + 2_000;
+          pollAt = clock.now() + Math.max(2_000, err instanceof RemoteError ? (err.retryAfterMs ?? 0) : 0);
           continue;
         }
         if (poll.state === 'succeeded') return;
-        if (poll.state === 'failed') throw describeImportFailure(poll.code, poll.message, label);
+        if (poll.state === 'failed')
+          throw describeImportFailure(poll.code, poll.message, label, digest === undefined);
         currentLocation = poll.location;
         this.operations.set(signal, currentLocation);
         pollAt = clock.now() + pollDelay(poll.retryAfterMs);
@@ -813,6 +894,43 @@ class Run {
     ]);
     return checks.every(Boolean);
   }
+
+  private referrers(
+    spec: ImageSpec,
+    result: ImageResult,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<void> {
+    return runReferrers(
+      {
+        config: this.config,
+        log: this.log,
+        slots: this.referrerSlots,
+        target: async () => ({ registry: await this.targetRegistry(), client: await this.targetDataPlane() }),
+        importManifest: async (registry, body, digest, watch, signal) => {
+          const label = `${spec.sourceText} referrer ${digest}`;
+          const start = await this.arm.beginImport(registry, body, signal).catch((err: unknown) => {
+            throw withImportHint(err);
+          });
+          if (!start.done) {
+            await this.waitForImport(
+              label,
+              start.location,
+              start.retryAfterMs,
+              digest,
+              watch,
+              signal,
+              deadline,
+            );
+          }
+        },
+      },
+      spec,
+      result,
+      this.plans.get(result),
+      signal,
+    );
+  }
 }
 
 class ImportConflict extends VerificationError {}
@@ -836,6 +954,25 @@ function emptyResult(spec: ImageSpec): ImageResult {
   };
 }
 
+/** Waits for shared work on behalf of one image: the image's own abort (its timeout) ends the wait, not the work. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
 /**
  * Starts a shared piece of work whose result several images await later. Its failure is reported to each of them,
  * so an early rejection must not count as unhandled (which would end the process).
@@ -844,6 +981,43 @@ function handled<T>(work: () => Promise<T>): Promise<T> {
   const promise = work();
   promise.catch(() => undefined);
   return promise;
+}
+
+/**
+ * The child manifests of the index `digest` that some target repository lacks (HEADs in parallel): a target whose
+ * tag holds the index but lost a platform manifest is not unchanged.
+ */
+async function missingChildren(
+  client: RegistryClient,
+  states: TargetState[],
+  digest: string,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const repositories = [...new Set(states.map((s) => s.repository))];
+  const index = await client.getManifest(repositories[0]!, digest, signal);
+  if (!index) return [digest];
+  const children = childDigests(index.bytes);
+  const missing = await Promise.all(
+    repositories.flatMap((repository) =>
+      children.map(async (child) =>
+        (await client.headManifest(repository, child, signal)) ? undefined : `${repository}@${child}`,
+      ),
+    ),
+  );
+  return missing.filter((m): m is string => m !== undefined);
+}
+
+/** Every manifest an index lists (platforms and attestations alike). */
+function childDigests(index: Buffer): string[] {
+  try {
+    const entries = (JSON.parse(index.toString('utf8')) as { manifests?: unknown }).manifests;
+    if (!Array.isArray(entries)) return [];
+    return entries
+      .map((e) => (e as { digest?: unknown }).digest)
+      .filter((d): d is string => typeof d === 'string');
+  } catch {
+    return [];
+  }
 }
 
 /** Why a source does not match its lock entry, or undefined when it does. */
@@ -859,9 +1033,9 @@ function lockDrift(
 }
 
 /** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
-function withImportHint(err: unknown): unknown {
+function withImportHint(err: unknown, unpinned = false): unknown {
   if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500) return err;
-  const hint = importFailureHint(err.code, err.message);
+  const hint = importFailureHint(err.code, err.message, unpinned);
   if (!hint) return err;
   return new RemoteError({
     service: err.service,

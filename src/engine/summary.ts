@@ -2,6 +2,7 @@
  * The job summary, rendered from a run's result as Markdown. Every value that comes from a user or a remote service
  * is escaped, so a crafted tag or error text cannot inject markup, links or HTML into the summary.
  */
+import { describeReferrerCounts } from './referrers.js';
 import type { ImageResult, ImageStatus, RunResult } from './result.js';
 
 const STATUS_LABEL: Record<ImageStatus, string> = {
@@ -15,12 +16,35 @@ const STATUS_LABEL: Record<ImageStatus, string> = {
 
 /** Escapes text for a Markdown table cell (or paragraph): no HTML, no links, no emphasis, no cell breaks. */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
-    .replace(/\r?\n/g, ' ');
+  return (
+    text
+      // Every line break first, a lone CR too (Markdown ends a line there: a setext `===` would make a heading).
+      .replace(/\r\n?|[\n\u2028\u2029\u0085]/g, ' ')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
+  );
+}
+
+/** A URL in remote text: up to whitespace, quotes, brackets or a pipe; trailing punctuation is not part of it. */
+const URL_IN_TEXT = /\b(?:(?:https?|ftp|file):\/\/|www\.)[^\s<>"'`|()[\]{}\\]*[^\s<>"'`|()[\]{}\\.,;:!?]/gi;
+
+/**
+ * Escapes text from users and remote services like `escapeMarkdown`, with every URL in it as inline code: shown, never
+ * a link (GitHub would otherwise link a bare `https://...` in an error, and a crafted error could point anywhere).
+ */
+export function escapeRemoteText(text: string): string {
+  const flat = text.replace(/\r\n?|[\n\u2028\u2029\u0085]/g, ' ');
+  let out = '';
+  let last = 0;
+  for (const match of flat.matchAll(URL_IN_TEXT)) {
+    out += escapeMarkdown(flat.slice(last, match.index));
+    // A code span shows its text literally: no HTML, no links (the pattern stops at `|` and backticks).
+    out += `\`${match[0]}\``;
+    last = match.index + match[0].length;
+  }
+  return out + escapeMarkdown(flat.slice(last));
 }
 
 function code(text: string): string {
@@ -44,6 +68,14 @@ export interface SummaryContext {
   subtitle?: string;
 }
 
+/**
+ * GitHub drops a job summary over 1 MiB. Beyond these many rows (and failures, notes, digests) the summary shows
+ * counts instead: 5,000 images make about 100 KiB, not 1.7 MB. The `results` output still lists every image.
+ */
+export const SUMMARY_LIMITS = { rows: 300, failures: 50, notes: 50, digests: 300 } as const;
+/** A hard stop under GitHub's 1 MiB, whatever the texts are (in UTF-16 units, at most 3 bytes of UTF-8 each). */
+const SUMMARY_MAX_CHARS = 340_000;
+
 export function renderSummary(run: RunResult, context: SummaryContext = {}): string {
   const lines: string[] = [];
   const failed = run.images.filter((i) => i.status === 'failed');
@@ -62,34 +94,93 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     '| Source | Source digest | Target | Platforms | Status | Duration |',
     '| --- | --- | --- | --- | --- | --- |',
   );
+  let rows = 0;
+  const shown = new Set<ImageResult>();
   for (const image of run.images) {
+    if (rows >= SUMMARY_LIMITS.rows) break;
+    shown.add(image);
     const targets = image.targets.length ? image.targets : [{ ref: '—', digest: undefined }];
     for (const target of targets) {
+      rows++;
       lines.push(
-        `| ${code(image.source)} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
+        `| ${code(image.source)}${image.referrers ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
       );
     }
   }
+  const hidden = run.images.filter((i) => !shown.has(i));
+  if (hidden.length) {
+    const hiddenRows = hidden.reduce((n, i) => n + Math.max(1, i.targets.length), 0);
+    lines.push(
+      `| … ${count(hidden.length, 'more image')} (${count(hiddenRows, 'row')}) | | | | ${statusCounts(hidden)} | |`,
+    );
+  }
   lines.push('');
+  if (hidden.length) {
+    lines.push(
+      `${count(run.images.length, 'image')} in all: ${statusCounts(run.images)}. The first ${shown.size} are listed; the \`results\` output has every one.`,
+      '',
+    );
+  }
   const digests = run.images.filter((i) => i.sourceDigest && i.status !== 'failed');
   if (digests.length) {
     lines.push('<details><summary>Full digests</summary>', '');
-    for (const image of digests) lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}`);
+    for (const image of digests.slice(0, SUMMARY_LIMITS.digests))
+      lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}`);
+    more(lines, digests.length - SUMMARY_LIMITS.digests, 'digest');
     lines.push('', '</details>', '');
   }
-  for (const image of failed) {
+  lines.push(...referrerList(run.images));
+  for (const image of failed.slice(0, SUMMARY_LIMITS.failures)) {
     lines.push(
-      `**${escapeMarkdown(image.source)}** failed: ${escapeMarkdown(image.error ?? 'unknown error')}`,
+      `**${escapeMarkdown(image.source)}** failed: ${escapeRemoteText(image.error ?? 'unknown error')}`,
       '',
     );
-    if (image.hint) lines.push(`> ${escapeMarkdown(image.hint)}`, '');
+    if (image.hint) lines.push(`> ${escapeRemoteText(image.hint)}`, '');
   }
-  const noted = run.images.filter((i) => i.notes.length);
-  for (const image of noted) {
-    for (const note of image.notes)
-      lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeMarkdown(note)}`, '');
+  if (more(lines, failed.length - SUMMARY_LIMITS.failures, 'failed image')) lines.push('');
+  const notes = run.images.flatMap((i) => i.notes.map((note) => ({ image: i, note })));
+  for (const { image, note } of notes.slice(0, SUMMARY_LIMITS.notes))
+    lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeRemoteText(note)}`, '');
+  if (more(lines, notes.length - SUMMARY_LIMITS.notes, 'note')) lines.push('');
+  const text = lines.join('\n');
+  if (text.length <= SUMMARY_MAX_CHARS) return text;
+  const cut = text.lastIndexOf('\n', SUMMARY_MAX_CHARS);
+  return `${text.slice(0, cut)}\n\n… the summary is cut here (GitHub shows at most 1 MiB); the \`results\` output has every image.\n`;
+}
+
+/** `4,700 more images`. */
+function count(n: number, what: string): string {
+  return `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** `1 failed, 4,999 planned`. */
+function statusCounts(images: readonly ImageResult[]): string {
+  const counts = new Map<ImageStatus, number>();
+  for (const image of images) counts.set(image.status, (counts.get(image.status) ?? 0) + 1);
+  return [...counts].map(([status, n]) => `${n.toLocaleString('en-US')} ${status}`).join(', ');
+}
+
+/** `- … and 12 more failed images (see the results output)`, when `count` > 0. */
+function more(lines: string[], n: number, what: string): boolean {
+  if (n <= 0) return false;
+  lines.push(`- … and ${count(n, `more ${what}`)} (the \`results\` output has them all)`);
+  return true;
+}
+
+/** Every referrer copied (or planned) with each image: digest, type, status. */
+function referrerList(images: readonly ImageResult[]): string[] {
+  const withReferrers = images.filter((i) => i.referrers?.length).slice(0, SUMMARY_LIMITS.rows);
+  if (!withReferrers.length) return [];
+  const lines = ['<details><summary>Referrers (signatures, SBOMs, attestations)</summary>', ''];
+  for (const image of withReferrers) {
+    for (const r of image.referrers!) {
+      lines.push(
+        `- ${code(image.source)}: ${shortDigest(r.digest)} ${escapeMarkdown(r.artifactType)}${r.tag ? ` (tag ${code(r.tag)})` : ''} → ${shortDigest(r.subject)}: ${escapeMarkdown(r.status)}`,
+      );
+    }
   }
-  return lines.join('\n');
+  lines.push('', '</details>', '');
+  return lines;
 }
 
 function statusCell(image: ImageResult): string {

@@ -21,6 +21,7 @@ import { audiences, nowSeconds, signJwt, strClaim, verifyJwt, numClaim, type Cla
 import { verifyEntraToken } from './entra.js';
 import { parseScope } from './hub-auth.js';
 import type { DataAction } from './rbac.js';
+import { REFERRERS_PATH, serveReferrers } from './referrers.js';
 import { ACR_AUDIENCE, type PrincipalConfig, type Registry, type World } from './state.js';
 
 export const ACR_REFRESH_LIFETIME = 3 * 3600;
@@ -381,6 +382,7 @@ async function registryApi(ctx: Ctx, world: World, registry: Registry): Promise<
       );
     }
   }
+  if (REFERRERS_PATH.test(ctx.path)) return serveReferrers(ctx, registry);
   return proxy(ctx, registry);
 }
 

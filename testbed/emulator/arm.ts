@@ -20,7 +20,13 @@ import { decodeJwt, numClaim, strClaim } from './jwt.js';
 import { verifyEntraToken } from './entra.js';
 import { parseImportBody, startImport, describeSource, type ImportOperation } from './imports.js';
 import { ACTIONS } from './rbac.js';
-import type { PrincipalConfig, Registry, SubscriptionConfig, World } from './state.js';
+import {
+  EMULATOR_ARM_AUDIENCE,
+  type PrincipalConfig,
+  type Registry,
+  type SubscriptionConfig,
+  type World,
+} from './state.js';
 
 const PAGE_SIZE = 2;
 const REGISTRY_TYPE = 'Microsoft.ContainerRegistry/registries';
@@ -107,6 +113,7 @@ const ROUTES = {
 };
 
 export async function handleArm(ctx: Ctx, world: World): Promise<void> {
+  if (ctx.path.replace(/\/+$/, '').toLowerCase() === '/metadata/endpoints') return cloudMetadata(ctx, world);
   const isPoll = ROUTES.operationResult.test(ctx.path) || ROUTES.operationStatus.test(ctx.path);
   const faulted = applyNetworkFaults(
     ctx,
@@ -171,6 +178,79 @@ export async function handleArm(ctx: Ctx, world: World): Promise<void> {
     'NotFound',
     `The route ${ctx.method} ${ctx.path} is not served by this emulator.`,
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cloud metadata (anonymous): `GET /metadata/endpoints?api-version=`
+
+/** API versions that answer the array form (one entry per cloud, as the public cloud's ARM lists them all). */
+const ARRAY_FORM_VERSIONS = ['2019-05-01', '2020-06-01', '2022-09-01'];
+
+function cloudMetadata(ctx: Ctx, world: World): void {
+  if (ctx.method !== 'GET')
+    return armError(ctx, 405, 'MethodNotAllowed', `The method ${ctx.method} is not allowed.`);
+  const version = ctx.query.get('api-version');
+  if (!version) {
+    return armError(
+      ctx,
+      400,
+      'MissingApiVersionParameter',
+      'The api-version query parameter (?api-version=) is required for all requests.',
+    );
+  }
+  const legacy = world.control.faults.armMetadata === 'legacy';
+  const supported = legacy ? ['2015-01-01'] : ['2015-01-01', ...ARRAY_FORM_VERSIONS];
+  if (!supported.includes(version)) {
+    return armError(
+      ctx,
+      400,
+      'InvalidApiVersionParameter',
+      `The api-version '${version}' is invalid. The supported versions are '${supported.join(',')}'.`,
+    );
+  }
+  const login = `${world.urls.entra}/`;
+  const audiences = [`${EMULATOR_ARM_AUDIENCE}`];
+  if (version === '2015-01-01') {
+    return ok(ctx, 200, {
+      galleryEndpoint: `${world.urls.arm}/gallery/`,
+      graphEndpoint: 'https://graph.acrimport.emulator/',
+      portalEndpoint: 'https://portal.acrimport.emulator/',
+      authentication: { loginEndpoint: login, audiences },
+    });
+  }
+  const publicCloud = (name: string, arm: string, loginEndpoint: string, audience: string): unknown => ({
+    portal: 'https://portal.azure.com',
+    authentication: {
+      loginEndpoint,
+      audiences: [audience, arm],
+      tenant: 'common',
+      identityProvider: 'AAD',
+    },
+    name,
+    resourceManager: arm,
+    suffixes: { acrLoginServer: 'azurecr.io' },
+  });
+  return ok(ctx, 200, [
+    publicCloud(
+      'AzureCloud',
+      'https://management.azure.com/',
+      'https://login.microsoftonline.com',
+      'https://management.core.windows.net/',
+    ),
+    publicCloud(
+      'AzureUSGovernment',
+      'https://management.usgovcloudapi.net/',
+      'https://login.microsoftonline.us',
+      'https://management.core.usgovcloudapi.net/',
+    ),
+    {
+      portal: 'https://portal.acrimport.emulator/',
+      authentication: { loginEndpoint: login, audiences, tenant: 'common', identityProvider: 'AAD' },
+      name: 'AcrImportEmulator',
+      resourceManager: `${world.urls.arm}/`,
+      suffixes: { acrLoginServer: '127.0.0.1' },
+    },
+  ]);
 }
 
 function subscriptionOf(path: string): string | undefined {

@@ -63,6 +63,8 @@ export interface EmulatorConfig {
     port: number;
     /** Plain-HTTP URL of the backing docker-registry (no auth). */
     backendUrl: string;
+    /** The backing registry's filesystem storage: the referrers API is computed from it (absent: not served). */
+    storageDir?: string;
     publicNetworkAccess: boolean;
     exportPolicyEnabled: boolean;
     /** azureADAuthenticationAsArmPolicy: ARM-audience tokens accepted at /oauth2/exchange. */

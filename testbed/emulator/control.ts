@@ -45,6 +45,14 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
   asyncOperationHeader: (v) => typeof v === 'boolean',
   locationForm: (v) => v === 'observed' || v === 'spec',
   federatedMismatchCode: (v) => v === 70021 || v === 700213,
+  armMetadata: (v) => v === 'current' || v === 'legacy',
+  strictNoForce: (v) => typeof v === 'boolean',
+  azureReaches: (v) =>
+    isObject(v) &&
+    Object.entries(v).every(
+      ([from, to]) =>
+        /^[A-Za-z0-9.-]+(?::\d+)?$/.test(from) && typeof to === 'string' && /^127\.0\.0\.1:\d+$/.test(to),
+    ),
   network: (v) =>
     isObject(v) &&
     Object.values(v).every(
@@ -54,6 +62,8 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
           ([k, b]) => ['publicNetworkAccess', 'trustedServices'].includes(k) && typeof b === 'boolean',
         ),
     ),
+  silentImportDigests: (v) =>
+    Array.isArray(v) && v.every((d) => typeof d === 'string' && d.startsWith('sha256:')),
 };
 
 function isNonNegative(v: unknown): v is number {

@@ -24,7 +24,7 @@ import {
   verifyJwt,
   type Claims,
 } from './jwt.js';
-import { ACR_AUDIENCE, ARM_AUDIENCES, type PrincipalConfig, type World } from './state.js';
+import { ACR_AUDIENCE, type PrincipalConfig, type World } from './state.js';
 import { federatedIssuerKeys } from './azure-devops.js';
 import { checkCertificateAssertion, isCertificateAssertion } from './entra-certificate.js';
 
@@ -346,10 +346,13 @@ function checkFederatedAssertion(ctx: Ctx, world: World, app: PrincipalConfig, a
   return false;
 }
 
-/** Resources the emulated tenant knows: ARM (public-cloud and emulator URLs), ACR, anything on 127.0.0.1. */
+/**
+ * Resources the emulated tenant knows: ARM (the public cloud's and the emulator cloud's audience, never a URL that
+ * merely hosts ARM) and ACR. Anything else is AADSTS500011, as Entra answers.
+ */
 function knownResource(world: World, resource: string): boolean {
   const r = resource.replace(/\/+$/, '');
-  return [...ARM_AUDIENCES, ACR_AUDIENCE, world.urls.arm].includes(r) || r.startsWith('https://127.0.0.1:');
+  return world.armAudiences().includes(r) || r === ACR_AUDIENCE;
 }
 
 /** A v1 access token for `resource` (exactly as requested, trailing slash kept), like Entra issues for ARM. */

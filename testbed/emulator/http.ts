@@ -166,6 +166,13 @@ export function send(
 ): void {
   if (ctx.res.headersSent || ctx.res.destroyed) return;
   const buffer = typeof body === 'string' ? Buffer.from(body) : body;
+  // The request ids of the answer (ARM's), so a test can match them with what the client logged.
+  const ids: Record<string, string> = {};
+  for (const name of ['x-ms-request-id', 'x-ms-correlation-request-id', 'x-ms-client-request-id']) {
+    const value = headers[name];
+    if (value !== undefined) ids[name] = value;
+  }
+  if (ctx.entry && Object.keys(ids).length) ctx.entry.responseIds = ids;
   ctx.res.writeHead(status, { ...headers, 'content-length': String(buffer.length) });
   ctx.res.end(ctx.method === 'HEAD' ? undefined : buffer);
 }

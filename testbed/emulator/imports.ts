@@ -331,6 +331,17 @@ function sourceClient(oci: Oci, world: World, options: StartImportOptions): Regi
     if (!registry) throw new Error('source registry not resolved');
     return new RegistryClient({ url: registry.config.backendUrl, userAgent: 'acr-import-emulator' });
   }
+  // A host the runner cannot reach, but the import service can (the azureReaches fault): pull from where it maps.
+  const reached = world.control.faults.azureReaches?.[source.host];
+  if (reached) {
+    const creds = source.credentials;
+    return new RegistryClient({
+      url: `https://${reached}`,
+      ca: world.ca,
+      userAgent: 'acr-import-emulator',
+      ...(creds ? { username: creds.username ?? '', password: creds.password } : {}),
+    });
+  }
   if (!isLoopbackHost(source.host)) {
     // Real ACR would reach any registry; the emulator must never leave 127.0.0.1, so it fails like an unreachable one.
     throw new ImportFailure(
@@ -385,11 +396,12 @@ async function copy(world: World, options: StartImportOptions): Promise<string> 
       );
     }
     const digest = manifest.digest;
+    if (world.control.faults.silentImportDigests?.includes(digest)) return digest;
 
     if (request.mode === 'NoForce') {
       for (const { repo, tag } of request.targetTags) {
         const existing = await dst.headManifest(repo, tag);
-        if (existing && existing.digest !== digest) {
+        if (existing && (existing.digest !== digest || world.control.faults.strictNoForce)) {
           throw new ImportFailure(
             'InvalidParameters',
             `Tag ${repo}:${tag} already exists in target registry.`,

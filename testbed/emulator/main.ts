@@ -53,7 +53,12 @@ async function main(): Promise<void> {
       service: (path) => (path.startsWith('/msi/') ? 'msi' : 'entra'),
       handler: (ctx) => handleEntra(ctx, world),
     },
-    { port: config.ports.arm, service: () => 'arm', handler: (ctx) => handleArm(ctx, world) },
+    {
+      port: config.ports.arm,
+      // The anonymous cloud metadata is logged apart, so ARM's request log shows the calls a token was needed for.
+      service: (path) => (path.startsWith('/metadata/') ? 'armmetadata' : 'arm'),
+      handler: (ctx) => handleArm(ctx, world),
+    },
     { port: config.ports.hubAuth, service: () => 'hubauth', handler: (ctx) => handleHubAuth(ctx, world) },
     {
       port: config.ports.control,

@@ -48,6 +48,12 @@ export interface Urls {
 
 export const ACR_AUDIENCE = 'https://containerregistry.azure.net';
 export const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.core.windows.net'];
+/**
+ * The emulator's own cloud's ARM audience, as Azure Stack Hub's is: an application ID URI that is not the ARM URL.
+ * A client learns it only from `GET <arm>/metadata/endpoints`; Entra knows no resource named after the ARM URL.
+ */
+export const EMULATOR_ARM_AUDIENCE =
+  'https://management.acrimport.emulator/7c1f6a52-93a4-4c8e-9d0e-2b8f0e6d5a31';
 
 export class World {
   readonly urls: Urls;
@@ -174,8 +180,8 @@ export class World {
     return `${this.urls.entra}/${tenantId}`;
   }
 
-  /** The audiences ARM accepts: the public cloud's, and the emulator's own ARM URL; with and without the slash. */
+  /** The audiences ARM accepts: the public cloud's and the emulator cloud's (never its URL); slash or not. */
   armAudiences(): string[] {
-    return [...ARM_AUDIENCES, this.urls.arm];
+    return [...ARM_AUDIENCES, EMULATOR_ARM_AUDIENCE];
   }
 }

@@ -66,6 +66,7 @@ const META: Record<Mapped, TaskInputMeta> = {
     help: 'Path (relative to $(System.DefaultWorkingDirectory)) of a YAML or JSON file listing imports: source, targets, untagged-repositories, platform, expected-digest per entry. Default: none.',
   },
   platform: { label: 'Platform', group: 'images' },
+  referrers: { label: 'Referrers (signatures, SBOMs)', group: 'images' },
   expectedDigest: { label: 'Expected digest', group: 'images' },
   sourceRegistryResourceId: { label: 'Source registry resource ID', group: 'sourceSignIn' },
   sourceUsername: { label: 'Source username', group: 'sourceSignIn' },

@@ -1,0 +1,148 @@
+/**
+ * Requests of the sign-in: `@azure/identity` (Entra ID, managed identity endpoints) and GitHub's OIDC endpoint go
+ * through the engine's own HTTP client, so they get what every other request gets: the one proxy decision of the
+ * transport, a deadline for each answer, and failures that name the endpoint (and the proxy) that did not answer.
+ */
+import type { TokenCredentialOptions } from '@azure/identity';
+import { ImportError, RemoteError } from './errors.js';
+import { jsonBody, type HttpClient, type HttpRequest } from './http.js';
+
+type AzureHttpClient = NonNullable<TokenCredentialOptions['httpClient']>;
+type PipelineRequest = Parameters<AzureHttpClient['sendRequest']>[0];
+type PipelineResponse = Awaited<ReturnType<AzureHttpClient['sendRequest']>>;
+type HttpHeaders = PipelineResponse['headers'];
+
+/** The last transport failure of a sign-in, so the error says what failed rather than what the library made of it. */
+export interface FailureRecorder {
+  record(err: ImportError | undefined): void;
+  last(): ImportError | undefined;
+}
+
+export function failureRecorder(): FailureRecorder {
+  let last: ImportError | undefined;
+  return {
+    record: (err) => (last = err),
+    last: () => last,
+  };
+}
+
+/**
+ * An `httpClient` for `@azure/identity` on top of the engine's client. The library keeps its own retry policy, so the
+ * engine's retries are off here; transport failures are handed back with the codes the library retries on
+ * (ECONNRESET, ETIMEDOUT), except a proxy's refusal, which no retry cures.
+ */
+export function identityHttpClient(
+  http: HttpClient,
+  authorityHost: string,
+  failures: FailureRecorder,
+): AzureHttpClient {
+  const authority = safeOrigin(authorityHost);
+  return {
+    async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+      const origin = safeOrigin(request.url);
+      const service = origin === authority ? 'Entra ID' : `the sign-in endpoint ${origin ?? ''}`.trim();
+      const body = request.body;
+      if (body !== undefined && typeof body !== 'string') {
+        throw new Error(`${service}: unsupported request body (${typeof body})`);
+      }
+      const req: HttpRequest = {
+        method: request.method as HttpRequest['method'],
+        url: request.url,
+        headers: request.headers.toJSON(),
+        ...(body !== undefined ? { body } : {}),
+      };
+      try {
+        const res = await http.send(req, {
+          service,
+          retry: false,
+          followRedirects: false,
+          ...(request.abortSignal ? { signal: request.abortSignal as AbortSignal } : {}),
+        });
+        failures.record(undefined);
+        return {
+          request,
+          status: res.status,
+          headers: headersOf(res.headers),
+          bodyAsText: res.body.toString('utf8'),
+        };
+      } catch (err) {
+        if (request.abortSignal?.aborted) throw err;
+        const failure = err instanceof ImportError ? err : undefined;
+        failures.record(failure);
+        const code = err instanceof RemoteError ? err.code : undefined;
+        const wrapped = new Error(failure?.message ?? String(err), { cause: err }) as Error & {
+          code?: string;
+        };
+        wrapped.code =
+          code === 'ProxyRefused' || code === 'InsecureRedirect'
+            ? code
+            : code === 'NoAnswer' || code === 'TooSlow'
+              ? 'ETIMEDOUT'
+              : 'ECONNRESET';
+        throw wrapped;
+      }
+    },
+  };
+}
+
+/**
+ * Fetches a GitHub Actions ID token from the runner's endpoint (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN), one
+ * attempt: the caller retries. A failure is a RemoteError with the endpoint's status, or none when it did not answer.
+ */
+export async function requestGithubIdToken(
+  http: HttpClient,
+  endpoint: { url: string; token: string },
+  audience: string,
+): Promise<string> {
+  const url = new URL(endpoint.url);
+  if (audience) url.searchParams.set('audience', audience);
+  const service = "GitHub's OIDC endpoint";
+  const res = await http.send(
+    {
+      method: 'GET',
+      url: url.toString(),
+      headers: { authorization: `Bearer ${endpoint.token}`, accept: 'application/json' },
+    },
+    { service, retry: false, followRedirects: false },
+  );
+  const value = (jsonBody(res) as { value?: unknown } | undefined)?.value;
+  if (res.status === 200 && typeof value === 'string' && value !== '') return value;
+  throw new RemoteError({
+    service,
+    status: res.status,
+    message: `${service} answered HTTP ${res.status}${res.status === 200 ? ' without a token' : ''}`,
+    retryable: res.status === 408 || res.status === 429 || res.status >= 500,
+  });
+}
+
+function safeOrigin(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function headersOf(raw: Record<string, string>): HttpHeaders {
+  const map = new Map<string, { name: string; value: string }>();
+  for (const [name, value] of Object.entries(raw)) map.set(name.toLowerCase(), { name, value });
+  const headers: HttpHeaders = {
+    get: (name) => map.get(name.toLowerCase())?.value,
+    has: (name) => map.has(name.toLowerCase()),
+    set: (name, value) => {
+      map.set(name.toLowerCase(), { name, value: String(value) });
+    },
+    delete: (name) => {
+      map.delete(name.toLowerCase());
+    },
+    toJSON: (options) => {
+      const out: Record<string, string> = {};
+      for (const [key, entry] of map) out[options?.preserveCase ? entry.name : key] = entry.value;
+      return out;
+    },
+    [Symbol.iterator]: function* () {
+      for (const entry of map.values()) yield [entry.name, entry.value] as [string, string];
+    },
+  };
+  return headers;
+}
