@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'lib/', 'build/', 'node_modules/', 'coverage/'] },
+  { ignores: ['dist/', 'cli/', 'lib/', 'build/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -31,16 +31,29 @@ export default tseslint.config(
     },
   },
   {
-    // The Azure Pipelines task speaks the agent's protocol itself.
-    files: ['src/hosts/pipelines/**/*.ts'],
+    // The shared host runner serves every host, and the CLI and the Azure Pipelines task must run without GitHub:
+    // only src/hosts/action/ may use @actions/*. The runner, like the engine, gets its environment from the host.
+    files: ['src/hosts/common/**/*.ts', 'src/hosts/cli/**/*.ts', 'src/hosts/pipelines/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['@actions/*'], message: 'The Azure Pipelines host must not depend on @actions/*.' },
+            {
+              group: ['@actions/*'],
+              message: 'Only the GitHub host (src/hosts/action/) may depend on @actions/*.',
+            },
           ],
         },
+      ],
+    },
+  },
+  {
+    files: ['src/hosts/common/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'The host runner takes its environment from the host.' },
       ],
     },
   },

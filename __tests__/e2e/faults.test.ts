@@ -484,7 +484,7 @@ describe('long runs', () => {
 
     // The summary: a row per image with its status, the full digests of what landed, the reasons of what did not.
     expect(run.summary).toContain('2 of 4 failed');
-    const rows = run.summary.split('\n').filter((l) => l.startsWith('| <code>'));
+    const rows = run.summary.split('\n').filter((l) => /^\| (✅|❌|🔄|⏸️|📝|📤) /u.test(l));
     expect(rows).toHaveLength(4);
     expect(rows[0]).toContain('failed');
     expect(rows[1]).toContain('failed');

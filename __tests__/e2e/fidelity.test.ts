@@ -6,6 +6,7 @@
  * (`node dist/index.js`), PATH and DNS set up by each test.
  */
 import { mkdtemp } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { useBed } from '../bed-hooks.js';
 import type { StartedBed } from '../../testbed/bed.js';
@@ -260,6 +261,29 @@ describe('a source the runner cannot reach', () => {
     expect(annotations(run, 'warning')).toContain('does not resolve');
     expect(await bed.digestOf(bed.acrs.target, repository, '1')).toBe(digest);
     expect(run.durationMs).toBeLessThan(5_000);
+  });
+
+  it('a connection attempt that times out: one attempt, imports by tag', async () => {
+    // Accepts TCP and never answers the TLS handshake, as a firewall that drops packets looks from the runner.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const { run, repository, digest } = await unreachableRun(`127.0.0.1:${port}`);
+      expectImportedByTag(run, digest);
+      expect(annotations(run, 'warning')).toContain('the connection timed out');
+      expect(await bed.digestOf(bed.acrs.target, repository, '1')).toBe(digest);
+      // One 5 s connection attempt, not a series of retries.
+      expect(sockets.size).toBe(1);
+      expect(run.durationMs).toBeLessThan(9_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('pin-digest: strict refuses the fallback, says why and the way out, imports nothing', async () => {

@@ -250,7 +250,7 @@ describe('4. every request has a deadline, sign-in included; the run ends near i
     );
     expect(run.timedOut).toBe(false);
     expectFailure(run);
-    expect(run.durationMs).toBeLessThan(6_000 + 10_000);
+    expect(run.durationMs).toBeLessThan(6_000 + 5_000);
     const text = failureText(run);
     expect(text).toMatch(/Entra ID did not answer|No answer from Entra ID/);
     expect(text).toContain(`${elsewhere.url}/`);
@@ -270,7 +270,7 @@ describe('4. every request has a deadline, sign-in included; the run ends near i
     );
     expect(run.timedOut).toBe(false);
     expectFailure(run);
-    expect(run.durationMs).toBeLessThan(6_000 + 10_000);
+    expect(run.durationMs).toBeLessThan(6_000 + 5_000);
     expect(failureText(run)).toContain(
       `did not finish within 6s. No answer from GitHub's OIDC endpoint (${elsewhere.url}/_apis/idtoken`,
     );

@@ -205,24 +205,24 @@ describe('referrers: several target repositories', () => {
     const image = signed();
     const run = await runAction(
       bed,
-      fromSourceAcr(image, 'one/signed', {
-        'target-tags': 'one/signed:1.0, two/signed:1.0',
-        'untagged-repositories': 'three/signed',
+      fromSourceAcr(image, 'fan1/signed', {
+        'target-tags': 'fan1/signed:1.0, fan2/signed:1.0',
+        'untagged-repositories': 'fan3/signed',
         referrers: 'all',
       }),
     );
     expectSuccess(run);
     expect(byDigest(referrersOf(run))).toEqual(withStatus(seeded(image), 'imported'));
-    for (const repository of ['one/signed', 'two/signed', 'three/signed'])
+    for (const repository of ['fan1/signed', 'fan2/signed', 'fan3/signed'])
       await expectLanded(repository, seeded(image));
     const referrerBodies = (await importBodies(bed)).slice(1);
     expect(referrerBodies).toHaveLength(seeded(image).length);
     const cosign = seeded(image).find((r) => r.tag)!;
     for (const body of referrerBodies) {
       if (body.source.sourceImage.endsWith(cosign.digest)) {
-        expect(body.targetTags).toEqual(['one', 'two', 'three'].map((r) => `${r}/signed:${cosign.tag}`));
+        expect(body.targetTags).toEqual(['fan1', 'fan2', 'fan3'].map((r) => `${r}/signed:${cosign.tag}`));
       } else {
-        expect(body.untaggedTargetRepositories).toEqual(['one/signed', 'two/signed', 'three/signed']);
+        expect(body.untaggedTargetRepositories).toEqual(['fan1/signed', 'fan2/signed', 'fan3/signed']);
       }
     }
   });

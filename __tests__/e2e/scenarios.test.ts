@@ -412,7 +412,9 @@ describe('scenario 11: OCI artifacts, a Helm 3 chart', () => {
       mediaType: chart.mediaType,
     });
     // The summary calls it what it is, not a single-platform image.
-    expect(run.summary).toMatch(/s11\/charts\/hello-chart:0\.1\.0<\/code> \| Helm chart \| ✅ imported/);
+    expect(run.summary).toMatch(
+      /\| ✅ imported \| <code>s11\/charts\/hello-chart:0\.1\.0<\/code> \| <code>[^|]*<\/code><br><code>[^|]*<\/code> \| Helm chart \|/,
+    );
 
     const target = bed.client(bed.acrs.target.backendUrl);
     try {

@@ -15,7 +15,30 @@ export class FakeClock implements Clock {
     if (signal?.aborted) throw signal.reason;
     this.sleeps.push(ms);
     this.time += ms;
+    // Time limits that a sleep carried the clock past fire now, as they would have meanwhile.
+    for (const t of this.timers.filter((t) => t.at <= this.time)) {
+      this.timers.splice(this.timers.indexOf(t), 1);
+      t.fire();
+    }
     await Promise.resolve();
+    if (signal?.aborted) throw signal.reason;
+  }
+  /** Moves the time on without anyone sleeping, firing the time limits that fall due. */
+  advance(ms: number): void {
+    this.time += ms;
+    for (const t of this.timers.filter((t) => t.at <= this.time)) {
+      this.timers.splice(this.timers.indexOf(t), 1);
+      t.fire();
+    }
+  }
+  private readonly timers: { at: number; fire: () => void }[] = [];
+  timer(ms: number, fire: () => void): () => void {
+    const entry = { at: this.time + ms, fire };
+    this.timers.push(entry);
+    return () => {
+      const i = this.timers.indexOf(entry);
+      if (i !== -1) this.timers.splice(i, 1);
+    };
   }
 }
 

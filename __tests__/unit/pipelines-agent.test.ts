@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toOutputs, type ImageResult, type RunResult } from '../../src/engine/index.js';
 import {
+  agentGroup,
   agentLogger,
   completionMessage,
   publishOutputs,
@@ -146,11 +147,12 @@ describe('publishing a run', () => {
   it('logs engine phases as groups, closed on failure', async () => {
     const { log, lines } = capture();
     const logger = agentLogger(log);
-    await logger.group('Import 1 image', async () => {
+    const group = agentGroup(log);
+    await group('Import 1 image', async () => {
       logger.info('resolving ##[error]x');
       logger.debug('GET /v2/');
     });
-    await expect(logger.group('Verify', () => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    await expect(group('Verify', () => Promise.reject(new Error('x')))).rejects.toThrow('x');
     const parsed = parseAgentLog(lines.join('\n'));
     expect(parsed.groups).toEqual(['Import 1 image', 'Verify']);
     expect(parsed.groupsBalanced).toBe(true);

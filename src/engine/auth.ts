@@ -4,9 +4,9 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { AuthError, ImportError, RemoteError } from './errors.js';
-import type { HttpClient } from './http.js';
+import { isClosedClient, type HttpClient } from './http.js';
 import { failureRecorder, identityHttpClient } from './identity-http.js';
-import type { Clock, SecretSink } from './ports.js';
+import { NEUTRAL_WORDING, type Clock, type HostWording, type SecretSink } from './ports.js';
 
 export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
 export type ResolvedAuthMode = Exclude<AuthMode, 'auto'>;
@@ -35,6 +35,12 @@ export interface AuthHost {
   azureCliNote?: string;
   /** Whether a managed identity may exist here (false on GitHub-hosted runners, which have none). */
   managedIdentityPossible: boolean;
+  /** How this host's users set things up, for the hints (default: wording that names no host). */
+  wording?: HostWording;
+}
+
+export function wording(host: Pick<AuthHost, 'wording'>): HostWording {
+  return host.wording ?? NEUTRAL_WORDING;
 }
 
 /** The claims of the last ID token presented to Entra: the hint for a federated-credential mismatch shows them. */
@@ -55,9 +61,6 @@ export interface CredentialChoice {
   transportFailure?: () => ImportError | undefined;
 }
 
-const ID_TOKEN_PERMISSION_HINT =
-  'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.';
-
 /**
  * Picks the sign-in mode and checks it has what it needs, before any request: a run that cannot sign in fails here
  * with the fix, not after it has talked to registries.
@@ -73,7 +76,7 @@ export function chooseAuthMode(settings: AuthSettings, host: AuthHost): Resolved
   if (mode === 'oidc' && !host.idToken) {
     throw new AuthError(
       'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
-      ID_TOKEN_PERMISSION_HINT,
+      wording(host).idTokenSetup,
     );
   }
   if (missing.length) {
@@ -89,19 +92,19 @@ function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
   if (host.azureCliAvailable) return 'azure-cli';
   if (host.managedIdentityPossible) return 'managed-identity';
   const missing: string[] = [];
-  if (!host.idToken) missing.push('`permissions: id-token: write` in the workflow');
+  if (!host.idToken) missing.push(wording(host).idTokenMissing);
   if (!settings.clientId) missing.push('`client-id` (or AZURE_CLIENT_ID)');
   if (!settings.tenantId) missing.push('`tenant-id` (or AZURE_TENANT_ID)');
   const state = (ok: boolean): string => (ok ? 'set' : 'missing');
   throw new AuthError(
     [
       'No way to sign in to Azure was found; auth: auto tried every mode, and each lacks something:',
-      `- oidc (recommended): needs the permissions block \`permissions: id-token: write\` (${host.idToken ? 'present' : 'missing'}), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}), and a federated credential for this repository on the app registration.`,
+      `- oidc (recommended): needs ${wording(host).idTokenMissing} (${host.idToken ? 'present' : 'missing'}), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}), and a federated credential for this identity on the app registration.`,
       `- client-secret: needs client-secret (missing), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}).`,
-      `- azure-cli: needs an az signed in before this step (azure/login): ${host.azureCliNote ?? 'az is not signed in'}.`,
-      `- managed-identity: needs a self-hosted runner on Azure with an identity attached (this runner is GitHub-hosted).`,
+      `- azure-cli: needs an az session signed in before this step (${wording(host).existingSession}): ${host.azureCliNote ?? 'az is not signed in'}.`,
+      '- managed-identity: needs a machine on Azure with a managed identity attached (hosted CI runners have none).',
     ].join('\n'),
-    `For OIDC sign-in add ${missing.join(', ')}${host.idToken ? '' : ' (an explicit permissions block drops the defaults: also list `contents: read`)'}. Or give another mode what it needs and set auth to it.`,
+    `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this identity on the app registration. Alternatively set ${wording(host).authMode('client-secret')} with client-secret, or ${wording(host).existingSession}.`,
   );
 }
 
@@ -143,7 +146,7 @@ export async function createCredential(
       if (!idToken) {
         throw new AuthError(
           'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
-          ID_TOKEN_PERMISSION_HINT,
+          wording(host).idTokenSetup,
         );
       }
       // MSAL asks for the assertion more than once per token; GitHub ID tokens live ~5 minutes, so reuse one for at
@@ -151,7 +154,13 @@ export async function createCredential(
       let cached: { token: string; at: number; expiresAt: number } | undefined;
       let pending: Promise<string> | undefined;
       const fetchAssertion = async (): Promise<string> => {
-        const token = await fetchIdToken(idToken, settings.audience, clock, http).catch((err: unknown) => {
+        const token = await fetchIdToken(
+          idToken,
+          settings.audience,
+          clock,
+          http,
+          wording(host).idTokenSetup,
+        ).catch((err: unknown) => {
           if (err instanceof ImportError) failures.record(err);
           throw err;
         });
@@ -242,6 +251,7 @@ async function fetchIdToken(
   audience: string,
   clock: Clock,
   http: HttpClient | undefined,
+  setupHint: string,
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -250,6 +260,8 @@ async function fetchIdToken(
       // A proxy that refuses, a refused redirect: no retry helps, and the error already says what to do.
       if (err instanceof RemoteError && (err.code === 'ProxyRefused' || err.code === 'InsecureRedirect'))
         throw err;
+      // The run is over (its client closed): nobody waits for this token any more.
+      if (isClosedClient(err)) throw err;
       const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
       // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came); the engine's own fetch
       // (requestGithubIdToken) throws a RemoteError with the status, or none when no answer came.
@@ -268,7 +280,7 @@ async function fetchIdToken(
         `Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`,
         transient
           ? `GitHub's OIDC token endpoint kept failing (${status !== undefined ? `HTTP ${status}` : 'no answer'}): a problem on GitHub's side, not in the workflow; re-run the job.`
-          : ID_TOKEN_PERMISSION_HINT,
+          : setupHint,
         { cause: err },
       );
     }
@@ -318,6 +330,7 @@ export class TokenProvider {
     private readonly settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
     private readonly clock: Clock,
     private readonly mask: SecretSink,
+    private readonly wording: HostWording = NEUTRAL_WORDING,
     /** Ends any sign-in still in flight (the run is over). */
     private readonly stop?: AbortSignal,
   ) {}
@@ -353,7 +366,7 @@ export class TokenProvider {
           { cause: err },
         );
       }
-      throw translateAuthError(err, choice, this.settings, scope);
+      throw translateAuthError(err, choice, this.settings, scope, this.wording);
     }
     if (!result) throw new AuthError(`Entra ID returned no token for ${scope}.`);
     this.mask(result.token);
@@ -367,6 +380,7 @@ export function translateAuthError(
   choice: Pick<CredentialChoice, 'mode' | 'presented' | 'transportFailure'>,
   settings: Pick<AuthSettings, 'clientId' | 'tenantId' | 'audience'>,
   scope: string,
+  words: HostWording = NEUTRAL_WORDING,
 ): ImportError {
   if (err instanceof ImportError) return err;
   // An endpoint or proxy that did not answer is the cause, whatever the identity library made of it.
@@ -423,12 +437,15 @@ export function translateAuthError(
       );
   }
   if (choice.mode === 'azure-cli') {
-    return new AuthError(message, 'Run azure/login before this step, or use auth: oidc.');
+    return new AuthError(
+      message,
+      `To use an Azure CLI session, ${words.existingSession}; or use ${words.authMode('oidc')}.`,
+    );
   }
   if (choice.mode === 'managed-identity') {
     return new AuthError(
       message,
-      'No managed identity answered: this works only on Azure-hosted runners with an identity attached; use auth: oidc on GitHub-hosted runners.',
+      `No managed identity answered: this works only on Azure-hosted machines with an identity attached; elsewhere use ${words.authMode('oidc')}.`,
     );
   }
   return new AuthError(message, 'Check tenant-id, client-id and the app registration in Entra ID.');

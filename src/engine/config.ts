@@ -8,6 +8,7 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml
 import { suspiciousCharacter } from './characters.js';
 import { InputError, type InputProblem } from './errors.js';
 import { maskedExcerpt } from './workspace-files.js';
+import { NEUTRAL_WORDING, type HostWording } from './ports.js';
 import {
   checkDigest,
   checkImageReference,
@@ -250,6 +251,8 @@ export interface ConfigPorts {
   readonly readFile?: (path: string) => string;
   /** Fallbacks for subscription, tenant and client ids. */
   readonly env?: EnvFallbacks;
+  /** How the host's users pass a secret, for the message when one is missing. */
+  readonly wording?: Pick<HostWording, 'secretFrom'>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -333,7 +336,7 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     else auth = mode;
   }
   const clientSecret = get(INPUTS.clientSecret);
-  checkAuthNeeds(p, { auth, clientSecret, clientId, tenantId });
+  checkAuthNeeds(p, { auth, clientSecret, clientId, tenantId }, ports.wording ?? NEUTRAL_WORDING);
 
   const audience = get(INPUTS.audience) ?? DEFAULTS.audience;
   if (/\s/.test(audience)) {
@@ -536,6 +539,7 @@ function checkAuthNeeds(
     clientId?: string | undefined;
     tenantId?: string | undefined;
   },
+  wording: Pick<HostWording, 'secretFrom'>,
 ): void {
   const { auth, clientSecret, clientId, tenantId } = given;
   const needIdAndTenant = (why: string): void => {
@@ -551,7 +555,7 @@ function checkAuthNeeds(
       p.add(
         INPUTS.clientSecret,
         '',
-        "is required with auth 'client-secret': pass it from a secret, e.g. ${{ secrets.AZURE_CLIENT_SECRET }}",
+        `is required with auth 'client-secret': ${wording.secretFrom(INPUTS.clientSecret, 'AZURE_CLIENT_SECRET')}`,
       );
     }
     needIdAndTenant("with auth 'client-secret'");

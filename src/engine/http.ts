@@ -257,6 +257,14 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return Math.max(0, date - now);
 }
 
+/** Whether a request failed because the client was closed (the run is over): nothing to retry. */
+export function isClosedClient(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (CLOSED_CODES.has(String((e as { code?: unknown }).code))) return true;
+  }
+  return false;
+}
+
 /** Transport failures no retry can cure. */
 const FINAL_FAILURES = new Set<TransportFailure['kind']>(['too-large', 'too-slow', 'proxy-refused']);
 

@@ -5,7 +5,7 @@
  */
 import type { TokenCredentialOptions } from '@azure/identity';
 import { ImportError, RemoteError } from './errors.js';
-import { jsonBody, type HttpClient, type HttpRequest } from './http.js';
+import { isClosedClient, jsonBody, type HttpClient, type HttpRequest } from './http.js';
 
 type AzureHttpClient = NonNullable<TokenCredentialOptions['httpClient']>;
 type PipelineRequest = Parameters<AzureHttpClient['sendRequest']>[0];
@@ -70,12 +70,16 @@ export function identityHttpClient(
         const failure = err instanceof ImportError ? err : undefined;
         failures.record(failure);
         const code = err instanceof RemoteError ? err.code : undefined;
+        // The library's retry policy looks at RestErrors only (by name), and retries these system error codes.
         const wrapped = new Error(failure?.message ?? String(err), { cause: err }) as Error & {
           code?: string;
+          request?: PipelineRequest;
         };
+        wrapped.name = 'RestError';
+        wrapped.request = request;
         wrapped.code =
-          code === 'ProxyRefused' || code === 'InsecureRedirect'
-            ? code
+          code === 'ProxyRefused' || code === 'InsecureRedirect' || isClosedClient(err)
+            ? (code ?? 'ClientClosed')
             : code === 'NoAnswer' || code === 'TooSlow'
               ? 'ETIMEDOUT'
               : 'ECONNRESET';

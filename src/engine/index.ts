@@ -13,7 +13,10 @@ export {
   type ImportConfig,
   type ImageSpec,
   type RawInputs,
+  type InputName,
+  type CloudName,
 } from './config.js';
+export { INPUT_TABLE, type InputDeclaration, type InputType } from './input-table.js';
 export * from './reference.js';
 export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
 export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './lock.js';
@@ -37,7 +40,16 @@ export {
 export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
 export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './proxy.js';
 export { requestGithubIdToken } from './identity-http.js';
-export { systemClock, type Clock, type Logger, type SecretSink, type EnginePorts } from './ports.js';
+export {
+  systemClock,
+  NEUTRAL_WORDING,
+  type Clock,
+  type HostWording,
+  type Logger,
+  type SecretSink,
+  type EnginePorts,
+} from './ports.js';
+export { failureKind, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
 export type { AuthHost, AuthMode } from './auth.js';
 export { VERSION, userAgent } from './version.js';
 export {
@@ -48,6 +60,11 @@ export {
   MAX_INPUT_FILE_BYTES,
   type WorkspaceRules,
 } from './workspace-files.js';
-export { checkInputVariables, inputVariableName, type InputVariableCheck } from './input-variables.js';
+export {
+  checkInputVariables,
+  editDistance,
+  inputVariableName,
+  type InputVariableCheck,
+} from './input-variables.js';
 export { secretSink } from './masking.js';
 export { suspiciousCharacter, describeCharacter } from './characters.js';

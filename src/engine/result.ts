@@ -1,6 +1,7 @@
 /**
  * What a run produced: one result per source image, and the outputs every adapter publishes.
  */
+import type { FailureKind } from './failure-kind.js';
 
 export type ImageStatus = 'imported' | 'unchanged' | 'updated' | 'failed' | 'planned' | 'submitted';
 
@@ -34,6 +35,8 @@ export interface ImageResult {
   /** What went wrong, and what to do about it. */
   error?: string;
   hint?: string;
+  /** For a failed image: what kind of problem (the CLI maps it to an exit code). Not part of the outputs. */
+  kind?: FailureKind;
   /** Things the user should know although nothing failed (import by tag, platform digest, unverified). */
   notes: string[];
   /** With the referrers input: the signatures, SBOMs and attestations copied with the image (or planned). */

@@ -9,6 +9,7 @@ import {
   chooseAuthMode,
   createCredential,
   TokenProvider,
+  wording,
   type AuthHost,
   type CredentialChoice,
 } from './auth.js';
@@ -22,6 +23,7 @@ import {
   TimeoutError,
   VerificationError,
 } from './errors.js';
+import { failureKind } from './failure-kind.js';
 import { HttpClient, REQUEST_DEADLINE_MS } from './http.js';
 import { describeImportFailure, importFailureHint } from './hints.js';
 import type { EnginePorts, Logger } from './ports.js';
@@ -149,7 +151,14 @@ class Run {
           ),
         );
     this.choice.catch(() => undefined);
-    this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask, this.stopped.signal);
+    this.tokens = new TokenProvider(
+      this.choice,
+      auth,
+      ports.clock,
+      ports.mask,
+      wording(ports.authHost),
+      this.stopped.signal,
+    );
     this.arm = new ArmClient(
       this.http,
       ports.clock,
@@ -189,9 +198,14 @@ class Run {
     const checks = await mapLimit(images, this.config.maxParallel, async (spec) => {
       const started = this.ports.clock.now();
       try {
-        const signal = AbortSignal.timeout(this.config.timeoutMs);
-        const plan = await abortable(this.planSource(spec), signal);
-        const resolved = await this.resolveSource(spec, plan, signal);
+        const limit = new AbortController();
+        const cancel = this.ports.clock.timer(this.config.timeoutMs, () =>
+          limit.abort(this.timeoutError(spec.sourceText, undefined)),
+        );
+        const { plan, resolved } = await (async () => {
+          const plan = await abortable(this.planSource(spec), limit.signal);
+          return { plan, resolved: await this.resolveSource(spec, plan, limit.signal) };
+        })().finally(cancel);
         const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
         return { spec, started, pre: { plan, resolved }, drift };
       } catch (err) {
@@ -364,7 +378,7 @@ class Run {
     if (!choice.federated) {
       throw new AuthError(
         'source-tenant-id and source-client-id sign in with GitHub OIDC, but this run does not use OIDC.',
-        'Use auth: oidc (with permissions: id-token: write), or give source-username and source-password instead.',
+        `Use ${wording(this.ports.authHost).authMode('oidc')} (${wording(this.ports.authHost).idTokenMissing}), or give source-username and source-password instead.`,
       );
     }
     const credential = choice.federated(tenantId, clientId);
@@ -373,6 +387,7 @@ class Run {
       { tenantId, clientId, audience: this.config.audience },
       this.ports.clock,
       this.ports.mask,
+      wording(this.ports.authHost),
     );
     const authorizer = new AcrAuthorizer(
       this.http,
@@ -472,9 +487,8 @@ class Run {
     const started = this.ports.clock.now();
     const result = emptyResult(spec);
     const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(this.timeoutError(spec.sourceText, this.operations.get(controller.signal))),
-      this.config.timeoutMs,
+    const cancelTimer = this.ports.clock.timer(this.config.timeoutMs, () =>
+      controller.abort(this.timeoutError(spec.sourceText, this.operations.get(controller.signal))),
     );
     const label = spec.sourceText;
     const deadline = started + this.config.timeoutMs;
@@ -490,11 +504,12 @@ class Run {
       result.status = 'failed';
       result.error = e.message;
       if (e.hint) result.hint = e.hint;
+      result.kind = failureKind(e);
       if (this.config.dryRun) result.plan = 'fail';
       // One line here; the adapter reports every failure together at the end.
       this.log.info(`${label}: failed: ${e.message.replace(/\s*\r?\n\s*/g, ' ')}`);
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
       // Whatever this image still has in flight (a lookup a failure overtook) stops now, not after its retries.
       if (!controller.signal.aborted) controller.abort(new Error('the image is done'));
       result.durationMs = this.ports.clock.now() - started;
@@ -615,7 +630,7 @@ class Run {
           const list = moved.map((s) => `${s.key} (now ${s.before})`).join(', ');
           throw new ImportConflict(
             `Target tag${moved.length > 1 ? 's' : ''} ${list} already exist${moved.length > 1 ? '' : 's'} and point${moved.length > 1 ? '' : 's'} to another image than ${digest}.`,
-            'Set force: true to move the tags to the new digest, or import under a new tag.',
+            `Set ${wording(this.ports.authHost).setInput('force', 'true')} to move the tags to the new digest, or import under a new tag.`,
           );
         }
         status = 'updated';

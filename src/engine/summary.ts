@@ -90,9 +90,15 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     `${where}${where ? ' ' : ''}in ${duration(run.durationMs)}${context.subtitle ? ` · ${escapeMarkdown(context.subtitle)}` : ''}`,
     '',
   );
+  // Status first and the target next (its registry is named above), so both show without scrolling at GitHub's width
+  // (about 1,000 px); a long source (one given by digest) is shortened here and written in full in the details.
+  const inRegistry = (ref: string): string =>
+    run.registry && ref.startsWith(`${run.registry.loginServer}/`)
+      ? ref.slice(run.registry.loginServer.length + 1)
+      : ref;
   lines.push(
-    '| Source | Source digest | Target | Platforms | Status | Duration |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Status | Target | Source and digest | Platforms | Duration |',
+    '| --- | --- | --- | --- | --- |',
   );
   let rows = 0;
   const shown = new Set<ImageResult>();
@@ -103,7 +109,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     for (const target of targets) {
       rows++;
       lines.push(
-        `| ${code(image.source)}${image.referrers ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`,
+        `| ${statusCell(image)} | ${target.ref === '—' ? '—' : code(inRegistry(target.ref))} | ${code(shortRef(image.source))}<br>${shortDigest(image.sourceDigest)}${image.referrers?.length ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${platforms(image)} | ${duration(image.durationMs)} |`,
       );
     }
   }
@@ -111,7 +117,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
   if (hidden.length) {
     const hiddenRows = hidden.reduce((n, i) => n + Math.max(1, i.targets.length), 0);
     lines.push(
-      `| … ${count(hidden.length, 'more image')} (${count(hiddenRows, 'row')}) | | | | ${statusCounts(hidden)} | |`,
+      `| ${statusCounts(hidden)} | … ${count(hidden.length, 'more image')} (${count(hiddenRows, 'row')}) | | | |`,
     );
   }
   lines.push('');
@@ -121,15 +127,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
       '',
     );
   }
-  const digests = run.images.filter((i) => i.sourceDigest && i.status !== 'failed');
-  if (digests.length) {
-    lines.push('<details><summary>Full digests</summary>', '');
-    for (const image of digests.slice(0, SUMMARY_LIMITS.digests))
-      lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}`);
-    more(lines, digests.length - SUMMARY_LIMITS.digests, 'digest');
-    lines.push('', '</details>', '');
-  }
-  lines.push(...referrerList(run.images));
+  // Each failure with its hint, right under the table.
   for (const image of failed.slice(0, SUMMARY_LIMITS.failures)) {
     lines.push(
       `**${escapeMarkdown(image.source)}** failed: ${escapeRemoteText(image.error ?? 'unknown error')}`,
@@ -138,6 +136,17 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     if (image.hint) lines.push(`> ${escapeRemoteText(image.hint)}`, '');
   }
   if (more(lines, failed.length - SUMMARY_LIMITS.failures, 'failed image')) lines.push('');
+  const digests = run.images.filter((i) => i.sourceDigest && i.status !== 'failed');
+  if (digests.length) {
+    lines.push('<details><summary>Full sources, digests and targets</summary>', '');
+    for (const image of digests.slice(0, SUMMARY_LIMITS.digests)) {
+      const targets = image.targets.map((t) => code(t.ref)).join(', ');
+      lines.push(`- ${code(image.source)}: ${code(image.sourceDigest!)}${targets ? ` → ${targets}` : ''}`);
+    }
+    more(lines, digests.length - SUMMARY_LIMITS.digests, 'digest');
+    lines.push('', '</details>', '');
+  }
+  lines.push(...referrerList(run.images));
   const notes = run.images.flatMap((i) => i.notes.map((note) => ({ image: i, note })));
   for (const { image, note } of notes.slice(0, SUMMARY_LIMITS.notes))
     lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeRemoteText(note)}`, '');
@@ -199,4 +208,16 @@ function kind(mediaType: string): string {
   if (mediaType.endsWith('manifest.v1+json') || mediaType.endsWith('manifest.v2+json'))
     return 'single platform';
   return mediaType;
+}
+
+/** Longest source shown in the table; the details list it in full. */
+export const SOURCE_CELL_MAX = 40;
+
+/**
+ * A source as the table shows it: a digest cut to 12 hex digits, and a reference still longer than SOURCE_CELL_MAX
+ * kept by its end (the repository and tag say more than the host).
+ */
+export function shortRef(ref: string): string {
+  const short = ref.replace(/@(sha256:[0-9a-f]{12})[0-9a-f]{52}\b/, '@$1…');
+  return short.length > SOURCE_CELL_MAX ? `…${short.slice(short.length - SOURCE_CELL_MAX + 1)}` : short;
 }

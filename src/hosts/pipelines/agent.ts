@@ -9,14 +9,18 @@ import { join } from 'node:path';
 import type { Logger, RunOutputs, RunResult } from '../../engine/index.js';
 import type { AgentLog, TaskResult } from './logging.js';
 
-/** The engine's logger on the agent's log: debug only with system.debug, warnings as issues, phases as groups. */
+/** The engine's logger on the agent's log: debug only with system.debug, warnings as issues. */
 export function agentLogger(log: AgentLog): Logger {
   return {
     debug: (message) => log.debug(message),
     info: (message) => log.info(message),
     warning: (message) => log.warning(message),
-    group: (name, fn) => log.inGroup(name, fn),
   };
+}
+
+/** The runner's phases (its Host `group`) as foldable `##[group]` sections, closed also when a phase throws. */
+export function agentGroup(log: AgentLog): <T>(name: string, fn: () => Promise<T>) => Promise<T> {
+  return (name, fn) => log.inGroup(name, fn);
 }
 
 /** The output variables (`$(step.digest)`, `dependencies.<job>.outputs['step.digest']`). */

@@ -15,19 +15,20 @@ export interface AzureCliProbe {
 /** `az account show` takes about a second; a CLI that hangs (a prompt, a broken install) must not hold the run. */
 export const PROBE_TIMEOUT_MS = 10_000;
 
-export function azureCliCommand(platform: NodeJS.Platform = process.platform): string {
+export function azureCliCommand(platform: NodeJS.Platform): string {
   return platform === 'win32' ? 'az.cmd' : 'az';
 }
 
 /** The first `az` on PATH, or undefined. */
 export async function findOnPath(
   command: string,
-  pathVariable: string = process.env['PATH'] ?? '',
+  pathVariable: string,
+  platform: NodeJS.Platform,
 ): Promise<string | undefined> {
   for (const dir of pathVariable.split(path.delimiter).filter(Boolean)) {
     const candidate = path.join(dir, command);
     try {
-      await access(candidate, process.platform === 'win32' ? constants.F_OK : constants.X_OK);
+      await access(candidate, platform === 'win32' ? constants.F_OK : constants.X_OK);
       return candidate;
     } catch {
       // not here
@@ -37,16 +38,19 @@ export async function findOnPath(
 }
 
 /** Runs `az account show` (exit 0 with an account id = signed in), within PROBE_TIMEOUT_MS. */
-export async function probeAzureCli(timeoutMs = PROBE_TIMEOUT_MS): Promise<AzureCliProbe> {
-  const command = azureCliCommand();
-  const found = await findOnPath(command);
+export async function probeAzureCli(
+  machine: { path: string; platform: NodeJS.Platform },
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<AzureCliProbe> {
+  const command = azureCliCommand(machine.platform);
+  const found = await findOnPath(command, machine.path, machine.platform);
   if (!found) return { signedIn: false, reason: `no ${command} on PATH` };
   return new Promise((resolve) => {
     execFile(
       found,
       ['account', 'show', '--output', 'json'],
       // az.cmd is a batch file: Windows runs it only through a shell.
-      { timeout: timeoutMs, windowsHide: true, shell: process.platform === 'win32', maxBuffer: 1 << 20 },
+      { timeout: timeoutMs, windowsHide: true, shell: machine.platform === 'win32', maxBuffer: 1 << 20 },
       (error, stdout) => {
         if (error) {
           const timedOut = (error as { killed?: boolean }).killed === true;

@@ -1,0 +1,107 @@
+/**
+ * The GitHub Action adapter: reads the step's inputs and the runner's environment, runs the engine, and writes the
+ * outputs, the job summary and the step's status.
+ */
+import * as core from '@actions/core';
+import {
+  checkInputVariables,
+  requestGithubIdToken,
+  type AuthHost,
+  type ImportConfig,
+  type Logger,
+} from '../../engine/index.js';
+import { probeAzureCli } from '../common/azure-cli.js';
+import { runHost } from '../common/runner.js';
+import { GITHUB_WORDING } from './wording.js';
+import { OUTPUTS } from './constants.js';
+
+export async function run(): Promise<void> {
+  const env = process.env;
+  const workspace = env['GITHUB_WORKSPACE'] ?? process.cwd();
+  const logger: Logger = {
+    debug: (m) => core.debug(m),
+    info: (m) => core.info(inert(m)),
+    warning: (m) => core.warning(m),
+  };
+  const oidcUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+  const oidcToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+  // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core would fetch it.
+  const idToken: AuthHost['idToken'] =
+    oidcUrl && oidcToken
+      ? async (audience, engineHttp) => {
+          core.debug(`Requesting a GitHub ID token for audience ${audience}`);
+          const token = engineHttp
+            ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
+            : await core.getIDToken(audience);
+          core.setSecret(token);
+          return token;
+        }
+      : undefined;
+  const authHost = async (config: ImportConfig): Promise<AuthHost> => {
+    // auth: auto asks the Azure CLI only after OIDC and a client secret: probe it (about a second) only then.
+    const cli =
+      config.auth === 'auto' && !(idToken && config.clientId && config.tenantId) && !config.clientSecret
+        ? await probeAzureCli({ path: env['PATH'] ?? '', platform: process.platform })
+        : { signedIn: false };
+    return {
+      idToken,
+      azureCliAvailable: cli.signedIn,
+      ...(cli.reason ? { azureCliNote: cli.reason } : {}),
+      // GitHub-hosted runners have no managed identity; probing for one would only wait for a timeout.
+      managedIdentityPossible: env['RUNNER_ENVIRONMENT'] !== 'github-hosted',
+    };
+  };
+
+  const outcome = await runHost({
+    input: (name) => core.getInput(name),
+    // A runner turns with: keys and a job's env: INPUT_* alike into variables: near misses fail, others warn.
+    checkGiven: (inputs) => checkInputVariables(Object.keys(env), inputs),
+    env,
+    // images-file and lock-file: regular files of at most 1 MiB inside the workspace, never in .git/.
+    files: { root: workspace, rootName: 'the workspace (GITHUB_WORKSPACE)' },
+    mask: (secret) => core.setSecret(secret),
+    logger,
+    authHost,
+    wording: GITHUB_WORDING,
+    userAgentHost: actionHost(),
+    group: (name, fn) => core.group(name, fn),
+    summarySubtitle,
+  });
+
+  if (outcome.outputs) {
+    core.setOutput(OUTPUTS.digest, outcome.outputs.digest);
+    core.setOutput(OUTPUTS.images, outcome.outputs.images);
+    core.setOutput(OUTPUTS.results, outcome.outputs.results);
+  }
+  if (outcome.summary !== undefined) await writeSummary(outcome.summary);
+  if (outcome.outcome !== 'done') core.setFailed(outcome.failure ?? 'failed');
+}
+
+async function summarySubtitle(): Promise<string | undefined> {
+  const { context } = await import('@actions/github');
+  return context.runId && context.repo.owner
+    ? `${context.repo.owner}/${context.repo.repo} · ${context.workflow} #${context.runNumber}`
+    : undefined;
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  try {
+    await core.summary.addRaw(markdown, true).write();
+  } catch (err) {
+    core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * Log text may quote remote services (an ARM error, a registry's answer). The runner reads any stdout line that starts
+ * with `::` (after spaces) as a workflow command, so such a line gets a zero-width space in front: shown the same,
+ * never run. (Warnings, errors and debug lines are escaped by @actions/core itself.)
+ */
+export function inert(text: string): string {
+  return text.replace(/^(\s*)::/gm, '$1\u200b::');
+}
+
+function actionHost(): string {
+  const repo = process.env['GITHUB_REPOSITORY'];
+  return repo ? `GitHub Actions; ${repo}` : 'GitHub Actions';
+}

@@ -1,0 +1,12 @@
+/** How a GitHub workflow sets things up: the phrases the engine's hints use on this host. */
+import type { HostWording } from '../../engine/index.js';
+
+export const GITHUB_WORDING: HostWording = {
+  idTokenSetup:
+    'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.',
+  idTokenMissing: '`permissions: id-token: write` in the workflow',
+  secretFrom: (_input, envName) => `pass it from a secret, e.g. \${{ secrets.${envName} }}`,
+  existingSession: 'run azure/login before this step',
+  authMode: (mode) => `auth: ${mode}`,
+  setInput: (input, value) => `${input}: ${value}`,
+};
