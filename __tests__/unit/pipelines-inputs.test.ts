@@ -74,7 +74,18 @@ it('lists the given inputs by action name (unknown ones lower-cased), without th
 });
 
 it('resolves user paths against System.DefaultWorkingDirectory', () => {
-  expect(setup({}).inputs.resolvePath('images.yaml')).toBe('/agent/_work/1/s/images.yaml');
+  const { inputs } = setup({});
+  expect(inputs.resolvePath('images.yaml')).toBe('/agent/_work/1/s/images.yaml');
+  expect(inputs.files.root).toBe('/agent/_work/1/s');
+});
+
+it('fails a misspelt task input and only warns about other INPUT_* variables', () => {
+  const { inputs } = setup({ registry: 'r', targetTag: 'typo', somethingElse: 'x' });
+  const checked = inputs.checkGiven();
+  expect(checked.problems.map((p) => p.input)).toEqual(['targettag']);
+  expect(checked.problems[0]?.message).toContain('targetTags');
+  expect(checked.warnings.join(' ')).toContain('SOMETHINGELSE');
+  expect(JSON.stringify(checked)).not.toContain('typo');
 });
 
 it('names inputs and settings the way a pipeline author writes them', () => {

@@ -6,7 +6,7 @@
  * System.DefaultWorkingDirectory.
  */
 import path from 'node:path';
-import { INPUTS } from '../../engine/index.js';
+import { checkInputVariables, INPUTS, type InputProblem, type WorkspaceRules } from '../../engine/index.js';
 import { engineInputs, type AgentEnv, type ServiceConnection } from './service-connection.js';
 import { REPLACED_BY_SERVICE_CONNECTION, type InputKey } from './task-manifest.js';
 
@@ -33,6 +33,13 @@ export interface TaskInputs {
    */
   given: string[];
   inputLabel(actionName: string): string;
+  /**
+   * The runner's `checkGiven`: INPUT_* variables that are near misses of a task input fail the run, others warn
+   * (the agent sets one per task.json input; a job's variables can set more).
+   */
+  checkGiven(): { problems: InputProblem[]; warnings: string[] };
+  /** The runner's `files`: user paths are relative to, and stay in, System.DefaultWorkingDirectory. */
+  files: WorkspaceRules;
   /** A user path relative to System.DefaultWorkingDirectory (else Build.SourcesDirectory, else the working dir). */
   resolvePath(file: string): string;
 }
@@ -61,6 +68,12 @@ export function taskInputs(env: AgentEnv, connection: ServiceConnection): TaskIn
     },
     given,
     inputLabel: taskInputLabel,
+    checkGiven: () =>
+      checkInputVariables(
+        Object.keys(env).filter((k) => k.startsWith('INPUT_') && !ignored.has(k.toUpperCase())),
+        [...byVariable.values()].map(taskInputLabel),
+      ),
+    files: { root: base, rootName: 'the working directory (System.DefaultWorkingDirectory)' },
     resolvePath: (file) => path.resolve(base, file),
   };
 }
