@@ -31,9 +31,9 @@ export default tseslint.config(
     },
   },
   {
-    // The shared host runner serves every host, and the CLI must run without GitHub: only src/hosts/action/ may use
-    // @actions/*. The runner, like the engine, gets its environment from the host.
-    files: ['src/hosts/common/**/*.ts', 'src/hosts/cli/**/*.ts'],
+    // The shared host runner serves every host, and the CLI and the Azure Pipelines task must run without GitHub:
+    // only src/hosts/action/ may use @actions/*. The runner, like the engine, gets its environment from the host.
+    files: ['src/hosts/common/**/*.ts', 'src/hosts/cli/**/*.ts', 'src/hosts/pipelines/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,34 +1,34 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 23368:
+/***/ 52638:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(43069)
-const Dispatcher = __nccwpck_require__(72091)
-const Pool = __nccwpck_require__(27404)
-const BalancedPool = __nccwpck_require__(48973)
-const Agent = __nccwpck_require__(86261)
-const ProxyAgent = __nccwpck_require__(69848)
-const EnvHttpProxyAgent = __nccwpck_require__(7897)
-const RetryAgent = __nccwpck_require__(21882)
-const errors = __nccwpck_require__(48091)
-const util = __nccwpck_require__(31544)
+const Client = __nccwpck_require__(90415)
+const Dispatcher = __nccwpck_require__(40793)
+const Pool = __nccwpck_require__(26878)
+const BalancedPool = __nccwpck_require__(89911)
+const Agent = __nccwpck_require__(57347)
+const ProxyAgent = __nccwpck_require__(54734)
+const EnvHttpProxyAgent = __nccwpck_require__(30155)
+const RetryAgent = __nccwpck_require__(78456)
+const errors = __nccwpck_require__(22225)
+const util = __nccwpck_require__(97130)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(65407)
-const buildConnector = __nccwpck_require__(72296)
-const MockClient = __nccwpck_require__(78957)
-const MockAgent = __nccwpck_require__(15973)
-const MockPool = __nccwpck_require__(78780)
-const mockErrors = __nccwpck_require__(35445)
-const RetryHandler = __nccwpck_require__(60112)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(5837)
-const DecoratorHandler = __nccwpck_require__(57011)
-const RedirectHandler = __nccwpck_require__(25050)
-const createRedirectInterceptor = __nccwpck_require__(21676)
+const api = __nccwpck_require__(83857)
+const buildConnector = __nccwpck_require__(63714)
+const MockClient = __nccwpck_require__(98727)
+const MockAgent = __nccwpck_require__(98251)
+const MockPool = __nccwpck_require__(2102)
+const mockErrors = __nccwpck_require__(6691)
+const RetryHandler = __nccwpck_require__(79990)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(24583)
+const DecoratorHandler = __nccwpck_require__(11461)
+const RedirectHandler = __nccwpck_require__(75728)
+const createRedirectInterceptor = __nccwpck_require__(85402)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -46,10 +46,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(53650),
-  retry: __nccwpck_require__(73874),
-  dump: __nccwpck_require__(14756),
-  dns: __nccwpck_require__(97251)
+  redirect: __nccwpck_require__(36812),
+  retry: __nccwpck_require__(36292),
+  dump: __nccwpck_require__(61018),
+  dns: __nccwpck_require__(75749)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -111,7 +111,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(47302).fetch)
+const fetchImpl = (__nccwpck_require__(79724).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -123,39 +123,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(83676).Headers
-/* unused reexport */ __nccwpck_require__(9107).Response
-/* unused reexport */ __nccwpck_require__(46055).Request
-/* unused reexport */ __nccwpck_require__(79662).FormData
+/* unused reexport */ __nccwpck_require__(42030).Headers
+/* unused reexport */ __nccwpck_require__(85589).Response
+/* unused reexport */ __nccwpck_require__(62369).Request
+/* unused reexport */ __nccwpck_require__(96408).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(96299).FileReader
+/* unused reexport */ __nccwpck_require__(60241).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(42443)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(35845)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(76949)
-const { kConstruct } = __nccwpck_require__(87589)
+const { CacheStorage } = __nccwpck_require__(46795)
+const { kConstruct } = __nccwpck_require__(18799)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(35437)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(98895)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(90980)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(91278)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(50044)
-/* unused reexport */ __nccwpck_require__(55366).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(30462)
+/* unused reexport */ __nccwpck_require__(98680).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -171,18 +171,18 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(46942)
+const { EventSource } = __nccwpck_require__(90088)
 
 __webpack_unused_export__ = EventSource
 
 
 /***/ }),
 
-/***/ 9318:
+/***/ 20480:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(31544)
-const { RequestAbortedError } = __nccwpck_require__(48091)
+const { addAbortListener } = __nccwpck_require__(97130)
+const { RequestAbortedError } = __nccwpck_require__(22225)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -242,16 +242,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 89724:
+/***/ 96510:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(48091)
-const util = __nccwpck_require__(31544)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(22225)
+const util = __nccwpck_require__(97130)
+const { addSignal, removeSignal } = __nccwpck_require__(20480)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -357,7 +357,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 86998:
+/***/ 64548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -371,10 +371,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(48091)
-const util = __nccwpck_require__(31544)
+} = __nccwpck_require__(22225)
+const util = __nccwpck_require__(97130)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const { addSignal, removeSignal } = __nccwpck_require__(20480)
 const assert = __nccwpck_require__(34589)
 
 const kResume = Symbol('resume')
@@ -615,16 +615,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 8675:
+/***/ 24833:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { Readable } = __nccwpck_require__(13135)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(48091)
-const util = __nccwpck_require__(31544)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(28447)
+const { Readable } = __nccwpck_require__(83305)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(22225)
+const util = __nccwpck_require__(97130)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(98361)
 const { AsyncResource } = __nccwpck_require__(16698)
 
 class RequestHandler extends AsyncResource {
@@ -836,18 +836,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 90576:
+/***/ 60306:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { finished, PassThrough } = __nccwpck_require__(57075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(48091)
-const util = __nccwpck_require__(31544)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(28447)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(22225)
+const util = __nccwpck_require__(97130)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(98361)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const { addSignal, removeSignal } = __nccwpck_require__(20480)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1063,15 +1063,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 42274:
+/***/ 37216:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(48091)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(22225)
 const { AsyncResource } = __nccwpck_require__(16698)
-const util = __nccwpck_require__(31544)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const util = __nccwpck_require__(97130)
+const { addSignal, removeSignal } = __nccwpck_require__(20480)
 const assert = __nccwpck_require__(34589)
 
 class UpgradeHandler extends AsyncResource {
@@ -1178,21 +1178,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 65407:
+/***/ 83857:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(8675)
-module.exports.stream = __nccwpck_require__(90576)
-module.exports.pipeline = __nccwpck_require__(86998)
-module.exports.upgrade = __nccwpck_require__(42274)
-module.exports.connect = __nccwpck_require__(89724)
+module.exports.request = __nccwpck_require__(24833)
+module.exports.stream = __nccwpck_require__(60306)
+module.exports.pipeline = __nccwpck_require__(64548)
+module.exports.upgrade = __nccwpck_require__(37216)
+module.exports.connect = __nccwpck_require__(96510)
 
 
 /***/ }),
 
-/***/ 13135:
+/***/ 83305:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -1201,9 +1201,9 @@ module.exports.connect = __nccwpck_require__(89724)
 
 const assert = __nccwpck_require__(34589)
 const { Readable } = __nccwpck_require__(57075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(48091)
-const util = __nccwpck_require__(31544)
-const { ReadableStreamFrom } = __nccwpck_require__(31544)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(22225)
+const util = __nccwpck_require__(97130)
+const { ReadableStreamFrom } = __nccwpck_require__(97130)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -1584,15 +1584,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 28447:
+/***/ 98361:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(34589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(48091)
+} = __nccwpck_require__(22225)
 
-const { chunksDecode } = __nccwpck_require__(13135)
+const { chunksDecode } = __nccwpck_require__(83305)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -1684,16 +1684,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 72296:
+/***/ 63714:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(77030)
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(31544)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(48091)
-const timers = __nccwpck_require__(92563)
+const util = __nccwpck_require__(97130)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(22225)
+const timers = __nccwpck_require__(65577)
 
 function noop () {}
 
@@ -1931,7 +1931,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 61303:
+/***/ 85909:
 /***/ ((module) => {
 
 
@@ -2056,7 +2056,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 78150:
+/***/ 72564:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2265,7 +2265,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 48091:
+/***/ 22225:
 /***/ ((module) => {
 
 
@@ -2697,7 +2697,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 98823:
+/***/ 45197:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2705,7 +2705,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(48091)
+} = __nccwpck_require__(22225)
 const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
@@ -2720,9 +2720,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(31544)
-const { channels } = __nccwpck_require__(78150)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(61303)
+} = __nccwpck_require__(97130)
+const { channels } = __nccwpck_require__(72564)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(85909)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -3186,7 +3186,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 99411:
+/***/ 42177:
 /***/ ((module) => {
 
 module.exports = {
@@ -3260,7 +3260,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 23568:
+/***/ 39358:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3268,7 +3268,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(61303)
+} = __nccwpck_require__(85909)
 
 class TstNode {
   /** @type {any} */
@@ -3419,13 +3419,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 31544:
+/***/ 97130:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(99411)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(42177)
 const { IncomingMessage } = __nccwpck_require__(37067)
 const stream = __nccwpck_require__(57075)
 const net = __nccwpck_require__(77030)
@@ -3433,9 +3433,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(57975)
 const { stringify } = __nccwpck_require__(41792)
 const { EventEmitter: EE } = __nccwpck_require__(78474)
-const { InvalidArgumentError } = __nccwpck_require__(48091)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(61303)
-const { tree } = __nccwpck_require__(23568)
+const { InvalidArgumentError } = __nccwpck_require__(22225)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(85909)
+const { tree } = __nccwpck_require__(39358)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4145,18 +4145,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 86261:
+/***/ 57347:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(48091)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(99411)
-const DispatcherBase = __nccwpck_require__(44745)
-const Pool = __nccwpck_require__(27404)
-const Client = __nccwpck_require__(43069)
-const util = __nccwpck_require__(31544)
-const createRedirectInterceptor = __nccwpck_require__(21676)
+const { InvalidArgumentError } = __nccwpck_require__(22225)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(42177)
+const DispatcherBase = __nccwpck_require__(14963)
+const Pool = __nccwpck_require__(26878)
+const Client = __nccwpck_require__(90415)
+const util = __nccwpck_require__(97130)
+const createRedirectInterceptor = __nccwpck_require__(85402)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -4285,7 +4285,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 48973:
+/***/ 89911:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4293,7 +4293,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(48091)
+} = __nccwpck_require__(22225)
 const {
   PoolBase,
   kClients,
@@ -4301,10 +4301,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(93272)
-const Pool = __nccwpck_require__(27404)
-const { kUrl, kInterceptors } = __nccwpck_require__(99411)
-const { parseOrigin } = __nccwpck_require__(31544)
+} = __nccwpck_require__(25326)
+const Pool = __nccwpck_require__(26878)
+const { kUrl, kInterceptors } = __nccwpck_require__(42177)
+const { parseOrigin } = __nccwpck_require__(97130)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -4501,7 +4501,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 81557:
+/***/ 94011:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4509,9 +4509,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(31544)
-const { channels } = __nccwpck_require__(78150)
-const timers = __nccwpck_require__(92563)
+const util = __nccwpck_require__(97130)
+const { channels } = __nccwpck_require__(72564)
+const timers = __nccwpck_require__(65577)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -4524,7 +4524,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(48091)
+} = __nccwpck_require__(22225)
 const {
   kUrl,
   kReset,
@@ -4557,9 +4557,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(99411)
+} = __nccwpck_require__(42177)
 
-const constants = __nccwpck_require__(67424)
+const constants = __nccwpck_require__(24546)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -4571,11 +4571,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(87846) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(93800) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(9474))
+    mod = await WebAssembly.compile(__nccwpck_require__(15568))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -4583,7 +4583,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(87846))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(93800))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -5498,7 +5498,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(18900).extractBody)
+      extractBody = (__nccwpck_require__(67426).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6021,7 +6021,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 94092:
+/***/ 82686:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6029,13 +6029,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(34589)
 const { errorMonitor } = __nccwpck_require__(78474)
 const { pipeline } = __nccwpck_require__(57075)
-const util = __nccwpck_require__(31544)
+const util = __nccwpck_require__(97130)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(48091)
+} = __nccwpck_require__(22225)
 const {
   kUrl,
   kReset,
@@ -6054,7 +6054,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(99411)
+} = __nccwpck_require__(42177)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6460,7 +6460,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(18900).extractBody)
+    extractBody ??= (__nccwpck_require__(67426).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -6820,7 +6820,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 43069:
+/***/ 90415:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -6830,16 +6830,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(34589)
 const net = __nccwpck_require__(77030)
 const http = __nccwpck_require__(37067)
-const util = __nccwpck_require__(31544)
-const { channels } = __nccwpck_require__(78150)
-const Request = __nccwpck_require__(98823)
-const DispatcherBase = __nccwpck_require__(44745)
+const util = __nccwpck_require__(97130)
+const { channels } = __nccwpck_require__(72564)
+const Request = __nccwpck_require__(45197)
+const DispatcherBase = __nccwpck_require__(14963)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(48091)
-const buildConnector = __nccwpck_require__(72296)
+} = __nccwpck_require__(22225)
+const buildConnector = __nccwpck_require__(63714)
 const {
   kUrl,
   kServerName,
@@ -6881,9 +6881,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(99411)
-const connectH1 = __nccwpck_require__(81557)
-const connectH2 = __nccwpck_require__(94092)
+} = __nccwpck_require__(42177)
+const connectH1 = __nccwpck_require__(94011)
+const connectH2 = __nccwpck_require__(82686)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -7191,7 +7191,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(21676)
+const createRedirectInterceptor = __nccwpck_require__(85402)
 
 function onError (client, err) {
   if (
@@ -7451,19 +7451,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 44745:
+/***/ 14963:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(72091)
+const Dispatcher = __nccwpck_require__(40793)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(48091)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(99411)
+} = __nccwpck_require__(22225)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(42177)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -7666,7 +7666,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 72091:
+/***/ 40793:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -7738,15 +7738,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 7897:
+/***/ 30155:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(44745)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(99411)
-const ProxyAgent = __nccwpck_require__(69848)
-const Agent = __nccwpck_require__(86261)
+const DispatcherBase = __nccwpck_require__(14963)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(42177)
+const ProxyAgent = __nccwpck_require__(54734)
+const Agent = __nccwpck_require__(57347)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -7905,7 +7905,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 96524:
+/***/ 83934:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -8029,15 +8029,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 93272:
+/***/ 25326:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(44745)
-const FixedQueue = __nccwpck_require__(96524)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(99411)
-const PoolStats = __nccwpck_require__(39686)
+const DispatcherBase = __nccwpck_require__(14963)
+const FixedQueue = __nccwpck_require__(83934)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(42177)
+const PoolStats = __nccwpck_require__(20768)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -8230,10 +8230,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 39686:
+/***/ 20768:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(99411)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(42177)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -8271,7 +8271,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 27404:
+/***/ 26878:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8282,14 +8282,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(93272)
-const Client = __nccwpck_require__(43069)
+} = __nccwpck_require__(25326)
+const Client = __nccwpck_require__(90415)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(48091)
-const util = __nccwpck_require__(31544)
-const { kUrl, kInterceptors } = __nccwpck_require__(99411)
-const buildConnector = __nccwpck_require__(72296)
+} = __nccwpck_require__(22225)
+const util = __nccwpck_require__(97130)
+const { kUrl, kInterceptors } = __nccwpck_require__(42177)
+const buildConnector = __nccwpck_require__(63714)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -8385,19 +8385,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 69848:
+/***/ 54734:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(99411)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(42177)
 const { URL } = __nccwpck_require__(73136)
-const Agent = __nccwpck_require__(86261)
-const Pool = __nccwpck_require__(27404)
-const DispatcherBase = __nccwpck_require__(44745)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(48091)
-const buildConnector = __nccwpck_require__(72296)
-const Client = __nccwpck_require__(43069)
+const Agent = __nccwpck_require__(57347)
+const Pool = __nccwpck_require__(26878)
+const DispatcherBase = __nccwpck_require__(14963)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(22225)
+const buildConnector = __nccwpck_require__(63714)
+const Client = __nccwpck_require__(90415)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -8666,13 +8666,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 21882:
+/***/ 78456:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(72091)
-const RetryHandler = __nccwpck_require__(60112)
+const Dispatcher = __nccwpck_require__(40793)
+const RetryHandler = __nccwpck_require__(79990)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -8708,7 +8708,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 5837:
+/***/ 24583:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8716,8 +8716,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(48091)
-const Agent = __nccwpck_require__(86261)
+const { InvalidArgumentError } = __nccwpck_require__(22225)
+const Agent = __nccwpck_require__(57347)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -8747,7 +8747,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 57011:
+/***/ 11461:
 /***/ ((module) => {
 
 
@@ -8798,15 +8798,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 25050:
+/***/ 75728:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(31544)
-const { kBodyUsed } = __nccwpck_require__(99411)
+const util = __nccwpck_require__(97130)
+const { kBodyUsed } = __nccwpck_require__(42177)
 const assert = __nccwpck_require__(34589)
-const { InvalidArgumentError } = __nccwpck_require__(48091)
+const { InvalidArgumentError } = __nccwpck_require__(22225)
 const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -9037,20 +9037,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 60112:
+/***/ 79990:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(99411)
-const { RequestRetryError } = __nccwpck_require__(48091)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(42177)
+const { RequestRetryError } = __nccwpck_require__(22225)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(31544)
+} = __nccwpck_require__(97130)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -9481,14 +9481,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 97251:
+/***/ 75749:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(77030)
 const { lookup } = __nccwpck_require__(40610)
-const DecoratorHandler = __nccwpck_require__(57011)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(48091)
+const DecoratorHandler = __nccwpck_require__(11461)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(22225)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -9863,14 +9863,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 14756:
+/***/ 61018:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(31544)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(48091)
-const DecoratorHandler = __nccwpck_require__(57011)
+const util = __nccwpck_require__(97130)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(22225)
+const DecoratorHandler = __nccwpck_require__(11461)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -9993,12 +9993,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 21676:
+/***/ 85402:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(25050)
+const RedirectHandler = __nccwpck_require__(75728)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -10021,11 +10021,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 53650:
+/***/ 36812:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(25050)
+const RedirectHandler = __nccwpck_require__(75728)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -10052,11 +10052,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 73874:
+/***/ 36292:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(60112)
+const RetryHandler = __nccwpck_require__(79990)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10078,13 +10078,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 67424:
+/***/ 24546:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(8916);
+const utils_1 = __nccwpck_require__(34266);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -10362,7 +10362,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 87846:
+/***/ 93800:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10374,7 +10374,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 9474:
+/***/ 15568:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10386,7 +10386,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 8916:
+/***/ 34266:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10407,13 +10407,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 15973:
+/***/ 98251:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(99411)
-const Agent = __nccwpck_require__(86261)
+const { kClients } = __nccwpck_require__(42177)
+const Agent = __nccwpck_require__(57347)
 const {
   kAgent,
   kMockAgentSet,
@@ -10424,14 +10424,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(28149)
-const MockClient = __nccwpck_require__(78957)
-const MockPool = __nccwpck_require__(78780)
-const { matchValue, buildMockOptions } = __nccwpck_require__(61725)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(48091)
-const Dispatcher = __nccwpck_require__(72091)
-const Pluralizer = __nccwpck_require__(98353)
-const PendingInterceptorsFormatter = __nccwpck_require__(31030)
+} = __nccwpck_require__(86715)
+const MockClient = __nccwpck_require__(98727)
+const MockPool = __nccwpck_require__(2102)
+const { matchValue, buildMockOptions } = __nccwpck_require__(83727)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(22225)
+const Dispatcher = __nccwpck_require__(40793)
+const Pluralizer = __nccwpck_require__(28423)
+const PendingInterceptorsFormatter = __nccwpck_require__(40148)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -10574,14 +10574,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 78957:
+/***/ 98727:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(57975)
-const Client = __nccwpck_require__(43069)
-const { buildMockDispatch } = __nccwpck_require__(61725)
+const Client = __nccwpck_require__(90415)
+const { buildMockDispatch } = __nccwpck_require__(83727)
 const {
   kDispatches,
   kMockAgent,
@@ -10590,10 +10590,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(28149)
-const { MockInterceptor } = __nccwpck_require__(71599)
-const Symbols = __nccwpck_require__(99411)
-const { InvalidArgumentError } = __nccwpck_require__(48091)
+} = __nccwpck_require__(86715)
+const { MockInterceptor } = __nccwpck_require__(17585)
+const Symbols = __nccwpck_require__(42177)
+const { InvalidArgumentError } = __nccwpck_require__(22225)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -10640,12 +10640,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 35445:
+/***/ 6691:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(48091)
+const { UndiciError } = __nccwpck_require__(22225)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -10675,12 +10675,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 71599:
+/***/ 17585:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(61725)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(83727)
 const {
   kDispatches,
   kDispatchKey,
@@ -10688,9 +10688,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(28149)
-const { InvalidArgumentError } = __nccwpck_require__(48091)
-const { buildURL } = __nccwpck_require__(31544)
+} = __nccwpck_require__(86715)
+const { InvalidArgumentError } = __nccwpck_require__(22225)
+const { buildURL } = __nccwpck_require__(97130)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -10889,14 +10889,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 78780:
+/***/ 2102:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(57975)
-const Pool = __nccwpck_require__(27404)
-const { buildMockDispatch } = __nccwpck_require__(61725)
+const Pool = __nccwpck_require__(26878)
+const { buildMockDispatch } = __nccwpck_require__(83727)
 const {
   kDispatches,
   kMockAgent,
@@ -10905,10 +10905,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(28149)
-const { MockInterceptor } = __nccwpck_require__(71599)
-const Symbols = __nccwpck_require__(99411)
-const { InvalidArgumentError } = __nccwpck_require__(48091)
+} = __nccwpck_require__(86715)
+const { MockInterceptor } = __nccwpck_require__(17585)
+const Symbols = __nccwpck_require__(42177)
+const { InvalidArgumentError } = __nccwpck_require__(22225)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -10955,7 +10955,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 28149:
+/***/ 86715:
 /***/ ((module) => {
 
 
@@ -10985,20 +10985,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 61725:
+/***/ 83727:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(35445)
+const { MockNotMatchedError } = __nccwpck_require__(6691)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(28149)
-const { buildURL } = __nccwpck_require__(31544)
+} = __nccwpck_require__(86715)
+const { buildURL } = __nccwpck_require__(97130)
 const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
@@ -11359,7 +11359,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 31030:
+/***/ 40148:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11409,7 +11409,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 98353:
+/***/ 28423:
 /***/ ((module) => {
 
 
@@ -11445,7 +11445,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 92563:
+/***/ 65577:
 /***/ ((module) => {
 
 
@@ -11875,20 +11875,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4330:
+/***/ 94308:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(87589)
-const { urlEquals, getFieldValues } = __nccwpck_require__(40102)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(31544)
-const { webidl } = __nccwpck_require__(10253)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9107)
-const { Request, fromInnerRequest } = __nccwpck_require__(46055)
-const { kState } = __nccwpck_require__(64883)
-const { fetching } = __nccwpck_require__(47302)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(14296)
+const { kConstruct } = __nccwpck_require__(18799)
+const { urlEquals, getFieldValues } = __nccwpck_require__(31276)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(97130)
+const { webidl } = __nccwpck_require__(30707)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(85589)
+const { Request, fromInnerRequest } = __nccwpck_require__(62369)
+const { kState } = __nccwpck_require__(46301)
+const { fetching } = __nccwpck_require__(79724)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(98190)
 const assert = __nccwpck_require__(34589)
 
 /**
@@ -12741,15 +12741,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 76949:
+/***/ 46795:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(87589)
-const { Cache } = __nccwpck_require__(4330)
-const { webidl } = __nccwpck_require__(10253)
-const { kEnumerableProperty } = __nccwpck_require__(31544)
+const { kConstruct } = __nccwpck_require__(18799)
+const { Cache } = __nccwpck_require__(94308)
+const { webidl } = __nccwpck_require__(30707)
+const { kEnumerableProperty } = __nccwpck_require__(97130)
 
 class CacheStorage {
   /**
@@ -12900,26 +12900,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 87589:
+/***/ 18799:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(99411).kConstruct)
+  kConstruct: (__nccwpck_require__(42177).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 40102:
+/***/ 31276:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { URLSerializer } = __nccwpck_require__(90980)
-const { isValidHeaderName } = __nccwpck_require__(14296)
+const { URLSerializer } = __nccwpck_require__(91278)
+const { isValidHeaderName } = __nccwpck_require__(98190)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -12964,7 +12964,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6820:
+/***/ 98674:
 /***/ ((module) => {
 
 
@@ -12983,15 +12983,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 35437:
+/***/ 98895:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(42802)
-const { stringify } = __nccwpck_require__(35613)
-const { webidl } = __nccwpck_require__(10253)
-const { Headers } = __nccwpck_require__(83676)
+const { parseSetCookie } = __nccwpck_require__(35064)
+const { stringify } = __nccwpck_require__(3855)
+const { webidl } = __nccwpck_require__(30707)
+const { Headers } = __nccwpck_require__(42030)
 
 /**
  * @typedef {Object} Cookie
@@ -13174,14 +13174,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 42802:
+/***/ 35064:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(6820)
-const { isCTLExcludingHtab } = __nccwpck_require__(35613)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(90980)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(98674)
+const { isCTLExcludingHtab } = __nccwpck_require__(3855)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(91278)
 const assert = __nccwpck_require__(34589)
 
 /**
@@ -13491,7 +13491,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 35613:
+/***/ 3855:
 /***/ ((module) => {
 
 
@@ -13850,13 +13850,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 82455:
+/***/ 36541:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(57075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(76627)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(71665)
 
 /**
  * @type {number[]} BOM
@@ -14431,23 +14431,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 46942:
+/***/ 90088:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(57075)
-const { fetching } = __nccwpck_require__(47302)
-const { makeRequest } = __nccwpck_require__(46055)
-const { webidl } = __nccwpck_require__(10253)
-const { EventSourceStream } = __nccwpck_require__(82455)
-const { parseMIMEType } = __nccwpck_require__(90980)
-const { createFastMessageEvent } = __nccwpck_require__(50044)
-const { isNetworkError } = __nccwpck_require__(9107)
-const { delay } = __nccwpck_require__(76627)
-const { kEnumerableProperty } = __nccwpck_require__(31544)
-const { environmentSettingsObject } = __nccwpck_require__(14296)
-const { getGlobalDispatcher } = __nccwpck_require__(5837)
+const { fetching } = __nccwpck_require__(79724)
+const { makeRequest } = __nccwpck_require__(62369)
+const { webidl } = __nccwpck_require__(30707)
+const { EventSourceStream } = __nccwpck_require__(36541)
+const { parseMIMEType } = __nccwpck_require__(91278)
+const { createFastMessageEvent } = __nccwpck_require__(30462)
+const { isNetworkError } = __nccwpck_require__(85589)
+const { delay } = __nccwpck_require__(71665)
+const { kEnumerableProperty } = __nccwpck_require__(97130)
+const { environmentSettingsObject } = __nccwpck_require__(98190)
+const { getGlobalDispatcher } = __nccwpck_require__(24583)
 
 let experimentalWarned = false
 
@@ -14921,7 +14921,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 76627:
+/***/ 71665:
 /***/ ((module) => {
 
 
@@ -14965,12 +14965,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 18900:
+/***/ 67426:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(31544)
+const util = __nccwpck_require__(97130)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -14980,16 +14980,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(14296)
-const { FormData } = __nccwpck_require__(79662)
-const { kState } = __nccwpck_require__(64883)
-const { webidl } = __nccwpck_require__(10253)
+} = __nccwpck_require__(98190)
+const { FormData } = __nccwpck_require__(96408)
+const { kState } = __nccwpck_require__(46301)
+const { webidl } = __nccwpck_require__(30707)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(34589)
 const { isErrored, isDisturbed } = __nccwpck_require__(57075)
 const { isArrayBuffer } = __nccwpck_require__(73429)
-const { serializeAMimeType } = __nccwpck_require__(90980)
-const { multipartFormDataParser } = __nccwpck_require__(93100)
+const { serializeAMimeType } = __nccwpck_require__(91278)
+const { multipartFormDataParser } = __nccwpck_require__(86742)
 let random
 
 try {
@@ -15501,7 +15501,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 61207:
+/***/ 4497:
 /***/ ((module) => {
 
 
@@ -15632,7 +15632,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 90980:
+/***/ 91278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16383,12 +16383,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 40933:
+/***/ 38839:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(99411)
+const { kConnected, kSize } = __nccwpck_require__(42177)
 
 class CompatWeakRef {
   constructor (value) {
@@ -16436,14 +16436,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 11506:
+/***/ 59972:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(64883)
-const { webidl } = __nccwpck_require__(10253)
+const { kState } = __nccwpck_require__(46301)
+const { webidl } = __nccwpck_require__(30707)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -16569,16 +16569,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 93100:
+/***/ 86742:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(31544)
-const { utf8DecodeBytes } = __nccwpck_require__(14296)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(90980)
-const { isFileLike } = __nccwpck_require__(11506)
-const { makeEntry } = __nccwpck_require__(79662)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(97130)
+const { utf8DecodeBytes } = __nccwpck_require__(98190)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(91278)
+const { isFileLike } = __nccwpck_require__(59972)
+const { makeEntry } = __nccwpck_require__(96408)
 const assert = __nccwpck_require__(34589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -17050,16 +17050,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 79662:
+/***/ 96408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(14296)
-const { kState } = __nccwpck_require__(64883)
-const { kEnumerableProperty } = __nccwpck_require__(31544)
-const { FileLike, isFileLike } = __nccwpck_require__(11506)
-const { webidl } = __nccwpck_require__(10253)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(98190)
+const { kState } = __nccwpck_require__(46301)
+const { kEnumerableProperty } = __nccwpck_require__(97130)
+const { FileLike, isFileLike } = __nccwpck_require__(59972)
+const { webidl } = __nccwpck_require__(30707)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(57975)
 
@@ -17309,7 +17309,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 42443:
+/***/ 35845:
 /***/ ((module) => {
 
 
@@ -17356,21 +17356,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 83676:
+/***/ 42030:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(99411)
-const { kEnumerableProperty } = __nccwpck_require__(31544)
+const { kConstruct } = __nccwpck_require__(42177)
+const { kEnumerableProperty } = __nccwpck_require__(97130)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(14296)
-const { webidl } = __nccwpck_require__(10253)
+} = __nccwpck_require__(98190)
+const { webidl } = __nccwpck_require__(30707)
 const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(57975)
 
@@ -18050,7 +18050,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 47302:
+/***/ 79724:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18063,9 +18063,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9107)
-const { HeadersList } = __nccwpck_require__(83676)
-const { Request, cloneRequest } = __nccwpck_require__(46055)
+} = __nccwpck_require__(85589)
+const { HeadersList } = __nccwpck_require__(42030)
+const { Request, cloneRequest } = __nccwpck_require__(62369)
 const zlib = __nccwpck_require__(38522)
 const {
   bytesMatch,
@@ -18101,23 +18101,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(14296)
-const { kState, kDispatcher } = __nccwpck_require__(64883)
+} = __nccwpck_require__(98190)
+const { kState, kDispatcher } = __nccwpck_require__(46301)
 const assert = __nccwpck_require__(34589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(18900)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(67426)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(61207)
+} = __nccwpck_require__(4497)
 const EE = __nccwpck_require__(78474)
 const { Readable, pipeline, finished } = __nccwpck_require__(57075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(31544)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(90980)
-const { getGlobalDispatcher } = __nccwpck_require__(5837)
-const { webidl } = __nccwpck_require__(10253)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(97130)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(91278)
+const { getGlobalDispatcher } = __nccwpck_require__(24583)
+const { webidl } = __nccwpck_require__(30707)
 const { STATUS_CODES } = __nccwpck_require__(37067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -20327,23 +20327,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 46055:
+/***/ 62369:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(18900)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(83676)
-const { FinalizationRegistry } = __nccwpck_require__(40933)()
-const util = __nccwpck_require__(31544)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(67426)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(42030)
+const { FinalizationRegistry } = __nccwpck_require__(38839)()
+const util = __nccwpck_require__(97130)
 const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(14296)
+} = __nccwpck_require__(98190)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -20353,12 +20353,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(61207)
+} = __nccwpck_require__(4497)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(64883)
-const { webidl } = __nccwpck_require__(10253)
-const { URLSerializer } = __nccwpck_require__(90980)
-const { kConstruct } = __nccwpck_require__(99411)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(46301)
+const { webidl } = __nccwpck_require__(30707)
+const { URLSerializer } = __nccwpck_require__(91278)
+const { kConstruct } = __nccwpck_require__(42177)
 const assert = __nccwpck_require__(34589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
@@ -21371,14 +21371,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9107:
+/***/ 85589:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(83676)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(18900)
-const util = __nccwpck_require__(31544)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(42030)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(67426)
+const util = __nccwpck_require__(97130)
 const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
@@ -21390,16 +21390,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(14296)
+} = __nccwpck_require__(98190)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(61207)
-const { kState, kHeaders } = __nccwpck_require__(64883)
-const { webidl } = __nccwpck_require__(10253)
-const { FormData } = __nccwpck_require__(79662)
-const { URLSerializer } = __nccwpck_require__(90980)
-const { kConstruct } = __nccwpck_require__(99411)
+} = __nccwpck_require__(4497)
+const { kState, kHeaders } = __nccwpck_require__(46301)
+const { webidl } = __nccwpck_require__(30707)
+const { FormData } = __nccwpck_require__(96408)
+const { URLSerializer } = __nccwpck_require__(91278)
+const { kConstruct } = __nccwpck_require__(42177)
 const assert = __nccwpck_require__(34589)
 const { types } = __nccwpck_require__(57975)
 
@@ -21988,7 +21988,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 64883:
+/***/ 46301:
 /***/ ((module) => {
 
 
@@ -22004,21 +22004,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 14296:
+/***/ 98190:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(57075)
 const zlib = __nccwpck_require__(38522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(61207)
-const { getGlobalOrigin } = __nccwpck_require__(42443)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(90980)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4497)
+const { getGlobalOrigin } = __nccwpck_require__(35845)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(91278)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(31544)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(97130)
 const assert = __nccwpck_require__(34589)
 const { isUint8Array } = __nccwpck_require__(73429)
-const { webidl } = __nccwpck_require__(10253)
+const { webidl } = __nccwpck_require__(30707)
 
 let supportedHashes = []
 
@@ -23643,14 +23643,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 10253:
+/***/ 30707:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(57975)
 const { markAsUncloneable } = __nccwpck_require__(75919)
-const { toUSVString } = __nccwpck_require__(31544)
+const { toUSVString } = __nccwpck_require__(97130)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -24345,7 +24345,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 65207:
+/***/ 93821:
 /***/ ((module) => {
 
 
@@ -24642,7 +24642,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 96299:
+/***/ 60241:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24651,16 +24651,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(77522)
+} = __nccwpck_require__(4724)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(9657)
-const { webidl } = __nccwpck_require__(10253)
-const { kEnumerableProperty } = __nccwpck_require__(31544)
+} = __nccwpck_require__(41095)
+const { webidl } = __nccwpck_require__(30707)
+const { kEnumerableProperty } = __nccwpck_require__(97130)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -24993,12 +24993,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 32981:
+/***/ 79275:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(10253)
+const { webidl } = __nccwpck_require__(30707)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25078,7 +25078,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9657:
+/***/ 41095:
 /***/ ((module) => {
 
 
@@ -25095,7 +25095,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 77522:
+/***/ 4724:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25106,10 +25106,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(9657)
-const { ProgressEvent } = __nccwpck_require__(32981)
-const { getEncoding } = __nccwpck_require__(65207)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(90980)
+} = __nccwpck_require__(41095)
+const { ProgressEvent } = __nccwpck_require__(79275)
+const { getEncoding } = __nccwpck_require__(93821)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(91278)
 const { types } = __nccwpck_require__(57975)
 const { StringDecoder } = __nccwpck_require__(13193)
 const { btoa } = __nccwpck_require__(4573)
@@ -25493,27 +25493,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2569:
+/***/ 78747:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(21816)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(67546)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(32456)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(95673)
-const { channels } = __nccwpck_require__(78150)
-const { CloseEvent } = __nccwpck_require__(50044)
-const { makeRequest } = __nccwpck_require__(46055)
-const { fetching } = __nccwpck_require__(47302)
-const { Headers, getHeadersList } = __nccwpck_require__(83676)
-const { getDecodeSplit } = __nccwpck_require__(14296)
-const { WebsocketFrameSend } = __nccwpck_require__(69272)
+} = __nccwpck_require__(86858)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(17367)
+const { channels } = __nccwpck_require__(72564)
+const { CloseEvent } = __nccwpck_require__(30462)
+const { makeRequest } = __nccwpck_require__(62369)
+const { fetching } = __nccwpck_require__(79724)
+const { Headers, getHeadersList } = __nccwpck_require__(42030)
+const { getDecodeSplit } = __nccwpck_require__(98190)
+const { WebsocketFrameSend } = __nccwpck_require__(61890)
 
 /** @type {import('crypto')} */
 let crypto
@@ -25871,7 +25871,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 21816:
+/***/ 67546:
 /***/ ((module) => {
 
 
@@ -25944,14 +25944,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 50044:
+/***/ 30462:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(10253)
-const { kEnumerableProperty } = __nccwpck_require__(31544)
-const { kConstruct } = __nccwpck_require__(99411)
+const { webidl } = __nccwpck_require__(30707)
+const { kEnumerableProperty } = __nccwpck_require__(97130)
+const { kConstruct } = __nccwpck_require__(42177)
 const { MessagePort } = __nccwpck_require__(75919)
 
 /**
@@ -26280,12 +26280,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 69272:
+/***/ 61890:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(21816)
+const { maxUnsigned16Bit } = __nccwpck_require__(67546)
 
 const BUFFER_SIZE = 16386
 
@@ -26383,14 +26383,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 62869:
+/***/ 39775:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
-const { isValidClientWindowBits } = __nccwpck_require__(95673)
-const { MessageSizeExceededError } = __nccwpck_require__(48091)
+const { isValidClientWindowBits } = __nccwpck_require__(17367)
+const { MessageSizeExceededError } = __nccwpck_require__(22225)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -26495,16 +26495,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 74588:
+/***/ 44482:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(57075)
 const assert = __nccwpck_require__(34589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(21816)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32456)
-const { channels } = __nccwpck_require__(78150)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(67546)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(86858)
+const { channels } = __nccwpck_require__(72564)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -26514,11 +26514,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(95673)
-const { WebsocketFrameSend } = __nccwpck_require__(69272)
-const { closeWebSocketConnection } = __nccwpck_require__(2569)
-const { PerMessageDeflate } = __nccwpck_require__(62869)
-const { MessageSizeExceededError } = __nccwpck_require__(48091)
+} = __nccwpck_require__(17367)
+const { WebsocketFrameSend } = __nccwpck_require__(61890)
+const { closeWebSocketConnection } = __nccwpck_require__(78747)
+const { PerMessageDeflate } = __nccwpck_require__(39775)
+const { MessageSizeExceededError } = __nccwpck_require__(22225)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27029,14 +27029,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 90228:
+/***/ 49878:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(69272)
-const { opcodes, sendHints } = __nccwpck_require__(21816)
-const FixedQueue = __nccwpck_require__(96524)
+const { WebsocketFrameSend } = __nccwpck_require__(61890)
+const { opcodes, sendHints } = __nccwpck_require__(67546)
+const FixedQueue = __nccwpck_require__(83934)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -27140,7 +27140,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 32456:
+/***/ 86858:
 /***/ ((module) => {
 
 
@@ -27159,16 +27159,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 95673:
+/***/ 17367:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32456)
-const { states, opcodes } = __nccwpck_require__(21816)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(50044)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(86858)
+const { states, opcodes } = __nccwpck_require__(67546)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(30462)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(90980)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(91278)
 
 /* globals Blob */
 
@@ -27488,15 +27488,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 55366:
+/***/ 98680:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(10253)
-const { URLSerializer } = __nccwpck_require__(90980)
-const { environmentSettingsObject } = __nccwpck_require__(14296)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(21816)
+const { webidl } = __nccwpck_require__(30707)
+const { URLSerializer } = __nccwpck_require__(91278)
+const { environmentSettingsObject } = __nccwpck_require__(98190)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(67546)
 const {
   kWebSocketURL,
   kReadyState,
@@ -27505,21 +27505,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(32456)
+} = __nccwpck_require__(86858)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(95673)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(2569)
-const { ByteParser } = __nccwpck_require__(74588)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(31544)
-const { getGlobalDispatcher } = __nccwpck_require__(5837)
+} = __nccwpck_require__(17367)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(78747)
+const { ByteParser } = __nccwpck_require__(44482)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(97130)
+const { getGlobalDispatcher } = __nccwpck_require__(24583)
 const { types } = __nccwpck_require__(57975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(50044)
-const { SendQueue } = __nccwpck_require__(90228)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(30462)
+const { SendQueue } = __nccwpck_require__(49878)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28090,15 +28090,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 20770:
+/***/ 20408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(20218);
+module.exports = __nccwpck_require__(376);
 
 
 /***/ }),
 
-/***/ 20218:
+/***/ 376:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -28369,39 +28369,39 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 46752:
+/***/ 64718:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(23701)
-const Dispatcher = __nccwpck_require__(30883)
-const Pool = __nccwpck_require__(30628)
-const BalancedPool = __nccwpck_require__(837)
-const RoundRobinPool = __nccwpck_require__(45520)
-const Agent = __nccwpck_require__(57405)
-const Dispatcher1Wrapper = __nccwpck_require__(3650)
-const ProxyAgent = __nccwpck_require__(76672)
-const Socks5ProxyAgent = __nccwpck_require__(87223)
-const EnvHttpProxyAgent = __nccwpck_require__(53137)
-const RetryAgent = __nccwpck_require__(30050)
-const H2CClient = __nccwpck_require__(36815)
-const errors = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(30271)
+const Dispatcher = __nccwpck_require__(22377)
+const Pool = __nccwpck_require__(28014)
+const BalancedPool = __nccwpck_require__(3207)
+const RoundRobinPool = __nccwpck_require__(13182)
+const Agent = __nccwpck_require__(55539)
+const Dispatcher1Wrapper = __nccwpck_require__(53840)
+const ProxyAgent = __nccwpck_require__(99710)
+const Socks5ProxyAgent = __nccwpck_require__(22141)
+const EnvHttpProxyAgent = __nccwpck_require__(76699)
+const RetryAgent = __nccwpck_require__(99176)
+const H2CClient = __nccwpck_require__(1529)
+const errors = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(56615)
-const buildConnector = __nccwpck_require__(59136)
-const MockClient = __nccwpck_require__(47365)
-const { MockCallHistory, MockCallHistoryLog } = __nccwpck_require__(30431)
-const MockAgent = __nccwpck_require__(47501)
-const MockPool = __nccwpck_require__(94004)
-const SnapshotAgent = __nccwpck_require__(55095)
-const mockErrors = __nccwpck_require__(52429)
-const RetryHandler = __nccwpck_require__(17816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(32581)
-const DecoratorHandler = __nccwpck_require__(58155)
-const RedirectHandler = __nccwpck_require__(8754)
+const api = __nccwpck_require__(25889)
+const buildConnector = __nccwpck_require__(45106)
+const MockClient = __nccwpck_require__(62839)
+const { MockCallHistory, MockCallHistoryLog } = __nccwpck_require__(75433)
+const MockAgent = __nccwpck_require__(70587)
+const MockPool = __nccwpck_require__(13926)
+const SnapshotAgent = __nccwpck_require__(68705)
+const mockErrors = __nccwpck_require__(75347)
+const RetryHandler = __nccwpck_require__(3174)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(14743)
+const DecoratorHandler = __nccwpck_require__(96949)
+const RedirectHandler = __nccwpck_require__(33216)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -28410,11 +28410,11 @@ __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 __webpack_unused_export__ = RoundRobinPool
-__webpack_unused_export__ = Agent
+module.exports.g6 = Agent
 __webpack_unused_export__ = Dispatcher1Wrapper
-__webpack_unused_export__ = ProxyAgent
+module.exports.kT = ProxyAgent
 __webpack_unused_export__ = Socks5ProxyAgent
-module.exports.J2 = EnvHttpProxyAgent
+__webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
 __webpack_unused_export__ = H2CClient
 __webpack_unused_export__ = RetryHandler
@@ -28422,21 +28422,21 @@ __webpack_unused_export__ = RetryHandler
 __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(21514),
-  responseError: __nccwpck_require__(8918),
-  retry: __nccwpck_require__(92026),
-  dump: __nccwpck_require__(88060),
-  dns: __nccwpck_require__(70379),
-  cache: __nccwpck_require__(75542),
-  decompress: __nccwpck_require__(40557),
-  deduplicate: __nccwpck_require__(67240)
+  redirect: __nccwpck_require__(71068),
+  responseError: __nccwpck_require__(55960),
+  retry: __nccwpck_require__(39636),
+  dump: __nccwpck_require__(75786),
+  dns: __nccwpck_require__(36149),
+  cache: __nccwpck_require__(44856),
+  decompress: __nccwpck_require__(1767),
+  deduplicate: __nccwpck_require__(48654)
 }
 
 __webpack_unused_export__ = {
-  MemoryCacheStore: __nccwpck_require__(74889)
+  MemoryCacheStore: __nccwpck_require__(45055)
 }
 
-const SqliteCacheStore = __nccwpck_require__(71522)
+const SqliteCacheStore = __nccwpck_require__(77788)
 __webpack_unused_export__ = SqliteCacheStore
 
 __webpack_unused_export__ = buildConnector
@@ -28498,7 +28498,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(54398).fetch)
+const fetchImpl = (__nccwpck_require__(96860).fetch)
 
 // Capture __filename at module load time for stack trace augmentation.
 // This may be undefined when bundled in environments like Node.js internals.
@@ -28538,22 +28538,22 @@ module.exports.hd = function fetch (init, options = undefined) {
     throw err
   })
 }
-module.exports.Headers = __nccwpck_require__(60660).Headers
-module.exports.Response = __nccwpck_require__(99051).Response
-module.exports.Request = __nccwpck_require__(9967).Request
-module.exports.FormData = __nccwpck_require__(35910).FormData
+module.exports.Headers = __nccwpck_require__(25662).Headers
+module.exports.Response = __nccwpck_require__(89317).Response
+module.exports.Request = __nccwpck_require__(93713).Request
+module.exports.FormData = __nccwpck_require__(78440).FormData
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(51059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(98709)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(36443)
+const { CacheStorage } = __nccwpck_require__(97403)
+const { kConstruct } = __nccwpck_require__(43377)
 
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie, parseCookie } = __nccwpck_require__(79061)
+const { deleteCookie, getCookies, getSetCookies, setCookie, parseCookie } = __nccwpck_require__(18495)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
@@ -28561,21 +28561,21 @@ __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 __webpack_unused_export__ = parseCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(51900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(30782)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(15188)
-const { WebSocket, ping } = __nccwpck_require__(13726)
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(96814)
+const { WebSocket, ping } = __nccwpck_require__(15816)
 module.exports.kb = WebSocket
 module.exports.rd = CloseEvent
 module.exports.NN = ErrorEvent
 module.exports.aM = MessageEvent
 __webpack_unused_export__ = ping
 
-/* unused reexport */ __nccwpck_require__(12873).WebSocketStream
-/* unused reexport */ __nccwpck_require__(56919).WebSocketError
+/* unused reexport */ __nccwpck_require__(52299).WebSocketStream
+/* unused reexport */ __nccwpck_require__(19597).WebSocketError
 
 module.exports.Em = makeDispatcher(api.request)
 __webpack_unused_export__ = makeDispatcher(api.stream)
@@ -28591,7 +28591,7 @@ __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = SnapshotAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(21238)
+const { EventSource } = __nccwpck_require__(36376)
 
 module.exports.GD = EventSource
 
@@ -28613,13 +28613,13 @@ __webpack_unused_export__ = install
 
 /***/ }),
 
-/***/ 80158:
+/***/ 86128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(68707)
+const { addAbortListener } = __nccwpck_require__(55386)
+const { RequestAbortedError } = __nccwpck_require__(26593)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -28679,16 +28679,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 34660:
+/***/ 42574:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -28798,7 +28798,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 76862:
+/***/ 60884:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28814,10 +28814,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(36443)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+} = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { kBodyUsed } = __nccwpck_require__(43377)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 
 function noop () {}
 
@@ -29070,16 +29070,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 14043:
+/***/ 70865:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { Readable } = __nccwpck_require__(49927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
+const { Readable } = __nccwpck_require__(23897)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
 
 function noop () {}
 
@@ -29321,16 +29321,16 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 94754:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 
 function noop () {}
 
@@ -29598,17 +29598,17 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 61882:
+/***/ 63408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(26593)
 const { AsyncResource } = __nccwpck_require__(16698)
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(3440)
-const { kHTTP2Stream } = __nccwpck_require__(36443)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const util = __nccwpck_require__(55386)
+const { kHTTP2Stream } = __nccwpck_require__(43377)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -29726,21 +29726,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 56615:
+/***/ 25889:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(14043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(76862)
-module.exports.upgrade = __nccwpck_require__(61882)
-module.exports.connect = __nccwpck_require__(34660)
+module.exports.request = __nccwpck_require__(70865)
+module.exports.stream = __nccwpck_require__(94754)
+module.exports.pipeline = __nccwpck_require__(60884)
+module.exports.upgrade = __nccwpck_require__(63408)
+module.exports.connect = __nccwpck_require__(42574)
 
 
 /***/ }),
 
-/***/ 49927:
+/***/ 23897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -29748,8 +29748,8 @@ module.exports.connect = __nccwpck_require__(34660)
 const assert = __nccwpck_require__(34589)
 const { addAbortListener } = __nccwpck_require__(78474)
 const { Readable } = __nccwpck_require__(57075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -30362,14 +30362,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 74889:
+/***/ 45055:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(57075)
 const { EventEmitter } = __nccwpck_require__(78474)
-const { assertCacheKey, assertCacheValue } = __nccwpck_require__(47659)
+const { assertCacheKey, assertCacheValue } = __nccwpck_require__(69901)
 
 /**
  * @typedef {import('../../types/cache-interceptor.d.ts').default.CacheKey} CacheKey
@@ -30683,13 +30683,13 @@ module.exports = MemoryCacheStore
 
 /***/ }),
 
-/***/ 71522:
+/***/ 77788:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(57075)
-const { assertCacheKey, assertCacheValue } = __nccwpck_require__(47659)
+const { assertCacheKey, assertCacheValue } = __nccwpck_require__(69901)
 const { zstdCompressSync, zstdDecompressSync } = __nccwpck_require__(38522)
 
 let DatabaseSync
@@ -31283,15 +31283,15 @@ function isCompressibleContentType (contentType) {
 
 /***/ }),
 
-/***/ 59136:
+/***/ 45106:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(77030)
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(68707)
+const util = __nccwpck_require__(55386)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(26593)
 
 let tls // include tls conditionally since it is not always available
 
@@ -31488,7 +31488,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 10735:
+/***/ 64037:
 /***/ ((module) => {
 
 
@@ -31626,7 +31626,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 42414:
+/***/ 36644:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31860,7 +31860,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 68707:
+/***/ 26593:
 /***/ ((module) => {
 
 
@@ -32401,7 +32401,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 44655:
+/***/ 28957:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -32409,7 +32409,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
@@ -32427,9 +32427,9 @@ const {
   getServerName,
   normalizedMethodRecords,
   getProtocolFromUrlString
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(42414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
+} = __nccwpck_require__(55386)
+const { channels } = __nccwpck_require__(36644)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(64037)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -32979,8 +32979,8 @@ let isFormData
 
 function isUndiciFormData (body) {
   if (isFormData === undefined) {
-    __nccwpck_require__(35910)
-    isFormData = (__nccwpck_require__(47879).webidl).is.FormData
+    __nccwpck_require__(78440)
+    isFormData = (__nccwpck_require__(68321).webidl).is.FormData
   }
   return isFormData(body)
 }
@@ -32990,16 +32990,16 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 18082:
+/***/ 21140:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(78474)
 const { Buffer } = __nccwpck_require__(4573)
-const { InvalidArgumentError, Socks5ProxyError } = __nccwpck_require__(68707)
+const { InvalidArgumentError, Socks5ProxyError } = __nccwpck_require__(26593)
 const { debuglog } = __nccwpck_require__(57975)
-const { parseAddress } = __nccwpck_require__(51732)
+const { parseAddress } = __nccwpck_require__(72870)
 
 const debug = debuglog('undici:socks5')
 const EMPTY_BUFFER = Buffer.alloc(0)
@@ -33419,14 +33419,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 51732:
+/***/ 72870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Buffer } = __nccwpck_require__(4573)
 const net = __nccwpck_require__(77030)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 
 /**
  * Parse an address and determine its type
@@ -33638,7 +33638,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 36443:
+/***/ 43377:
 /***/ ((module) => {
 
 
@@ -33726,7 +33726,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 67752:
+/***/ 33838:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -33734,7 +33734,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(10735)
+} = __nccwpck_require__(64037)
 
 class TstNode {
   /** @type {any} */
@@ -33893,22 +33893,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 55386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(36443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(43377)
 const { IncomingMessage } = __nccwpck_require__(37067)
 const stream = __nccwpck_require__(57075)
 const net = __nccwpck_require__(77030)
 const { stringify } = __nccwpck_require__(41792)
 const { EventEmitter: EE, addAbortListener: addAbortListenerNative } = __nccwpck_require__(78474)
-const timers = __nccwpck_require__(96603)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(68707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
-const { tree } = __nccwpck_require__(67752)
+const timers = __nccwpck_require__(35929)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(26593)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(64037)
+const { tree } = __nccwpck_require__(33838)
 
 class BodyAsyncIterable {
   constructor (body) {
@@ -34935,17 +34935,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 57405:
+/***/ 55539:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(68707)
-const { kBusy, kClients, kConnected, kRunning, kPending, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(36443)
-const DispatcherBase = __nccwpck_require__(21841)
-const Pool = __nccwpck_require__(30628)
-const Client = __nccwpck_require__(23701)
-const util = __nccwpck_require__(3440)
+const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(26593)
+const { kBusy, kClients, kConnected, kRunning, kPending, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(43377)
+const DispatcherBase = __nccwpck_require__(803)
+const Pool = __nccwpck_require__(28014)
+const Client = __nccwpck_require__(30271)
+const util = __nccwpck_require__(55386)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -35123,7 +35123,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 3207:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35131,7 +35131,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const {
   PoolBase,
   kClients,
@@ -35139,10 +35139,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(42128)
-const Pool = __nccwpck_require__(30628)
-const { kOriginless, kUrl } = __nccwpck_require__(36443)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(61278)
+const Pool = __nccwpck_require__(28014)
+const { kOriginless, kUrl } = __nccwpck_require__(43377)
+const util = __nccwpck_require__(55386)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -35347,7 +35347,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 48939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35355,9 +35355,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(42414)
-const timers = __nccwpck_require__(96603)
+const util = __nccwpck_require__(55386)
+const { channels } = __nccwpck_require__(36644)
+const timers = __nccwpck_require__(35929)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -35371,7 +35371,7 @@ const {
   HTTPParserError,
   WebAssemblyNotSupportedError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const {
   kUrl,
   kReset,
@@ -35406,12 +35406,12 @@ const {
   kHTTPContext,
   kClosed,
   kUseMilo
-} = __nccwpck_require__(36443)
+} = __nccwpck_require__(43377)
 
-const constants = __nccwpck_require__(52824)
+const constants = __nccwpck_require__(56402)
 // Node.js core bundles only llhttp; experimental Milo remains available in npm builds.
 const { H1Parser, getMiloEnabled } = typeof esbuildDetection === 'undefined'
-  ? __nccwpck_require__(81969)
+  ? __nccwpck_require__(5795)
   : {}
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
@@ -35429,7 +35429,7 @@ function lazyllhttp () {
     throw new WebAssemblyNotSupportedError()
   }
 
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(63870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(49240) : undefined
 
   let mod
 
@@ -35452,7 +35452,7 @@ function lazyllhttp () {
 
   if (useWasmSIMD) {
     try {
-      mod = new WebAssembly.Module(__nccwpck_require__(53434))
+      mod = new WebAssembly.Module(__nccwpck_require__(59968))
     } catch {}
   }
 
@@ -35461,7 +35461,7 @@ function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(63870))
+    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(49240))
   }
 
   return new WebAssembly.Instance(mod, {
@@ -36576,7 +36576,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(84492).extractBody)
+      extractBody = (__nccwpck_require__(6962).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -37200,14 +37200,14 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 88788:
+/***/ 47726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { pipeline } = __nccwpck_require__(57075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(55386)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -37218,7 +37218,7 @@ const {
   HeadersTimeoutError,
   BodyTimeoutError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const {
   kUrl,
   kReset,
@@ -37248,8 +37248,8 @@ const {
   kHTTP2SessionState,
   kHTTP2Options,
   kMaxResponseSize
-} = __nccwpck_require__(36443)
-const { channels } = __nccwpck_require__(42414)
+} = __nccwpck_require__(43377)
+const { channels } = __nccwpck_require__(36644)
 
 const kOpenStreams = Symbol('open streams')
 const kRequestStream = Symbol('request stream')
@@ -38494,7 +38494,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(84492).extractBody)
+    extractBody ??= (__nccwpck_require__(6962).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -39196,7 +39196,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 23701:
+/***/ 30271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -39204,17 +39204,17 @@ module.exports = connectH2
 const assert = __nccwpck_require__(34589)
 const net = __nccwpck_require__(77030)
 const http = __nccwpck_require__(37067)
-const util = __nccwpck_require__(3440)
-const { ClientStats } = __nccwpck_require__(46854)
-const { channels } = __nccwpck_require__(42414)
-const Request = __nccwpck_require__(44655)
-const DispatcherBase = __nccwpck_require__(21841)
+const util = __nccwpck_require__(55386)
+const { ClientStats } = __nccwpck_require__(54752)
+const { channels } = __nccwpck_require__(36644)
+const Request = __nccwpck_require__(28957)
+const DispatcherBase = __nccwpck_require__(803)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(68707)
-const buildConnector = __nccwpck_require__(59136)
+} = __nccwpck_require__(26593)
+const buildConnector = __nccwpck_require__(45106)
 const {
   kUrl,
   kServerName,
@@ -39257,9 +39257,9 @@ const {
   kResume,
   kHTTP2Options,
   kUseMilo
-} = __nccwpck_require__(36443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(88788)
+} = __nccwpck_require__(43377)
+const connectH1 = __nccwpck_require__(48939)
+const connectH2 = __nccwpck_require__(47726)
 
 const kClosedResolve = Symbol('kClosedResolve')
 
@@ -39952,20 +39952,20 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 21841:
+/***/ 803:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(30883)
+const Dispatcher = __nccwpck_require__(22377)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(68707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(36443)
-const { defaultWebSocketMaxFragments, defaultWebSocketMaxPayloadSize } = __nccwpck_require__(10735)
+} = __nccwpck_require__(26593)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(43377)
+const { defaultWebSocketMaxFragments, defaultWebSocketMaxPayloadSize } = __nccwpck_require__(64037)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -40157,12 +40157,12 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 30883:
+/***/ 22377:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const EventEmitter = __nccwpck_require__(78474)
-const { kOriginless, kUrl } = __nccwpck_require__(36443)
+const { kOriginless, kUrl } = __nccwpck_require__(43377)
 
 class Dispatcher extends EventEmitter {
   dispatch () {
@@ -40222,15 +40222,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3650:
+/***/ 53840:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(30883)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const { toRawHeaders } = __nccwpck_require__(3440)
-const { kOriginless, kUrl } = __nccwpck_require__(36443)
+const Dispatcher = __nccwpck_require__(22377)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const { toRawHeaders } = __nccwpck_require__(55386)
+const { kOriginless, kUrl } = __nccwpck_require__(43377)
 
 class LegacyHandlerWrapper {
   #handler
@@ -40356,15 +40356,15 @@ module.exports = Dispatcher1Wrapper
 
 /***/ }),
 
-/***/ 53137:
+/***/ 76699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(21841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(36443)
-const ProxyAgent = __nccwpck_require__(76672)
-const Agent = __nccwpck_require__(57405)
+const DispatcherBase = __nccwpck_require__(803)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(43377)
+const ProxyAgent = __nccwpck_require__(99710)
+const Agent = __nccwpck_require__(55539)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -40553,7 +40553,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 64660:
+/***/ 42190:
 /***/ ((module) => {
 
 
@@ -40695,13 +40695,13 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 36815:
+/***/ 1529:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const Client = __nccwpck_require__(23701)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const Client = __nccwpck_require__(30271)
 
 class H2CClient extends Client {
   constructor (origin, clientOpts) {
@@ -40753,14 +40753,14 @@ module.exports = H2CClient
 
 /***/ }),
 
-/***/ 81969:
+/***/ 5795:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(3440)
-const timers = __nccwpck_require__(96603)
+const util = __nccwpck_require__(55386)
+const timers = __nccwpck_require__(35929)
 const {
   HeadersTimeoutError,
   HeadersOverflowError,
@@ -40770,7 +40770,7 @@ const {
   HTTPParserError,
   ResponseContentLengthMismatchError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const {
   kUrl,
   kReset,
@@ -40793,7 +40793,7 @@ const {
   kResume,
   kHTTPContext,
   kMaxHeadersSize
-} = __nccwpck_require__(36443)
+} = __nccwpck_require__(43377)
 
 const FastBuffer = Buffer[Symbol.species]
 const removeAllListeners = util.removeAllListeners
@@ -40864,11 +40864,11 @@ function getMilo () {
   // Milo modules compile WASM on load; defer loading until the parser is needed.
   if (useWasmSIMD) {
     try {
-      miloPackage = __nccwpck_require__(79545)
+      miloPackage = __nccwpck_require__(75775)
     } catch {}
   }
 
-  miloPackage = miloPackage || __nccwpck_require__(25997)
+  miloPackage = miloPackage || __nccwpck_require__(60607)
   miloInstance = miloPackage.setup()
   return miloInstance
 }
@@ -41825,16 +41825,16 @@ module.exports = { H1Parser, getMiloEnabled, setMiloEnabled }
 
 /***/ }),
 
-/***/ 42128:
+/***/ 61278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { AsyncResource } = __nccwpck_require__(16698)
-const { PoolStats } = __nccwpck_require__(46854)
-const DispatcherBase = __nccwpck_require__(21841)
-const FixedQueue = __nccwpck_require__(64660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
+const { PoolStats } = __nccwpck_require__(54752)
+const DispatcherBase = __nccwpck_require__(803)
+const FixedQueue = __nccwpck_require__(42190)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(43377)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -42179,7 +42179,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 30628:
+/***/ 28014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -42196,14 +42196,14 @@ const {
   kHasDispatcher,
   kRemoveClient,
   kRetireClient
-} = __nccwpck_require__(42128)
-const Client = __nccwpck_require__(23701)
+} = __nccwpck_require__(61278)
+const Client = __nccwpck_require__(30271)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { kConnecting, kHTTPContext, kUrl, kQueued } = __nccwpck_require__(36443)
-const buildConnector = __nccwpck_require__(59136)
+} = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { kConnecting, kHTTPContext, kUrl, kQueued } = __nccwpck_require__(43377)
+const buildConnector = __nccwpck_require__(45106)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -42415,21 +42415,21 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 76672:
+/***/ 99710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
-const Agent = __nccwpck_require__(57405)
-const Pool = __nccwpck_require__(30628)
-const DispatcherBase = __nccwpck_require__(21841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError, ProxyConnectionError } = __nccwpck_require__(68707)
-const buildConnector = __nccwpck_require__(59136)
-const Client = __nccwpck_require__(23701)
-const { channels } = __nccwpck_require__(42414)
-const Socks5ProxyAgent = __nccwpck_require__(87223)
-const { hasSafeIterator } = __nccwpck_require__(3440)
+const { kProxy, kClose, kDestroy, kDispatch } = __nccwpck_require__(43377)
+const Agent = __nccwpck_require__(55539)
+const Pool = __nccwpck_require__(28014)
+const DispatcherBase = __nccwpck_require__(803)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError, ProxyConnectionError } = __nccwpck_require__(26593)
+const buildConnector = __nccwpck_require__(45106)
+const Client = __nccwpck_require__(30271)
+const { channels } = __nccwpck_require__(36644)
+const Socks5ProxyAgent = __nccwpck_require__(22141)
+const { hasSafeIterator } = __nccwpck_require__(55386)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -42840,14 +42840,14 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 30050:
+/***/ 99176:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(30883)
-const RetryHandler = __nccwpck_require__(17816)
-const { kOriginless, kUrl } = __nccwpck_require__(36443)
+const Dispatcher = __nccwpck_require__(22377)
+const RetryHandler = __nccwpck_require__(3174)
+const { kOriginless, kUrl } = __nccwpck_require__(43377)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -42895,7 +42895,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 45520:
+/***/ 13182:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -42910,14 +42910,14 @@ const {
   kRemoveClient,
   kRetireClient,
   kDrainQueue
-} = __nccwpck_require__(42128)
-const Client = __nccwpck_require__(23701)
+} = __nccwpck_require__(61278)
+const Client = __nccwpck_require__(30271)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kQueued } = __nccwpck_require__(36443)
-const buildConnector = __nccwpck_require__(59136)
+} = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { kUrl, kQueued } = __nccwpck_require__(43377)
+const buildConnector = __nccwpck_require__(45106)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -43071,7 +43071,7 @@ module.exports = RoundRobinPool
 
 /***/ }),
 
-/***/ 87223:
+/***/ 22141:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -43079,13 +43079,13 @@ module.exports = RoundRobinPool
 const { URL } = __nccwpck_require__(73136)
 
 let tls // include tls conditionally since it is not always available
-const DispatcherBase = __nccwpck_require__(21841)
-const { ConnectTimeoutError, InvalidArgumentError } = __nccwpck_require__(68707)
-const { Socks5Client, STATES } = __nccwpck_require__(18082)
-const { kBusy, kConnected, kDispatch, kClose, kDestroy } = __nccwpck_require__(36443)
-const Pool = __nccwpck_require__(30628)
-const buildConnector = __nccwpck_require__(59136)
-const { setupConnectTimeout } = __nccwpck_require__(3440)
+const DispatcherBase = __nccwpck_require__(803)
+const { ConnectTimeoutError, InvalidArgumentError } = __nccwpck_require__(26593)
+const { Socks5Client, STATES } = __nccwpck_require__(21140)
+const { kBusy, kConnected, kDispatch, kClose, kDestroy } = __nccwpck_require__(43377)
+const Pool = __nccwpck_require__(28014)
+const buildConnector = __nccwpck_require__(45106)
+const { setupConnectTimeout } = __nccwpck_require__(55386)
 const { debuglog } = __nccwpck_require__(57975)
 
 const debug = debuglog('undici:socks5-proxy')
@@ -43428,7 +43428,7 @@ module.exports = Socks5ProxyAgent
 
 /***/ }),
 
-/***/ 276:
+/***/ 50798:
 /***/ ((module) => {
 
 
@@ -43468,7 +43468,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 32581:
+/***/ 14743:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -43477,9 +43477,9 @@ module.exports = {
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.2')
 const legacyGlobalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const Agent = __nccwpck_require__(57405)
-const Dispatcher1Wrapper = __nccwpck_require__(3650)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const Agent = __nccwpck_require__(55539)
+const Dispatcher1Wrapper = __nccwpck_require__(53840)
 
 // Fallback storage for when globalThis is not extensible (e.g. frozen)
 let fallbackDispatcher
@@ -43557,13 +43557,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 39976:
+/***/ 85238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kRedirectCacheControl } = __nccwpck_require__(36443)
+const util = __nccwpck_require__(55386)
+const { kRedirectCacheControl } = __nccwpck_require__(43377)
 const {
   parseCacheControlHeader,
   hasInvalidCacheControlDirective,
@@ -43571,7 +43571,7 @@ const {
   hasVaryStar,
   isInvalidOrWildcardVaryHeader,
   isEtagUsable
-} = __nccwpck_require__(47659)
+} = __nccwpck_require__(69901)
 
 /**
  * A suppressed redirect hop recorded by the redirect handler. Carried on
@@ -43583,7 +43583,7 @@ const {
  * @property {import('../../types/header.d.ts').IncomingHttpHeaders} headers The hop's response headers.
  * @property {number} receivedAt The time the hop's response headers were received.
  */
-const { parseHttpDate } = __nccwpck_require__(25453)
+const { parseHttpDate } = __nccwpck_require__(91379)
 
 function noop () {}
 
@@ -44786,7 +44786,7 @@ module.exports = CacheHandler
 
 /***/ }),
 
-/***/ 17133:
+/***/ 54095:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -44927,7 +44927,7 @@ module.exports = CacheRevalidationHandler
 
 /***/ }),
 
-/***/ 58155:
+/***/ 96949:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -45010,12 +45010,12 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 53599:
+/***/ 41857:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { RequestAbortedError } = __nccwpck_require__(68707)
+const { RequestAbortedError } = __nccwpck_require__(26593)
 
 /**
  * @typedef {import('../../types/dispatcher.d.ts').default.DispatchHandler} DispatchHandler
@@ -45557,15 +45557,15 @@ module.exports = DeduplicationHandler
 
 /***/ }),
 
-/***/ 8754:
+/***/ 33216:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(55386)
 const assert = __nccwpck_require__(34589)
-const { InvalidArgumentError, MaxRedirectsError } = __nccwpck_require__(68707)
-const { kRequestOrigin, kRedirectCacheControl } = __nccwpck_require__(36443)
+const { InvalidArgumentError, MaxRedirectsError } = __nccwpck_require__(26593)
+const { kRequestOrigin, kRedirectCacheControl } = __nccwpck_require__(43377)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
 
@@ -45848,20 +45848,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 17816:
+/***/ 3174:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(36443)
-const { RequestRetryError, RequestAbortedError } = __nccwpck_require__(68707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(43377)
+const { RequestRetryError, RequestAbortedError } = __nccwpck_require__(26593)
 const {
   hasSafeIterator,
   isDisturbed,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(55386)
 
 function calculateRetryAfterHeader (retryAfter) {
   const retryTime = new Date(retryAfter).getTime()
@@ -46541,17 +46541,17 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 75542:
+/***/ 44856:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { Readable } = __nccwpck_require__(57075)
-const util = __nccwpck_require__(3440)
-const CacheHandler = __nccwpck_require__(39976)
-const MemoryCacheStore = __nccwpck_require__(74889)
-const CacheRevalidationHandler = __nccwpck_require__(17133)
+const util = __nccwpck_require__(55386)
+const CacheHandler = __nccwpck_require__(85238)
+const MemoryCacheStore = __nccwpck_require__(45055)
+const CacheRevalidationHandler = __nccwpck_require__(54095)
 const {
   assertCacheStore,
   assertCacheMethods,
@@ -46562,9 +46562,9 @@ const {
   isInvalidOrWildcardVaryHeader,
   parseVaryHeader,
   isEtagUsable
-} = __nccwpck_require__(47659)
-const { AbortError } = __nccwpck_require__(68707)
-const { parseHttpDate } = __nccwpck_require__(25453)
+} = __nccwpck_require__(69901)
+const { AbortError } = __nccwpck_require__(26593)
+const { parseHttpDate } = __nccwpck_require__(91379)
 
 /**
  * @param {(string | RegExp)[] | undefined} origins
@@ -47319,15 +47319,15 @@ module.exports = (opts = {}) => {
 
 /***/ }),
 
-/***/ 40557:
+/***/ 1767:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflate, createGunzip, createBrotliDecompress, createZstdDecompress, constants } = __nccwpck_require__(38522)
 const { pipeline, Transform: TransformStream } = __nccwpck_require__(57075)
-const { InvalidArgumentError, ResponseExceededMaxSizeError } = __nccwpck_require__(68707)
-const DecoratorHandler = __nccwpck_require__(58155)
+const { InvalidArgumentError, ResponseExceededMaxSizeError } = __nccwpck_require__(26593)
+const DecoratorHandler = __nccwpck_require__(96949)
 
 /** @typedef {import('node:stream').Transform} Transform */
 /** @typedef {import('node:stream').Transform} Controller */
@@ -47900,15 +47900,15 @@ module.exports = createDecompressInterceptor
 
 /***/ }),
 
-/***/ 67240:
+/***/ 48654:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const diagnosticsChannel = __nccwpck_require__(53053)
-const util = __nccwpck_require__(3440)
-const DeduplicationHandler = __nccwpck_require__(53599)
-const { getInterceptorOrigin, normalizeHeaders, makeCacheKey, makeDeduplicationKey } = __nccwpck_require__(47659)
+const util = __nccwpck_require__(55386)
+const DeduplicationHandler = __nccwpck_require__(41857)
+const { getInterceptorOrigin, normalizeHeaders, makeCacheKey, makeDeduplicationKey } = __nccwpck_require__(69901)
 
 const pendingRequestsChannel = diagnosticsChannel.channel('undici:request:pending-requests')
 
@@ -48025,15 +48025,15 @@ module.exports = (opts = {}) => {
 
 /***/ }),
 
-/***/ 70379:
+/***/ 36149:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(77030)
 const { lookup } = __nccwpck_require__(40610)
-const DecoratorHandler = __nccwpck_require__(58155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(68707)
-const { kRequestOrigin } = __nccwpck_require__(36443)
+const DecoratorHandler = __nccwpck_require__(96949)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(26593)
+const { kRequestOrigin } = __nccwpck_require__(43377)
 const maxInt = Math.pow(2, 31) - 1
 
 function hasSafeIterator (headers) {
@@ -48625,13 +48625,13 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 88060:
+/***/ 75786:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
-const DecoratorHandler = __nccwpck_require__(58155)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(26593)
+const DecoratorHandler = __nccwpck_require__(96949)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -48731,12 +48731,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 21514:
+/***/ 71068:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(33216)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections, throwOnMaxRedirect: defaultThrowOnMaxRedirect, stripHeadersOnRedirect: defaultStripHeadersOnRedirect, stripHeadersOnCrossOriginRedirect: defaultStripHeadersOnCrossOriginRedirect } = {}) {
   return (dispatch) => {
@@ -48759,14 +48759,14 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 8918:
+/***/ 55960:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 // const { parseHeaders } = require('../core/util')
-const DecoratorHandler = __nccwpck_require__(58155)
-const { InvalidArgumentError, ResponseError } = __nccwpck_require__(68707)
+const DecoratorHandler = __nccwpck_require__(96949)
+const { InvalidArgumentError, ResponseError } = __nccwpck_require__(26593)
 
 const defaultMaxSize = 1024 * 1024
 
@@ -48905,11 +48905,11 @@ module.exports = (opts = {}) => {
 
 /***/ }),
 
-/***/ 92026:
+/***/ 39636:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(17816)
+const RetryHandler = __nccwpck_require__(3174)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -48931,13 +48931,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 52824:
+/***/ 56402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.MINOR = exports.MAJOR = exports.HTAB_SP_VCHAR_OBS_TEXT = exports.QUOTED_STRING = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.HEX = exports.URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.STATUSES_HTTP = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.HEADER_STATE = exports.FINISH = exports.STATUSES = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(50172);
+const utils_1 = __nccwpck_require__(76650);
 // Emums
 exports.ERROR = {
     OK: 0,
@@ -49469,7 +49469,7 @@ exports["default"] = {
 
 /***/ }),
 
-/***/ 63870:
+/***/ 49240:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -49492,7 +49492,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 53434:
+/***/ 59968:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -49515,7 +49515,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 50172:
+/***/ 76650:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -49534,7 +49534,7 @@ function enumToMap(obj, filter = [], exceptions = []) {
 
 /***/ }),
 
-/***/ 25997:
+/***/ 60607:
 /***/ ((module) => {
 
 const wasmModule = new WebAssembly.Module(
@@ -50543,7 +50543,7 @@ module.exports = { wasmModule, noop, setup, simple }
 
 /***/ }),
 
-/***/ 79545:
+/***/ 75775:
 /***/ ((module) => {
 
 const wasmModule = new WebAssembly.Module(
@@ -51552,13 +51552,13 @@ module.exports = { wasmModule, noop, setup, simple }
 
 /***/ }),
 
-/***/ 47501:
+/***/ 70587:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(36443)
-const Agent = __nccwpck_require__(57405)
+const { kClients } = __nccwpck_require__(43377)
+const Agent = __nccwpck_require__(55539)
 const {
   kAgent,
   kMockAgentSet,
@@ -51576,14 +51576,14 @@ const {
   kMockAgentAcceptsNonStandardSearchParameters,
   kMockCallHistoryAddLog,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(91117)
-const MockClient = __nccwpck_require__(47365)
-const MockPool = __nccwpck_require__(94004)
-const { matchValue, normalizeSearchParams, buildAndValidateMockOptions, normalizeOrigin } = __nccwpck_require__(53397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
-const Dispatcher = __nccwpck_require__(30883)
-const PendingInterceptorsFormatter = __nccwpck_require__(56142)
-const { MockCallHistory } = __nccwpck_require__(30431)
+} = __nccwpck_require__(42539)
+const MockClient = __nccwpck_require__(62839)
+const MockPool = __nccwpck_require__(13926)
+const { matchValue, normalizeSearchParams, buildAndValidateMockOptions, normalizeOrigin } = __nccwpck_require__(50463)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(26593)
+const Dispatcher = __nccwpck_require__(22377)
+const PendingInterceptorsFormatter = __nccwpck_require__(72708)
+const { MockCallHistory } = __nccwpck_require__(75433)
 
 class MockAgent extends Dispatcher {
   constructor (opts = {}) {
@@ -51814,13 +51814,13 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 30431:
+/***/ 75433:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kMockCallHistoryAddLog } = __nccwpck_require__(91117)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { kMockCallHistoryAddLog } = __nccwpck_require__(42539)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 
 function handleFilterCallsWithOptions (criteria, options, handler, store, allLogs) {
   switch (options.operator) {
@@ -52069,14 +52069,14 @@ module.exports.MockCallHistoryLog = MockCallHistoryLog
 
 /***/ }),
 
-/***/ 47365:
+/***/ 62839:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(57975)
-const Client = __nccwpck_require__(23701)
-const { buildMockDispatch } = __nccwpck_require__(53397)
+const Client = __nccwpck_require__(30271)
+const { buildMockDispatch } = __nccwpck_require__(50463)
 const {
   kDispatches,
   kMockAgent,
@@ -52086,10 +52086,10 @@ const {
   kOriginalDispatch,
   kConnected,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(91117)
-const { MockInterceptor } = __nccwpck_require__(31511)
-const Symbols = __nccwpck_require__(36443)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+} = __nccwpck_require__(42539)
+const { MockInterceptor } = __nccwpck_require__(67073)
+const Symbols = __nccwpck_require__(43377)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -52144,12 +52144,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 52429:
+/***/ 75347:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(68707)
+const { UndiciError } = __nccwpck_require__(26593)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -52180,12 +52180,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 31511:
+/***/ 67073:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(53397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(50463)
 const {
   kDispatches,
   kDispatchKey,
@@ -52194,9 +52194,9 @@ const {
   kContentLength,
   kMockDispatch,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(91117)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const { serializePathWithQuery } = __nccwpck_require__(3440)
+} = __nccwpck_require__(42539)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const { serializePathWithQuery } = __nccwpck_require__(55386)
 const {
   types: {
     isPromise
@@ -52414,14 +52414,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 94004:
+/***/ 13926:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(57975)
-const Pool = __nccwpck_require__(30628)
-const { buildMockDispatch } = __nccwpck_require__(53397)
+const Pool = __nccwpck_require__(28014)
+const { buildMockDispatch } = __nccwpck_require__(50463)
 const {
   kDispatches,
   kMockAgent,
@@ -52431,10 +52431,10 @@ const {
   kOriginalDispatch,
   kConnected,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(91117)
-const { MockInterceptor } = __nccwpck_require__(31511)
-const Symbols = __nccwpck_require__(36443)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+} = __nccwpck_require__(42539)
+const { MockInterceptor } = __nccwpck_require__(67073)
+const Symbols = __nccwpck_require__(43377)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -52489,7 +52489,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 91117:
+/***/ 42539:
 /***/ ((module) => {
 
 
@@ -52528,12 +52528,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 53397:
+/***/ 50463:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(52429)
+const { MockNotMatchedError } = __nccwpck_require__(75347)
 const {
   kDispatches,
   kMockAgent,
@@ -52541,15 +52541,15 @@ const {
   kOrigin,
   kGetNetConnect,
   kTotalDispatchCount
-} = __nccwpck_require__(91117)
-const { serializePathWithQuery, parseHeaders } = __nccwpck_require__(3440)
+} = __nccwpck_require__(42539)
+const { serializePathWithQuery, parseHeaders } = __nccwpck_require__(55386)
 const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
     isPromise
   }
 } = __nccwpck_require__(57975)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 const requestAborted = Symbol('request aborted')
 
 function matchValue (match, value) {
@@ -53265,7 +53265,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 56142:
+/***/ 72708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -53315,17 +53315,17 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 55095:
+/***/ 68705:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Agent = __nccwpck_require__(57405)
-const MockAgent = __nccwpck_require__(47501)
-const { SnapshotRecorder } = __nccwpck_require__(13766)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { validateSnapshotMode } = __nccwpck_require__(9683)
+const Agent = __nccwpck_require__(55539)
+const MockAgent = __nccwpck_require__(70587)
+const { SnapshotRecorder } = __nccwpck_require__(97096)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { validateSnapshotMode } = __nccwpck_require__(49249)
 
 const kSnapshotRecorder = Symbol('kSnapshotRecorder')
 const kSnapshotMode = Symbol('kSnapshotMode')
@@ -53693,7 +53693,7 @@ module.exports = SnapshotAgent
 
 /***/ }),
 
-/***/ 13766:
+/***/ 97096:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -53701,9 +53701,9 @@ module.exports = SnapshotAgent
 const { writeFile, readFile, mkdir } = __nccwpck_require__(51455)
 const { dirname, resolve } = __nccwpck_require__(76760)
 const { setTimeout, clearTimeout } = __nccwpck_require__(87997)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
-const { setHeader } = __nccwpck_require__(3440)
-const { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = __nccwpck_require__(9683)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(26593)
+const { setHeader } = __nccwpck_require__(55386)
+const { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = __nccwpck_require__(49249)
 
 /**
  * @typedef {Object} SnapshotRequestOptions
@@ -54324,14 +54324,14 @@ module.exports = { SnapshotRecorder, formatRequestKey, createRequestHash, filter
 
 /***/ }),
 
-/***/ 9683:
+/***/ 49249:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const { setHeader } = __nccwpck_require__(3440)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const { setHeader } = __nccwpck_require__(55386)
+const { runtimeFeatures } = __nccwpck_require__(85459)
 
 /**
  * @typedef {Object} HeaderFilters
@@ -54490,7 +54490,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 47659:
+/***/ 69901:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -54501,10 +54501,10 @@ const {
   hasSafeIterator,
   isValidHTTPToken,
   setHeader
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(55386)
 
-const { serializePathWithQuery } = __nccwpck_require__(3440)
-const { kRequestOrigin } = __nccwpck_require__(36443)
+const { serializePathWithQuery } = __nccwpck_require__(55386)
+const { kRequestOrigin } = __nccwpck_require__(43377)
 
 const MAX_DELTA_SECONDS = 2147483647
 const RESTRICTIVE_DIRECTIVE_NAMES = ['no-store', 'private', 'no-cache']
@@ -55261,7 +55261,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 25453:
+/***/ 91379:
 /***/ ((module) => {
 
 
@@ -55938,7 +55938,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 313:
+/***/ 85459:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -56038,7 +56038,7 @@ module.exports["default"] = instance
 
 /***/ }),
 
-/***/ 46854:
+/***/ 54752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -56050,7 +56050,7 @@ const {
   kSize,
   kFree,
   kQueued
-} = __nccwpck_require__(36443)
+} = __nccwpck_require__(43377)
 
 class ClientStats {
   constructor (client) {
@@ -56077,7 +56077,7 @@ module.exports = { ClientStats, PoolStats }
 
 /***/ }),
 
-/***/ 96603:
+/***/ 35929:
 /***/ ((module) => {
 
 
@@ -56509,21 +56509,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 89634:
+/***/ 63892:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 
-const { kConstruct } = __nccwpck_require__(36443)
-const { urlEquals, getFieldValues } = __nccwpck_require__(76798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(47879)
-const { cloneResponse, fromInnerResponse, getResponseState } = __nccwpck_require__(99051)
-const { Request, fromInnerRequest, getRequestState } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(54398)
-const { urlIsHttpHttpsScheme, readAllBytes } = __nccwpck_require__(73168)
+const { kConstruct } = __nccwpck_require__(43377)
+const { urlEquals, getFieldValues } = __nccwpck_require__(2012)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(55386)
+const { webidl } = __nccwpck_require__(68321)
+const { cloneResponse, fromInnerResponse, getResponseState } = __nccwpck_require__(89317)
+const { Request, fromInnerRequest, getRequestState } = __nccwpck_require__(93713)
+const { fetching } = __nccwpck_require__(96860)
+const { urlIsHttpHttpsScheme, readAllBytes } = __nccwpck_require__(21118)
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
  * @typedef {Object} CacheBatchOperation
@@ -57387,15 +57387,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 97403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Cache } = __nccwpck_require__(89634)
-const { webidl } = __nccwpck_require__(47879)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(36443)
+const { Cache } = __nccwpck_require__(63892)
+const { webidl } = __nccwpck_require__(68321)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { kConstruct } = __nccwpck_require__(43377)
 
 class CacheStorage {
   /**
@@ -57552,14 +57552,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 76798:
+/***/ 2012:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { isValidHeaderName } = __nccwpck_require__(73168)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { isValidHeaderName } = __nccwpck_require__(21118)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -57604,7 +57604,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 71276:
+/***/ 69922:
 /***/ ((module) => {
 
 
@@ -57623,14 +57623,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 79061:
+/***/ 18495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(11978)
-const { stringify } = __nccwpck_require__(57797)
-const { webidl } = __nccwpck_require__(47879)
+const { parseSetCookie } = __nccwpck_require__(75816)
+const { stringify } = __nccwpck_require__(32095)
+const { webidl } = __nccwpck_require__(68321)
 
 const globalHeadersBrandCheck = (arg) => webidl.brandCheck(arg, webidl.util.MakeTypeAssertion(globalThis.Headers))
 const undiciHeadersBrandCheck = (arg) => webidl.brandCheck(arg, webidl.is.Headers)
@@ -57841,14 +57841,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 11978:
+/***/ 75816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(8116)
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(71276)
-const { isCTLExcludingHtab } = __nccwpck_require__(57797)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(5326)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(69922)
+const { isCTLExcludingHtab } = __nccwpck_require__(32095)
 const assert = __nccwpck_require__(34589)
 
 /**
@@ -58166,7 +58166,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 57797:
+/***/ 32095:
 /***/ ((module) => {
 
 
@@ -58544,13 +58544,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 24031:
+/***/ 36301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(57075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(94811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(70625)
 
 /**
  * @type {number[]} BOM
@@ -59126,24 +59126,24 @@ module.exports = {
 
 /***/ }),
 
-/***/ 21238:
+/***/ 36376:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(57075)
-const { fetching } = __nccwpck_require__(54398)
-const { webidl } = __nccwpck_require__(47879)
-const { EventSourceStream } = __nccwpck_require__(24031)
-const { parseMIMEType } = __nccwpck_require__(51900)
-const { createFastMessageEvent } = __nccwpck_require__(15188)
-const { isNetworkError } = __nccwpck_require__(99051)
-const { cloneRequest } = __nccwpck_require__(9967)
-const { isValidHeaderValue, kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(73168)
-const { createPotentialCORSRequest } = __nccwpck_require__(94811)
-const { getGlobalDispatcher } = __nccwpck_require__(32581)
-const { isomorphicDecode } = __nccwpck_require__(8116)
+const { fetching } = __nccwpck_require__(96860)
+const { webidl } = __nccwpck_require__(68321)
+const { EventSourceStream } = __nccwpck_require__(36301)
+const { parseMIMEType } = __nccwpck_require__(30782)
+const { createFastMessageEvent } = __nccwpck_require__(96814)
+const { isNetworkError } = __nccwpck_require__(89317)
+const { cloneRequest } = __nccwpck_require__(93713)
+const { isValidHeaderValue, kEnumerableProperty } = __nccwpck_require__(55386)
+const { environmentSettingsObject } = __nccwpck_require__(21118)
+const { createPotentialCORSRequest } = __nccwpck_require__(70625)
+const { getGlobalDispatcher } = __nccwpck_require__(14743)
+const { isomorphicDecode } = __nccwpck_require__(5326)
 
 const textEncoder = new TextEncoder()
 
@@ -59680,12 +59680,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 94811:
+/***/ 70625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { makeRequest } = __nccwpck_require__(9967)
+const { makeRequest } = __nccwpck_require__(93713)
 
 /**
  * Checks if the given value is a valid LastEventId.
@@ -59747,26 +59747,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 84492:
+/***/ 6962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(55386)
 const {
   readableStreamClose,
   fullyReadBody,
   extractMimeType
-} = __nccwpck_require__(73168)
-const { FormData, setFormDataState, getFormDataBoundary } = __nccwpck_require__(35910)
-const { webidl } = __nccwpck_require__(47879)
+} = __nccwpck_require__(21118)
+const { FormData, setFormDataState, getFormDataBoundary } = __nccwpck_require__(78440)
+const { webidl } = __nccwpck_require__(68321)
 const assert = __nccwpck_require__(34589)
 const { isErrored, isDisturbed } = __nccwpck_require__(57075)
 const { isUint8Array } = __nccwpck_require__(73429)
-const { serializeAMimeType } = __nccwpck_require__(51900)
-const { multipartFormDataParser } = __nccwpck_require__(50116)
-const { parseJSONFromBytes } = __nccwpck_require__(8116)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
+const { serializeAMimeType } = __nccwpck_require__(30782)
+const { multipartFormDataParser } = __nccwpck_require__(44646)
+const { parseJSONFromBytes } = __nccwpck_require__(5326)
+const { utf8DecodeBytes } = __nccwpck_require__(50798)
 const { ReadableStreamTee } = __nccwpck_require__(37830)
 
 const textEncoder = new TextEncoder()
@@ -60337,7 +60337,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 76833:
 /***/ ((module) => {
 
 
@@ -60475,13 +60475,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 51900:
+/***/ 30782:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { asciiLowercase, forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = __nccwpck_require__(8116)
+const { asciiLowercase, forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = __nccwpck_require__(5326)
 
 const encoder = new TextEncoder()
 
@@ -61078,17 +61078,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 50116:
+/***/ 44646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(51900)
-const { makeEntry } = __nccwpck_require__(35910)
-const { webidl } = __nccwpck_require__(47879)
+const { bufferToLowerCasedHeaderName } = __nccwpck_require__(55386)
+const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(30782)
+const { makeEntry } = __nccwpck_require__(78440)
+const { webidl } = __nccwpck_require__(68321)
 const assert = __nccwpck_require__(34589)
-const { isomorphicDecode } = __nccwpck_require__(8116)
+const { isomorphicDecode } = __nccwpck_require__(5326)
 
 const dd = Buffer.from('--')
 const decoder = new TextDecoder()
@@ -61679,16 +61679,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 35910:
+/***/ 78440:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { iteratorMixin } = __nccwpck_require__(73168)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(47879)
+const { iteratorMixin } = __nccwpck_require__(21118)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { webidl } = __nccwpck_require__(68321)
 const nodeUtil = __nccwpck_require__(57975)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { runtimeFeatures } = __nccwpck_require__(85459)
 
 const random = runtimeFeatures.has('crypto')
   ? (__nccwpck_require__(77598).randomInt)
@@ -61958,7 +61958,7 @@ module.exports = { FormData, makeEntry, setFormDataState, getFormDataBoundary }
 
 /***/ }),
 
-/***/ 51059:
+/***/ 98709:
 /***/ ((module) => {
 
 
@@ -62005,21 +62005,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 60660:
+/***/ 25662:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(36443)
-const { kEnumerableProperty, setHeader } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(43377)
+const { kEnumerableProperty, setHeader } = __nccwpck_require__(55386)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(73168)
-const { webidl } = __nccwpck_require__(47879)
+} = __nccwpck_require__(21118)
+const { webidl } = __nccwpck_require__(68321)
 const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(57975)
 
@@ -62734,7 +62734,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 54398:
+/***/ 96860:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -62748,9 +62748,9 @@ const {
   makeResponse,
   fromInnerResponse,
   getResponseState
-} = __nccwpck_require__(99051)
-const { HeadersList } = __nccwpck_require__(60660)
-const { Request, cloneRequest, getRequestDispatcher, getRequestState, removeRequestAbortListener } = __nccwpck_require__(9967)
+} = __nccwpck_require__(89317)
+const { HeadersList } = __nccwpck_require__(25662)
+const { Request, cloneRequest, getRequestDispatcher, getRequestState, removeRequestAbortListener } = __nccwpck_require__(93713)
 const zlib = __nccwpck_require__(38522)
 const {
   makePolicyContainer,
@@ -62785,26 +62785,26 @@ const {
   hasAuthenticationEntry,
   includesCredentials,
   isTraversableNavigable
-} = __nccwpck_require__(73168)
+} = __nccwpck_require__(21118)
 const assert = __nccwpck_require__(34589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(84492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6962)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(76833)
 const EE = __nccwpck_require__(78474)
 const { Readable, pipeline, finished, isErrored, isReadable } = __nccwpck_require__(57075)
-const { addAbortListener, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { SocketError } = __nccwpck_require__(68707)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(51900)
-const { getGlobalDispatcher } = __nccwpck_require__(32581)
-const { webidl } = __nccwpck_require__(47879)
+const { addAbortListener, bufferToLowerCasedHeaderName } = __nccwpck_require__(55386)
+const { SocketError } = __nccwpck_require__(26593)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(30782)
+const { getGlobalDispatcher } = __nccwpck_require__(14743)
+const { webidl } = __nccwpck_require__(68321)
 const { STATUS_CODES } = __nccwpck_require__(37067)
-const { bytesMatch } = __nccwpck_require__(45082)
-const { isomorphicEncode } = __nccwpck_require__(8116)
+const { bytesMatch } = __nccwpck_require__(20316)
+const { isomorphicEncode } = __nccwpck_require__(5326)
 
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -65192,22 +65192,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 93713:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(84492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(60660)
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6962)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(25662)
+const util = __nccwpck_require__(55386)
 const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(73168)
+} = __nccwpck_require__(21118)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -65217,11 +65217,11 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(76833)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { webidl } = __nccwpck_require__(47879)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { kConstruct } = __nccwpck_require__(36443)
+const { webidl } = __nccwpck_require__(68321)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { kConstruct } = __nccwpck_require__(43377)
 const assert = __nccwpck_require__(34589)
 
 const requestFinalizer = new FinalizationRegistry(({ signal, reference }) => {
@@ -66316,14 +66316,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 99051:
+/***/ 89317:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(60660)
-const { extractBody, cloneBody, mixinBody, streamRegistry, bodyUnusable } = __nccwpck_require__(84492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(25662)
+const { extractBody, cloneBody, mixinBody, streamRegistry, bodyUnusable } = __nccwpck_require__(6962)
+const util = __nccwpck_require__(55386)
 const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
@@ -66332,16 +66332,16 @@ const {
   isAborted,
   isErrorLike,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(73168)
+} = __nccwpck_require__(21118)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { webidl } = __nccwpck_require__(47879)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { kConstruct } = __nccwpck_require__(36443)
+} = __nccwpck_require__(76833)
+const { webidl } = __nccwpck_require__(68321)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { kConstruct } = __nccwpck_require__(43377)
 const assert = __nccwpck_require__(34589)
-const { isomorphicEncode, serializeJavascriptValueToJSONString } = __nccwpck_require__(8116)
+const { isomorphicEncode, serializeJavascriptValueToJSONString } = __nccwpck_require__(5326)
 
 const textEncoder = new TextEncoder('utf-8')
 let getResponseHeaders, setResponseHeaders, getResponseState, setResponseState
@@ -66961,22 +66961,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 73168:
+/***/ 21118:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(57075)
 const zlib = __nccwpck_require__(38522)
-const { redirectStatusSet, referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(51059)
-const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(51900)
+const { redirectStatusSet, referrerPolicyTokens, badPortsSet } = __nccwpck_require__(76833)
+const { getGlobalOrigin } = __nccwpck_require__(98709)
+const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(30782)
 const { performance } = __nccwpck_require__(643)
-const { isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(55386)
 const assert = __nccwpck_require__(34589)
 const { isUint8Array } = __nccwpck_require__(73429)
-const { webidl } = __nccwpck_require__(47879)
-const { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = __nccwpck_require__(8116)
+const { webidl } = __nccwpck_require__(68321)
+const { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = __nccwpck_require__(5326)
 
 function responseURL (response) {
   // https://fetch.spec.whatwg.org/#responses
@@ -68498,13 +68498,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8116:
+/***/ 5326:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
+const { utf8DecodeBytes } = __nccwpck_require__(50798)
 
 /**
  * @param {(char: string) => boolean} condition
@@ -68749,14 +68749,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 45082:
+/***/ 20316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { runtimeFeatures } = __nccwpck_require__(313)
-const { asciiLowercase } = __nccwpck_require__(8116)
+const { runtimeFeatures } = __nccwpck_require__(85459)
+const { asciiLowercase } = __nccwpck_require__(5326)
 
 /**
  * @typedef {object} Metadata
@@ -69063,7 +69063,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 47879:
+/***/ 68321:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -70062,20 +70062,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 86897:
+/***/ 83403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(20736)
-const { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = __nccwpck_require__(98625)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(54398)
-const { Headers, getHeadersList } = __nccwpck_require__(60660)
-const { getDecodeSplit } = __nccwpck_require__(73168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(9322)
+const { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = __nccwpck_require__(13479)
+const { makeRequest } = __nccwpck_require__(93713)
+const { fetching } = __nccwpck_require__(96860)
+const { Headers, getHeadersList } = __nccwpck_require__(25662)
+const { getDecodeSplit } = __nccwpck_require__(21118)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
 const assert = __nccwpck_require__(34589)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { runtimeFeatures } = __nccwpck_require__(85459)
 
 const crypto = runtimeFeatures.has('crypto')
   ? __nccwpck_require__(77598)
@@ -70419,7 +70419,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 20736:
+/***/ 9322:
 /***/ ((module) => {
 
 
@@ -70552,14 +70552,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 15188:
+/***/ 96814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(47879)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(36443)
+const { webidl } = __nccwpck_require__(68321)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { kConstruct } = __nccwpck_require__(43377)
 
 let createFastMessageEvent
 
@@ -70907,13 +70907,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 94226:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { runtimeFeatures } = __nccwpck_require__(313)
-const { maxUnsigned16Bit, opcodes } = __nccwpck_require__(20736)
+const { runtimeFeatures } = __nccwpck_require__(85459)
+const { maxUnsigned16Bit, opcodes } = __nccwpck_require__(9322)
 
 const BUFFER_SIZE = 8 * 1024
 
@@ -71041,14 +71041,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 19469:
+/***/ 56495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
-const { isValidClientWindowBits } = __nccwpck_require__(98625)
-const { MessageSizeExceededError } = __nccwpck_require__(68707)
+const { isValidClientWindowBits } = __nccwpck_require__(13479)
+const { MessageSizeExceededError } = __nccwpck_require__(26593)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -71153,14 +71153,14 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 81652:
+/***/ 21298:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(57075)
 const assert = __nccwpck_require__(34589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(20736)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(9322)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -71169,12 +71169,12 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(98625)
-const { failWebsocketConnection } = __nccwpck_require__(86897)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { PerMessageDeflate } = __nccwpck_require__(19469)
-const { MessageSizeExceededError } = __nccwpck_require__(68707)
-const { defaultWebSocketMaxFragments, defaultWebSocketMaxPayloadSize } = __nccwpck_require__(10735)
+} = __nccwpck_require__(13479)
+const { failWebsocketConnection } = __nccwpck_require__(83403)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
+const { PerMessageDeflate } = __nccwpck_require__(56495)
+const { MessageSizeExceededError } = __nccwpck_require__(26593)
+const { defaultWebSocketMaxFragments, defaultWebSocketMaxPayloadSize } = __nccwpck_require__(64037)
 
 // This code was influenced by ws released under the MIT license.
 // Copyright (c) 2011 Einar Otto Stangvik <einaros@gmail.com>
@@ -71690,14 +71690,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 13900:
+/***/ 38470:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(20736)
-const FixedQueue = __nccwpck_require__(64660)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
+const { opcodes, sendHints } = __nccwpck_require__(9322)
+const FixedQueue = __nccwpck_require__(42190)
 
 /**
  * @typedef {object} SendQueueNode
@@ -71806,15 +71806,15 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 56919:
+/***/ 19597:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(47879)
-const { validateCloseCodeAndReason } = __nccwpck_require__(98625)
-const { kConstruct } = __nccwpck_require__(36443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { webidl } = __nccwpck_require__(68321)
+const { validateCloseCodeAndReason } = __nccwpck_require__(13479)
+const { kConstruct } = __nccwpck_require__(43377)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
 
 function createInheritableDOMException () {
   // https://github.com/nodejs/node/issues/59677
@@ -71920,23 +71920,23 @@ module.exports = { WebSocketError, createUnvalidatedWebSocketError }
 
 /***/ }),
 
-/***/ 12873:
+/***/ 52299:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { addAbortListener } = __nccwpck_require__(78474)
-const { environmentSettingsObject, readableStreamClose } = __nccwpck_require__(73168)
-const { states, opcodes, sentCloseFrameState } = __nccwpck_require__(20736)
-const { webidl } = __nccwpck_require__(47879)
-const { getURLRecord, isValidSubprotocol, isEstablished, utf8Decode } = __nccwpck_require__(98625)
-const { establishWebSocketConnection, failWebsocketConnection, closeWebSocketConnection } = __nccwpck_require__(86897)
-const { channels } = __nccwpck_require__(42414)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { ByteParser } = __nccwpck_require__(81652)
-const { WebSocketError, createUnvalidatedWebSocketError } = __nccwpck_require__(56919)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
+const { environmentSettingsObject, readableStreamClose } = __nccwpck_require__(21118)
+const { states, opcodes, sentCloseFrameState } = __nccwpck_require__(9322)
+const { webidl } = __nccwpck_require__(68321)
+const { getURLRecord, isValidSubprotocol, isEstablished, utf8Decode } = __nccwpck_require__(13479)
+const { establishWebSocketConnection, failWebsocketConnection, closeWebSocketConnection } = __nccwpck_require__(83403)
+const { channels } = __nccwpck_require__(36644)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
+const { ByteParser } = __nccwpck_require__(21298)
+const { WebSocketError, createUnvalidatedWebSocketError } = __nccwpck_require__(19597)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { utf8DecodeBytes } = __nccwpck_require__(50798)
 
 let emittedExperimentalWarning = false
 
@@ -72438,15 +72438,15 @@ module.exports = { WebSocketStream }
 
 /***/ }),
 
-/***/ 98625:
+/***/ 13479:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { states, opcodes } = __nccwpck_require__(20736)
+const { states, opcodes } = __nccwpck_require__(9322)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { removeHTTPWhitespace } = __nccwpck_require__(51900)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(8116)
+const { removeHTTPWhitespace } = __nccwpck_require__(30782)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(5326)
 
 /**
  * @param {number} readyState
@@ -72792,16 +72792,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 13726:
+/***/ 15816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { isArrayBuffer } = __nccwpck_require__(73429)
-const { webidl } = __nccwpck_require__(47879)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { environmentSettingsObject } = __nccwpck_require__(73168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = __nccwpck_require__(20736)
+const { webidl } = __nccwpck_require__(68321)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { environmentSettingsObject } = __nccwpck_require__(21118)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = __nccwpck_require__(9322)
 const {
   isConnecting,
   isEstablished,
@@ -72812,15 +72812,15 @@ const {
   utf8Decode,
   toArrayBuffer,
   getURLRecord
-} = __nccwpck_require__(98625)
-const { establishWebSocketConnection, closeWebSocketConnection, failWebsocketConnection } = __nccwpck_require__(86897)
-const { ByteParser } = __nccwpck_require__(81652)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(32581)
-const { ErrorEvent, CloseEvent, createFastMessageEvent } = __nccwpck_require__(15188)
-const { SendQueue } = __nccwpck_require__(13900)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { channels } = __nccwpck_require__(42414)
+} = __nccwpck_require__(13479)
+const { establishWebSocketConnection, closeWebSocketConnection, failWebsocketConnection } = __nccwpck_require__(83403)
+const { ByteParser } = __nccwpck_require__(21298)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { getGlobalDispatcher } = __nccwpck_require__(14743)
+const { ErrorEvent, CloseEvent, createFastMessageEvent } = __nccwpck_require__(96814)
+const { SendQueue } = __nccwpck_require__(38470)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
+const { channels } = __nccwpck_require__(36644)
 
 const kRef = Symbol.for('nodejs.ref')
 const kUnref = Symbol.for('nodejs.unref')
@@ -73911,18 +73911,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 57349:
+/***/ 82387:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveBlockMap = __nccwpck_require__(87103);
-var resolveBlockSeq = __nccwpck_require__(90334);
-var resolveFlowCollection = __nccwpck_require__(13142);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var resolveBlockMap = __nccwpck_require__(81653);
+var resolveBlockSeq = __nccwpck_require__(92624);
+var resolveFlowCollection = __nccwpck_require__(60692);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -74008,15 +74008,15 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 23683:
+/***/ 22873:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(45937);
-var resolveEnd = __nccwpck_require__(17788);
-var resolveProps = __nccwpck_require__(34631);
+var Document = __nccwpck_require__(65755);
+var composeNode = __nccwpck_require__(63755);
+var resolveEnd = __nccwpck_require__(81462);
+var resolveProps = __nccwpck_require__(48017);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -74060,17 +74060,17 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 45937:
+/***/ 63755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var composeCollection = __nccwpck_require__(57349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(17788);
-var utilEmptyScalarPosition = __nccwpck_require__(22599);
+var Alias = __nccwpck_require__(19671);
+var identity = __nccwpck_require__(22617);
+var composeCollection = __nccwpck_require__(82387);
+var composeScalar = __nccwpck_require__(54995);
+var resolveEnd = __nccwpck_require__(81462);
+var utilEmptyScalarPosition = __nccwpck_require__(69933);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -74179,15 +74179,15 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 5413:
+/***/ 54995:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var resolveBlockScalar = __nccwpck_require__(48913);
-var resolveFlowScalar = __nccwpck_require__(76842);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var resolveBlockScalar = __nccwpck_require__(80599);
+var resolveFlowScalar = __nccwpck_require__(37120);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -74274,18 +74274,18 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 89984:
+/***/ 82750:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(61342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(91464);
-var identity = __nccwpck_require__(41127);
-var composeDoc = __nccwpck_require__(23683);
-var resolveEnd = __nccwpck_require__(17788);
+var directives = __nccwpck_require__(98144);
+var Document = __nccwpck_require__(65755);
+var errors = __nccwpck_require__(72130);
+var identity = __nccwpck_require__(22617);
+var composeDoc = __nccwpck_require__(22873);
+var resolveEnd = __nccwpck_require__(81462);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -74505,17 +74505,17 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 87103:
+/***/ 81653:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
-var resolveProps = __nccwpck_require__(34631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(74051);
-var utilMapIncludes = __nccwpck_require__(81187);
+var Pair = __nccwpck_require__(92815);
+var YAMLMap = __nccwpck_require__(82448);
+var resolveProps = __nccwpck_require__(48017);
+var utilContainsNewline = __nccwpck_require__(6761);
+var utilFlowIndentCheck = __nccwpck_require__(34437);
+var utilMapIncludes = __nccwpck_require__(13485);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -74629,12 +74629,12 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 48913:
+/***/ 80599:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -74836,14 +74836,14 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 90334:
+/***/ 92624:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveProps = __nccwpck_require__(34631);
-var utilFlowIndentCheck = __nccwpck_require__(74051);
+var YAMLSeq = __nccwpck_require__(95125);
+var resolveProps = __nccwpck_require__(48017);
+var utilFlowIndentCheck = __nccwpck_require__(34437);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -74894,7 +74894,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 17788:
+/***/ 81462:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -74940,19 +74940,19 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 13142:
+/***/ 60692:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveEnd = __nccwpck_require__(17788);
-var resolveProps = __nccwpck_require__(34631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(81187);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var resolveEnd = __nccwpck_require__(81462);
+var resolveProps = __nccwpck_require__(48017);
+var utilContainsNewline = __nccwpck_require__(6761);
+var utilMapIncludes = __nccwpck_require__(13485);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -75156,13 +75156,13 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 76842:
+/***/ 37120:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var resolveEnd = __nccwpck_require__(17788);
+var Scalar = __nccwpck_require__(69271);
+var resolveEnd = __nccwpck_require__(81462);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -75391,7 +75391,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 34631:
+/***/ 48017:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -75546,7 +75546,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 9499:
+/***/ 6761:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -75589,7 +75589,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 22599:
+/***/ 69933:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -75624,12 +75624,12 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 74051:
+/***/ 34437:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var utilContainsNewline = __nccwpck_require__(9499);
+var utilContainsNewline = __nccwpck_require__(6761);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -75648,12 +75648,12 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 81187:
+/***/ 13485:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
+var identity = __nccwpck_require__(22617);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -75670,22 +75670,22 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 65755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var toJS = __nccwpck_require__(74043);
-var Schema = __nccwpck_require__(45840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(71596);
-var applyReviver = __nccwpck_require__(83661);
-var createNode = __nccwpck_require__(42404);
-var directives = __nccwpck_require__(61342);
+var Alias = __nccwpck_require__(19671);
+var Collection = __nccwpck_require__(46039);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var toJS = __nccwpck_require__(83709);
+var Schema = __nccwpck_require__(64902);
+var stringifyDocument = __nccwpck_require__(35719);
+var anchors = __nccwpck_require__(15702);
+var applyReviver = __nccwpck_require__(72703);
+var createNode = __nccwpck_require__(49462);
+var directives = __nccwpck_require__(98144);
 
 class Document {
     constructor(value, replacer, options) {
@@ -76014,13 +76014,13 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 71596:
+/***/ 15702:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(22617);
+var visit = __nccwpck_require__(67182);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -76097,7 +76097,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 83661:
+/***/ 72703:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -76161,14 +76161,14 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 42404:
+/***/ 49462:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
+var Alias = __nccwpck_require__(19671);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -76258,13 +76258,13 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 61342:
+/***/ 98144:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(22617);
+var visit = __nccwpck_require__(67182);
 
 const escapeChars = {
     '!': '%21',
@@ -76443,7 +76443,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 91464:
+/***/ 72130:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -76512,28 +76512,28 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 38815:
+/***/ 53645:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(89984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(45840);
-var errors = __nccwpck_require__(91464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(40361);
-var lineCounter = __nccwpck_require__(66628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(84047);
-var visit = __nccwpck_require__(10204);
+var composer = __nccwpck_require__(82750);
+var Document = __nccwpck_require__(65755);
+var Schema = __nccwpck_require__(64902);
+var errors = __nccwpck_require__(72130);
+var Alias = __nccwpck_require__(19671);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var Scalar = __nccwpck_require__(69271);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var cst = __nccwpck_require__(73427);
+var lexer = __nccwpck_require__(60795);
+var lineCounter = __nccwpck_require__(89706);
+var parser = __nccwpck_require__(67374);
+var publicApi = __nccwpck_require__(86205);
+var visit = __nccwpck_require__(67182);
 
 
 
@@ -76570,7 +76570,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 57249:
+/***/ 9923:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -76596,16 +76596,16 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 4065:
+/***/ 19671:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(71596);
-var visit = __nccwpck_require__(10204);
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
-var toJS = __nccwpck_require__(74043);
+var anchors = __nccwpck_require__(15702);
+var visit = __nccwpck_require__(67182);
+var identity = __nccwpck_require__(22617);
+var Node = __nccwpck_require__(64615);
+var toJS = __nccwpck_require__(83709);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -76723,14 +76723,14 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 40101:
+/***/ 46039:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(42404);
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
+var createNode = __nccwpck_require__(49462);
+var identity = __nccwpck_require__(22617);
+var Node = __nccwpck_require__(64615);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -76881,14 +76881,14 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 66673:
+/***/ 64615:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var applyReviver = __nccwpck_require__(83661);
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
+var applyReviver = __nccwpck_require__(72703);
+var identity = __nccwpck_require__(22617);
+var toJS = __nccwpck_require__(83709);
 
 class NodeBase {
     constructor(type) {
@@ -76928,15 +76928,15 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 57165:
+/***/ 92815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(42404);
-var stringifyPair = __nccwpck_require__(59748);
-var addPairToJSMap = __nccwpck_require__(97104);
-var identity = __nccwpck_require__(41127);
+var createNode = __nccwpck_require__(49462);
+var stringifyPair = __nccwpck_require__(21174);
+var addPairToJSMap = __nccwpck_require__(60614);
+var identity = __nccwpck_require__(22617);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -76974,14 +76974,14 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 63301:
+/***/ 69271:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
-var toJS = __nccwpck_require__(74043);
+var identity = __nccwpck_require__(22617);
+var Node = __nccwpck_require__(64615);
+var toJS = __nccwpck_require__(83709);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -77008,17 +77008,17 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 84454:
+/***/ 82448:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyCollection = __nccwpck_require__(61212);
-var addPairToJSMap = __nccwpck_require__(97104);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
+var stringifyCollection = __nccwpck_require__(58454);
+var addPairToJSMap = __nccwpck_require__(60614);
+var Collection = __nccwpck_require__(46039);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var Scalar = __nccwpck_require__(69271);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -77162,17 +77162,17 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 92223:
+/***/ 95125:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(42404);
-var stringifyCollection = __nccwpck_require__(61212);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var toJS = __nccwpck_require__(74043);
+var createNode = __nccwpck_require__(49462);
+var stringifyCollection = __nccwpck_require__(58454);
+var Collection = __nccwpck_require__(46039);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var toJS = __nccwpck_require__(83709);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -77284,16 +77284,16 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 97104:
+/***/ 60614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var log = __nccwpck_require__(57249);
-var merge = __nccwpck_require__(90452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
+var log = __nccwpck_require__(9923);
+var merge = __nccwpck_require__(32610);
+var stringify = __nccwpck_require__(99666);
+var identity = __nccwpck_require__(22617);
+var toJS = __nccwpck_require__(83709);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -77356,7 +77356,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 41127:
+/***/ 22617:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77416,12 +77416,12 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 74043:
+/***/ 83709:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
+var identity = __nccwpck_require__(22617);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -77462,15 +77462,15 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 60110:
+/***/ 58564:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var resolveBlockScalar = __nccwpck_require__(48913);
-var resolveFlowScalar = __nccwpck_require__(76842);
-var errors = __nccwpck_require__(91464);
-var stringifyString = __nccwpck_require__(83069);
+var resolveBlockScalar = __nccwpck_require__(80599);
+var resolveFlowScalar = __nccwpck_require__(37120);
+var errors = __nccwpck_require__(72130);
+var stringifyString = __nccwpck_require__(36179);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -77687,7 +77687,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 91733:
+/***/ 67455:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77757,7 +77757,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 97715:
+/***/ 34257:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77863,14 +77863,14 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 3461:
+/***/ 73427:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cstScalar = __nccwpck_require__(60110);
-var cstStringify = __nccwpck_require__(91733);
-var cstVisit = __nccwpck_require__(97715);
+var cstScalar = __nccwpck_require__(58564);
+var cstStringify = __nccwpck_require__(67455);
+var cstVisit = __nccwpck_require__(34257);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -77982,12 +77982,12 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 40361:
+/***/ 60795:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cst = __nccwpck_require__(3461);
+var cst = __nccwpck_require__(73427);
 
 /*
 START -> stream
@@ -78712,7 +78712,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 66628:
+/***/ 89706:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -78760,14 +78760,14 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 3456:
+/***/ 67374:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(40361);
+var cst = __nccwpck_require__(73427);
+var lexer = __nccwpck_require__(60795);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -79747,18 +79747,18 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 84047:
+/***/ 86205:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var composer = __nccwpck_require__(89984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(91464);
-var log = __nccwpck_require__(57249);
-var identity = __nccwpck_require__(41127);
-var lineCounter = __nccwpck_require__(66628);
-var parser = __nccwpck_require__(3456);
+var composer = __nccwpck_require__(82750);
+var Document = __nccwpck_require__(65755);
+var errors = __nccwpck_require__(72130);
+var log = __nccwpck_require__(9923);
+var identity = __nccwpck_require__(22617);
+var lineCounter = __nccwpck_require__(89706);
+var parser = __nccwpck_require__(67374);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -79861,16 +79861,16 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 45840:
+/***/ 64902:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var map = __nccwpck_require__(47451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var tags = __nccwpck_require__(90018);
+var identity = __nccwpck_require__(22617);
+var map = __nccwpck_require__(78229);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var tags = __nccwpck_require__(11656);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -79907,13 +79907,13 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 47451:
+/***/ 78229:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var YAMLMap = __nccwpck_require__(84454);
+var identity = __nccwpck_require__(22617);
+var YAMLMap = __nccwpck_require__(82448);
 
 const map = {
     collection: 'map',
@@ -79933,12 +79933,12 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 73632:
+/***/ 87890:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 const nullTag = {
     identify: value => value == null,
@@ -79957,13 +79957,13 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 1706:
+/***/ 72400:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var YAMLSeq = __nccwpck_require__(92223);
+var identity = __nccwpck_require__(22617);
+var YAMLSeq = __nccwpck_require__(95125);
 
 const seq = {
     collection: 'seq',
@@ -79983,12 +79983,12 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 66464:
+/***/ 32374:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyString = __nccwpck_require__(83069);
+var stringifyString = __nccwpck_require__(36179);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -80006,12 +80006,12 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 73959:
+/***/ 21477:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -80034,13 +80034,13 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 38405:
+/***/ 28251:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var stringifyNumber = __nccwpck_require__(28689);
+var Scalar = __nccwpck_require__(69271);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -80088,12 +80088,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 59874:
+/***/ 97052:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(28689);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -80137,18 +80137,18 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 70896:
+/***/ 74810:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var bool = __nccwpck_require__(73959);
-var float = __nccwpck_require__(38405);
-var int = __nccwpck_require__(59874);
+var map = __nccwpck_require__(78229);
+var _null = __nccwpck_require__(87890);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var bool = __nccwpck_require__(21477);
+var float = __nccwpck_require__(28251);
+var int = __nccwpck_require__(97052);
 
 const schema = [
     map.map,
@@ -80169,14 +80169,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 33559:
+/***/ 77925:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var map = __nccwpck_require__(47451);
-var seq = __nccwpck_require__(1706);
+var Scalar = __nccwpck_require__(69271);
+var map = __nccwpck_require__(78229);
+var seq = __nccwpck_require__(72400);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -80240,27 +80240,27 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 90018:
+/***/ 11656:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var bool = __nccwpck_require__(73959);
-var float = __nccwpck_require__(38405);
-var int = __nccwpck_require__(59874);
-var schema = __nccwpck_require__(70896);
-var schema$1 = __nccwpck_require__(33559);
-var binary = __nccwpck_require__(56083);
-var merge = __nccwpck_require__(90452);
-var omap = __nccwpck_require__(50303);
-var pairs = __nccwpck_require__(18385);
-var schema$2 = __nccwpck_require__(35913);
-var set = __nccwpck_require__(81528);
-var timestamp = __nccwpck_require__(24371);
+var map = __nccwpck_require__(78229);
+var _null = __nccwpck_require__(87890);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var bool = __nccwpck_require__(21477);
+var float = __nccwpck_require__(28251);
+var int = __nccwpck_require__(97052);
+var schema = __nccwpck_require__(74810);
+var schema$1 = __nccwpck_require__(77925);
+var binary = __nccwpck_require__(66817);
+var merge = __nccwpck_require__(32610);
+var omap = __nccwpck_require__(80061);
+var pairs = __nccwpck_require__(67815);
+var schema$2 = __nccwpck_require__(97755);
+var set = __nccwpck_require__(9138);
+var timestamp = __nccwpck_require__(56282);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -80346,14 +80346,14 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 56083:
+/***/ 66817:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_buffer = __nccwpck_require__(20181);
-var Scalar = __nccwpck_require__(63301);
-var stringifyString = __nccwpck_require__(83069);
+var Scalar = __nccwpck_require__(69271);
+var stringifyString = __nccwpck_require__(36179);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -80423,12 +80423,12 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 88398:
+/***/ 63260:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -80459,13 +80459,13 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 35782:
+/***/ 60396:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var stringifyNumber = __nccwpck_require__(28689);
+var Scalar = __nccwpck_require__(69271);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -80516,12 +80516,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 10873:
+/***/ 95883:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(28689);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -80599,13 +80599,13 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 90452:
+/***/ 32610:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -80677,16 +80677,16 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 50303:
+/***/ 80061:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var pairs = __nccwpck_require__(18385);
+var identity = __nccwpck_require__(22617);
+var toJS = __nccwpck_require__(83709);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var pairs = __nccwpck_require__(67815);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -80761,15 +80761,15 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 18385:
+/***/ 67815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
-var YAMLSeq = __nccwpck_require__(92223);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var Scalar = __nccwpck_require__(69271);
+var YAMLSeq = __nccwpck_require__(95125);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -80850,24 +80850,24 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 35913:
+/***/ 97755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var binary = __nccwpck_require__(56083);
-var bool = __nccwpck_require__(88398);
-var float = __nccwpck_require__(35782);
-var int = __nccwpck_require__(10873);
-var merge = __nccwpck_require__(90452);
-var omap = __nccwpck_require__(50303);
-var pairs = __nccwpck_require__(18385);
-var set = __nccwpck_require__(81528);
-var timestamp = __nccwpck_require__(24371);
+var map = __nccwpck_require__(78229);
+var _null = __nccwpck_require__(87890);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var binary = __nccwpck_require__(66817);
+var bool = __nccwpck_require__(63260);
+var float = __nccwpck_require__(60396);
+var int = __nccwpck_require__(95883);
+var merge = __nccwpck_require__(32610);
+var omap = __nccwpck_require__(80061);
+var pairs = __nccwpck_require__(67815);
+var set = __nccwpck_require__(9138);
+var timestamp = __nccwpck_require__(56282);
 
 const schema = [
     map.map,
@@ -80898,14 +80898,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 81528:
+/***/ 9138:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var YAMLMap = __nccwpck_require__(82448);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -81001,12 +81001,12 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 24371:
+/***/ 56282:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(28689);
+var stringifyNumber = __nccwpck_require__(82491);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -81113,7 +81113,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 34475:
+/***/ 27089:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -81271,15 +81271,15 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 2148:
+/***/ 99666:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(71596);
-var identity = __nccwpck_require__(41127);
-var stringifyComment = __nccwpck_require__(59799);
-var stringifyString = __nccwpck_require__(83069);
+var anchors = __nccwpck_require__(15702);
+var identity = __nccwpck_require__(22617);
+var stringifyComment = __nccwpck_require__(56949);
+var stringifyString = __nccwpck_require__(36179);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -81410,14 +81410,14 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 61212:
+/***/ 58454:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
+var identity = __nccwpck_require__(22617);
+var stringify = __nccwpck_require__(99666);
+var stringifyComment = __nccwpck_require__(56949);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -81572,7 +81572,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 59799:
+/***/ 56949:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -81603,14 +81603,14 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 35719:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
+var identity = __nccwpck_require__(22617);
+var stringify = __nccwpck_require__(99666);
+var stringifyComment = __nccwpck_require__(56949);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -81697,7 +81697,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 28689:
+/***/ 82491:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -81731,15 +81731,15 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 59748:
+/***/ 21174:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var stringify = __nccwpck_require__(99666);
+var stringifyComment = __nccwpck_require__(56949);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -81890,13 +81890,13 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 83069:
+/***/ 36179:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var foldFlowLines = __nccwpck_require__(34475);
+var Scalar = __nccwpck_require__(69271);
+var foldFlowLines = __nccwpck_require__(27089);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -82235,12 +82235,12 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 10204:
+/***/ 67182:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
+var identity = __nccwpck_require__(22617);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -82478,11 +82478,11 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 67414:
+/***/ 27859:
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(72660);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(96854);
 /** Entry point of the GitHub Action (bundled into dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -82492,7 +82492,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 72660:
+/***/ 96854:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -82505,7 +82505,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(70857);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -82541,7 +82541,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -82637,7 +82637,7 @@ function escapeProperty(s) {
 var external_crypto_ = __nccwpck_require__(76982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(79896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -82680,7 +82680,7 @@ var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(65692);
 var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -82771,11 +82771,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(20770);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/node_modules/undici/index.js
-var undici = __nccwpck_require__(23368);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../../main/node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(20408);
+// EXTERNAL MODULE: ../../main/node_modules/@actions/http-client/node_modules/undici/index.js
+var undici = __nccwpck_require__(52638);
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -83472,7 +83472,7 @@ class HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -83548,7 +83548,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -83622,7 +83622,7 @@ class OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -83903,7 +83903,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -83945,7 +83945,7 @@ var external_events_ = __nccwpck_require__(24434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(42613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -84125,7 +84125,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -84399,7 +84399,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -84987,7 +84987,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -85067,7 +85067,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -85132,7 +85132,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -85347,7 +85347,7 @@ function error(message, properties = {}) {
  * @param message warning issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function warning(message, properties = {}) {
+function core_warning(message, properties = {}) {
     command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -85450,12 +85450,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(73024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(51455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
 ;// CONCATENATED MODULE: ./lib/engine/errors.js
 /**
  * Errors are data: each carries a message (what went wrong) and a hint (what the user should change).
@@ -85473,6 +85467,8 @@ class ImportError extends Error {
         return this.hint ? `${this.message}\n${this.hint}` : this.message;
     }
 }
+/** How many problems an `InputError`'s message lists; `problems` holds them all. */
+const MAX_LISTED_PROBLEMS = 50;
 /** Every problem found in the inputs, reported together before any network call. */
 class errors_InputError extends ImportError {
     kind = 'input';
@@ -85482,7 +85478,13 @@ class errors_InputError extends ImportError {
         this.problems = problems;
     }
     static format(problems) {
-        const lines = problems.map((p) => `- ${p.input}: ${p.message} (got ${JSON.stringify(p.value)})`);
+        // 5,000 bad entries in an images file are one readable error: the first ones, and how many more.
+        const lines = problems
+            .slice(0, MAX_LISTED_PROBLEMS)
+            .map((p) => `- ${p.input}: ${p.message} (got ${JSON.stringify(p.value)})`);
+        const rest = problems.length - MAX_LISTED_PROBLEMS;
+        if (rest > 0)
+            lines.push(`… and ${rest} more (fix the ones above, then run again to see the rest)`);
         const head = problems.length === 1 ? 'Invalid input:' : `${problems.length} invalid inputs:`;
         return [head, ...lines].join('\n');
     }
@@ -85524,8 +85526,171 @@ function asImportError(err) {
     return new RemoteError({ service: 'unknown', message, cause: err });
 }
 
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var node_modules_undici = __nccwpck_require__(46752);
+// EXTERNAL MODULE: ../../main/node_modules/undici/index.js
+var node_modules_undici = __nccwpck_require__(64718);
+;// CONCATENATED MODULE: ./lib/engine/proxy.js
+/**
+ * The one proxy decision for every request of a run (ARM, registries, Entra ID, GitHub's OIDC endpoint): the host
+ * reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY from its environment once, and the transport asks `proxyFor(url)` for each
+ * request. The rules are those of undici's EnvHttpProxyAgent (lower-case variables first; NO_PROXY entries separated
+ * by commas or spaces, `*` for every host, `host`, `.domain` or `*.domain` for a host and its subdomains, an optional
+ * `:port`), so a value means the same whichever library would have read it.
+ */
+
+const NO_PROXY_SETTINGS = { https: undefined, http: undefined, noProxy: [] };
+/**
+ * Reads the proxy variables. A value without a scheme (`proxy.corp:3128`, as curl accepts it) means `http://`; a value
+ * that is no proxy URL at all fails as an input error naming the variable, before any request.
+ */
+function proxySettingsFromEnv(env) {
+    const problems = [];
+    const read = (names) => {
+        for (const variable of names) {
+            const value = env[variable]?.trim();
+            if (!value)
+                continue;
+            const url = parseProxyUrl(value);
+            if (!url) {
+                problems.push({
+                    input: `${variable} (environment variable)`,
+                    value: redactUserinfo(value),
+                    message: 'is not a proxy URL: write it as http://host:port (with user:password@ before the host when the proxy needs credentials), or unset it',
+                });
+                return undefined;
+            }
+            return { url, variable };
+        }
+        return undefined;
+    };
+    const http = read(['http_proxy', 'HTTP_PROXY']);
+    const https = read(['https_proxy', 'HTTPS_PROXY']) ?? http;
+    if (problems.length)
+        throw new errors_InputError(problems);
+    const noProxyValue = env['no_proxy'] ?? env['NO_PROXY'] ?? '';
+    return { https, http, noProxy: parseNoProxy(noProxyValue) };
+}
+function parseProxyUrl(value) {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        return undefined;
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+        return undefined;
+    return url;
+}
+function parseNoProxy(value) {
+    const entries = [];
+    for (const raw of value.split(/[,\s]/)) {
+        const entry = raw.trim();
+        if (!entry)
+            continue;
+        let hostname;
+        let port;
+        const v6 = /^\[(.+)\]:(\d+)$/.exec(entry);
+        if (v6) {
+            hostname = v6[1];
+            port = Number(v6[2]);
+        }
+        else {
+            const bare = entry.replace(/^\[(.+)\]$/, '$1');
+            const withPort = (bare.match(/:/g) ?? []).length === 1 ? /^(.+):(\d+)$/.exec(bare) : null;
+            hostname = withPort ? withPort[1] : bare;
+            port = withPort ? Number(withPort[2]) : 0;
+        }
+        const subdomainsOnly = hostname.startsWith('*.');
+        hostname = hostname
+            .replace(/^\*?\./, '')
+            .replace(/^(.+)\.$/, '$1')
+            .toLowerCase();
+        entries.push({ hostname, port, all: hostname === '*', subdomainsOnly });
+    }
+    return entries;
+}
+const DEFAULT_PORTS = { 'http:': 80, 'https:': 443 };
+/** The proxy a request to `url` goes through, or undefined for a direct connection. */
+function proxyFor(settings, url) {
+    const proxy = url.protocol === 'https:' ? settings.https : settings.http;
+    if (!proxy)
+        return undefined;
+    const hostname = url.hostname
+        .replace(/^\[(.+)\]$/, '$1')
+        .replace(/\.$/, '')
+        .toLowerCase();
+    const port = Number(url.port) || DEFAULT_PORTS[url.protocol] || 0;
+    for (const entry of settings.noProxy) {
+        if (entry.port && entry.port !== port)
+            continue;
+        if (entry.all)
+            return undefined;
+        if (!entry.subdomainsOnly && hostname === entry.hostname)
+            return undefined;
+        if (hostname.endsWith(`.${entry.hostname}`))
+            return undefined;
+    }
+    return proxy.url;
+}
+/** How messages name a proxy: its origin, never its credentials. */
+function describeProxy(url) {
+    return `${url.protocol}//${url.host}`;
+}
+function redactUserinfo(value) {
+    return value.replace(/\/\/[^/@]*@/, '//***@').replace(/^[^/:@]+:[^/@]*@/, '***@');
+}
+
+;// CONCATENATED MODULE: ./lib/engine/reachability.js
+/**
+ * Whether a transport failure means "this host cannot be reached from here" (its name does not resolve, nothing
+ * accepts the connection, the connection attempt times out), as opposed to a connection that broke or a TLS problem.
+ * Such a host fails fast (http.ts), and a source registry that fails so is imported by tag instead (run.ts).
+ */
+const CODES = {
+    ENOTFOUND: 'dns',
+    EAI_NONAME: 'dns',
+    EAI_NODATA: 'dns',
+    EAI_AGAIN: 'dns',
+    ECONNREFUSED: 'refused',
+    UND_ERR_CONNECT_TIMEOUT: 'timeout',
+    ETIMEDOUT: 'timeout',
+    EHOSTUNREACH: 'unreachable',
+    ENETUNREACH: 'unreachable',
+    EHOSTDOWN: 'unreachable',
+};
+/** The kind of connection failure behind `err` (its cause chain and aggregated errors included), if it is one. */
+function connectFailure(err, depth = 0) {
+    if (typeof err !== 'object' || err === null || depth > 5)
+        return undefined;
+    const code = err.code;
+    if (typeof code === 'string' && CODES[code])
+        return CODES[code];
+    const nested = [
+        err.cause,
+        ...(err instanceof AggregateError ? err.errors : []),
+    ];
+    for (const inner of nested) {
+        const found = connectFailure(inner, depth + 1);
+        if (found)
+            return found;
+    }
+    return undefined;
+}
+/** How a user reads the kind. */
+function describeConnectFailure(kind) {
+    switch (kind) {
+        case 'dns':
+            return 'its name does not resolve';
+        case 'refused':
+            return 'the connection was refused';
+        case 'timeout':
+            return 'the connection timed out';
+        case 'unreachable':
+            return 'no route to it';
+    }
+}
+
 ;// CONCATENATED MODULE: ./lib/engine/http.js
 /**
  * HTTP for every remote call of the engine: a small transport port (undici in production, fakes in unit tests)
@@ -85534,40 +85699,163 @@ var node_modules_undici = __nccwpck_require__(46752);
  */
 
 
+
+
+/** No answer the engine needs is anywhere near this large (manifests have their own, smaller cap). */
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Every request of a run must be answered completely (headers and body) within this time, at most. */
+const REQUEST_DEADLINE_MS = 30_000;
 /**
- * The production transport: undici with keep-alive pools per origin, HTTP(S)_PROXY / NO_PROXY honoured through its
- * env proxy agent, and extra CAs from NODE_EXTRA_CA_CERTS (Node applies those to every TLS connection).
+ * A transport failure the client must tell apart from a dropped connection: the answer was too large, its body did
+ * not arrive completely (cut off, or too slow), or the proxy refused the connection.
+ */
+class TransportFailure extends Error {
+    kind;
+    detail;
+    constructor(kind, message, detail = {}) {
+        super(message, { cause: detail.cause });
+        this.kind = kind;
+        this.detail = detail;
+        this.name = 'TransportFailure';
+    }
+}
+/**
+ * The production transport: undici with keep-alive pools per origin, one proxy decision per request (`proxyFor`, the
+ * same for every service), bodies read up to their size limit, and extra CAs from NODE_EXTRA_CA_CERTS (Node applies
+ * those to every TLS connection).
  */
 function createUndiciTransport(options) {
-    const timeout = options.requestTimeoutMs ?? 60_000;
-    const dispatcher = options.dispatcher ??
-        new node_modules_undici/* EnvHttpProxyAgent */.J2({ keepAliveTimeout: 10_000, headersTimeout: timeout, bodyTimeout: timeout });
+    const timeout = options.requestTimeoutMs ?? REQUEST_DEADLINE_MS;
+    const agentOptions = {
+        keepAliveTimeout: 10_000,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        // TCP + TLS within 5 s, or the host counts as unreachable from here (reachability.ts).
+        connect: { timeout: CONNECT_TIMEOUT_MS },
+    };
+    const direct = options.dispatcher ?? new node_modules_undici/* Agent */.g6(agentOptions);
+    const proxies = new Map();
+    const settings = options.dispatcher ? NO_PROXY_SETTINGS : (options.proxy ?? NO_PROXY_SETTINGS);
+    const dispatcherFor = (url) => {
+        const proxy = proxyFor(settings, url);
+        if (!proxy)
+            return { dispatcher: direct, proxy: undefined };
+        let agent = proxies.get(proxy.href);
+        if (!agent) {
+            agent = new node_modules_undici/* ProxyAgent */.kT({ ...agentOptions, uri: proxy.href });
+            proxies.set(proxy.href, agent);
+        }
+        return { dispatcher: agent, proxy: describeProxy(proxy) };
+    };
     const transport = async (req, signal) => {
-        const res = await (0,node_modules_undici/* request */.Em)(req.url, {
-            method: req.method,
-            headers: { 'user-agent': options.userAgent, ...req.headers },
-            body: req.body ?? null,
-            dispatcher,
-            signal: signal ?? null,
-        });
-        const body = req.method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await res.body.arrayBuffer());
-        if (req.method === 'HEAD')
-            await res.body.dump();
+        const target = new URL(req.url);
+        const { dispatcher, proxy } = dispatcherFor(target);
+        let res;
+        try {
+            res = await (0,node_modules_undici/* request */.Em)(req.url, {
+                method: req.method,
+                headers: { 'user-agent': options.userAgent, ...req.headers },
+                body: req.body ?? null,
+                dispatcher,
+                signal: signal ?? null,
+            });
+        }
+        catch (err) {
+            throw proxy && !signal?.aborted ? proxyFailure(err, proxy, target) : err;
+        }
         const headers = {};
         for (const [name, value] of Object.entries(res.headers)) {
             if (value !== undefined)
                 headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
         }
+        if (req.method === 'HEAD') {
+            await res.body.dump();
+            return { status: res.statusCode, headers, body: Buffer.alloc(0) };
+        }
+        const body = await readBody(res, req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
         return { status: res.statusCode, headers, body };
     };
+    const all = () => [...(options.dispatcher ? [] : [direct]), ...proxies.values()];
     return {
         transport,
         close: async () => {
-            if (!options.dispatcher)
-                await dispatcher.close().catch(() => undefined);
+            // Whatever is still in flight belongs to work the run gave up on (a stalled endpoint): do not wait for it.
+            const closing = Promise.all(all().map((d) => d.close().catch(() => undefined)));
+            const graceful = await Promise.race([
+                closing.then(() => true),
+                new Promise((resolve) => setTimeout(() => resolve(false), 1_000).unref()),
+            ]);
+            if (!graceful)
+                await Promise.all(all().map((d) => d.destroy().catch(() => undefined)));
         },
     };
 }
+/** Reads a body up to `limit` bytes; a larger one, or one that stops arriving, fails as a TransportFailure. */
+async function readBody(res, limit) {
+    const declared = Number(res.headers['content-length']);
+    const expected = Number.isFinite(declared) && declared >= 0 ? declared : undefined;
+    const tooLarge = (received) => new TransportFailure('too-large', `the answer is larger than ${formatBytes(limit)}`, {
+        status: res.statusCode,
+        received,
+        expected,
+        limit,
+    });
+    if (expected !== undefined && expected > limit) {
+        res.body.destroy();
+        throw tooLarge(0);
+    }
+    const chunks = [];
+    let received = 0;
+    try {
+        for await (const chunk of res.body) {
+            const buffer = chunk;
+            received += buffer.length;
+            if (received > limit) {
+                res.body.destroy();
+                throw tooLarge(received);
+            }
+            chunks.push(buffer);
+        }
+    }
+    catch (err) {
+        if (err instanceof TransportFailure)
+            throw err;
+        throw new TransportFailure('body', `the answer stopped after ${received} bytes: ${errorText(err)}`, {
+            status: res.statusCode,
+            received,
+            expected,
+            cause: err,
+        });
+    }
+    return Buffer.concat(chunks);
+}
+const PROXY_STATUS_TEXT = {
+    403: 'Forbidden',
+    407: 'Proxy Authentication Required',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+};
+/** A failure on a proxied request, told as what the proxy did. */
+function proxyFailure(err, proxy, target) {
+    const status = /Proxy response \((\d+)\)/.exec(errorText(err))?.[1];
+    if (status) {
+        const code = Number(status);
+        return new TransportFailure('proxy-refused', `the proxy ${proxy} refused to connect to ${target.host} (HTTP ${code}${PROXY_STATUS_TEXT[code] ? ` ${PROXY_STATUS_TEXT[code]}` : ''})`, { status: code, proxy, cause: err });
+    }
+    return new TransportFailure('proxy', `through the proxy ${proxy}: ${errorText(err)}`, {
+        proxy,
+        cause: err,
+    });
+}
+function formatBytes(n) {
+    if (n >= 1024 * 1024 && n % (1024 * 1024) === 0)
+        return `${n / (1024 * 1024)} MiB`;
+    if (n >= 1024 && n % 1024 === 0)
+        return `${n / 1024} KiB`;
+    return `${n} bytes`;
+}
+/** Time allowed to open a connection (TCP and TLS). */
+const CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_RETRY = {
     maxAttempts: 6,
     maxElapsedMs: 120_000,
@@ -85589,14 +85877,39 @@ function parseRetryAfter(value, now) {
         return undefined;
     return Math.max(0, date - now);
 }
+/** Transport failures no retry can cure. */
+const FINAL_FAILURES = new Set(['too-large', 'too-slow', 'proxy-refused']);
 class http_HttpClient {
     transport;
     clock;
     logger;
-    constructor(transport, clock, logger) {
+    inFlight = new Set();
+    /** Per service, its last attempt when that failed without an answer (cleared by the next answer). */
+    failing = new Map();
+    requestDeadlineMs;
+    constructor(transport, clock, logger, options = {}) {
         this.transport = transport;
         this.clock = clock;
         this.logger = logger;
+        this.requestDeadlineMs = options.requestDeadlineMs ?? REQUEST_DEADLINE_MS;
+    }
+    /** The requests still waiting for an answer, oldest first per service: what a timeout message names. */
+    waitingFor() {
+        const now = this.clock.now();
+        const oldest = new Map();
+        for (const entry of this.inFlight) {
+            const seen = oldest.get(entry.service);
+            if (!seen || entry.since < seen.since)
+                oldest.set(entry.service, entry);
+        }
+        const waiting = [...oldest.values()]
+            .sort((a, b) => a.since - b.since)
+            .map((e) => `${e.service} (${describeUrl(e.url)}, no answer for ${formatSeconds(now - e.since)})`);
+        for (const [service, f] of this.failing) {
+            if (!oldest.has(service))
+                waiting.push(`${service} (${describeUrl(f.url)}: ${f.why})`);
+        }
+        return waiting.length ? waiting.slice(0, 3).join('; ') : undefined;
     }
     /**
      * Sends a request, retrying transport failures, 408, 429 and 5xx with jittered exponential backoff that honours
@@ -85609,18 +85922,43 @@ class http_HttpClient {
         for (let attempt = 1;; attempt++) {
             let response;
             let failure;
+            // Every attempt has a deadline for its whole answer: a stalled or dribbling service cannot hold a run.
+            const deadline = AbortSignal.timeout(this.requestDeadlineMs);
+            const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+            const entry = { service: options.service, url: req.url, since: this.clock.now() };
+            this.inFlight.add(entry);
             try {
-                response = await this.sendFollowingRedirects(req, options);
+                response = await settleBy(this.sendFollowingRedirects(req, options, signal), signal);
             }
             catch (err) {
                 if (options.signal?.aborted)
                     throw err;
-                failure = err;
+                // A refused redirect: nothing a retry can change.
+                if (err instanceof ImportError)
+                    throw err;
+                failure = deadline.aborted ? this.deadlineFailure(err) : err;
             }
-            const retryable = (failure !== undefined && !CLOSED_CODES.has(String(failure.code))) ||
+            finally {
+                this.inFlight.delete(entry);
+            }
+            if (response)
+                this.failing.delete(options.service);
+            else if (failure !== undefined)
+                this.failing.set(options.service, { url: req.url, why: failureText(failure) });
+            const retryable = (failure !== undefined &&
+                !CLOSED_CODES.has(String(failure.code)) &&
+                !(failure instanceof TransportFailure && FINAL_FAILURES.has(failure.kind))) ||
                 (response !== undefined && RETRYABLE_STATUS.has(response.status));
             const elapsed = this.clock.now() - started;
-            if (!retryable || attempt >= policy.maxAttempts) {
+            // A host that cannot be connected to fails fast: a name that does not resolve and a connection attempt that
+            // timed out are not retried, a refused connection once (reachability.ts).
+            const connect = failure !== undefined ? connectFailure(failure) : undefined;
+            const attempts = connect === 'dns' || connect === 'timeout'
+                ? 1
+                : connect
+                    ? Math.min(2, policy.maxAttempts)
+                    : policy.maxAttempts;
+            if (!retryable || attempt >= attempts) {
                 if (response)
                     return response;
                 throw unreachable(req, options, failure);
@@ -85631,7 +85969,11 @@ class http_HttpClient {
             const jittered = backoff / 2 + Math.random() * (backoff / 2);
             const retryAfter = parseRetryAfter(response?.headers['retry-after'], this.clock.now());
             const delay = retryAfter ?? jittered;
-            if (elapsed + delay > policy.maxElapsedMs) {
+            const fits = options.waitUntil !== undefined && this.clock.now() + delay <= options.waitUntil;
+            if (elapsed + delay > policy.maxElapsedMs && fits) {
+                this.logger.info(`${options.service} asked to wait ${Math.round(delay / 1000)} s (HTTP ${response?.status ?? '-'}, Retry-After); waiting, since that ends within the timeout.`);
+            }
+            else if (elapsed + delay > policy.maxElapsedMs) {
                 // Waiting longer than the policy allows: give the answer back now rather than sit out the wait.
                 this.logger.debug(`${options.service}: ${req.method} ${describeUrl(req.url)} got ${response ? `HTTP ${response.status}` : errorText(failure)}; not retrying: a wait of ${Math.round(delay / 1000)} s would exceed ${Math.round(policy.maxElapsedMs / 1000)} s`);
                 if (response)
@@ -85643,20 +85985,39 @@ class http_HttpClient {
             await this.clock.sleep(delay, options.signal);
         }
     }
-    async sendFollowingRedirects(req, options) {
+    /** What an attempt cut off by its deadline was: an answer that never came, or one that came too slowly. */
+    deadlineFailure(err) {
+        const limit = formatSeconds(this.requestDeadlineMs);
+        if (err instanceof TransportFailure && err.kind === 'body') {
+            const { received = 0, expected } = err.detail;
+            return new TransportFailure('too-slow', `its answer did not arrive within ${limit} (${received}${expected !== undefined ? ` of ${expected}` : ''} bytes received)`, { ...err.detail, cause: err });
+        }
+        return new TransportFailure('no-answer', `no answer within ${limit}`, { cause: err });
+    }
+    async sendFollowingRedirects(req, options, signal) {
         let current = req;
         for (let hop = 0;; hop++) {
-            const res = await this.transport(current, options.signal);
+            const res = await this.transport(current, signal);
             const redirect = (options.followRedirects ?? true) &&
                 (current.method === 'GET' || current.method === 'HEAD') &&
                 [301, 302, 303, 307, 308].includes(res.status) &&
                 res.headers['location'];
             if (!redirect || hop >= 5)
                 return res;
+            const from = new URL(current.url);
             const next = new URL(res.headers['location'], current.url);
+            if ((from.protocol === 'https:' && next.protocol !== 'https:') || !/^https?:$/.test(next.protocol)) {
+                throw new RemoteError({
+                    service: options.service,
+                    status: res.status,
+                    code: 'InsecureRedirect',
+                    message: `${options.service} redirected ${current.method} ${describeUrl(current.url)} to ${describeUrl(next.toString())}; refusing to follow a redirect from https to ${next.protocol === 'http:' ? 'plain http' : next.protocol}.`,
+                    hint: 'The service (or a proxy in between) tried to move the request off TLS, where credentials could be read and content changed: fix its configuration, or use another registry.',
+                });
+            }
             const headers = { ...current.headers };
-            if (next.host !== new URL(current.url).host) {
-                // Credentials belong to the host they were issued for, never to where it redirects.
+            if (next.origin !== from.origin) {
+                // Credentials belong to the origin (scheme, host, port) they were issued for, never to where it redirects.
                 for (const name of Object.keys(headers))
                     if (name.toLowerCase() === 'authorization')
                         delete headers[name];
@@ -85665,7 +86026,80 @@ class http_HttpClient {
         }
     }
 }
+/**
+ * Ends the wait for `work` when `signal` aborts, even if the transport does not (undici keeps a request whose TLS
+ * handshake stalls until its own connect timeout). A transport that reacts to the abort within a moment settles first,
+ * so what it knew (a body cut off after some bytes) is kept.
+ */
+function settleBy(work, signal) {
+    work.catch(() => undefined);
+    return new Promise((resolve, reject) => {
+        let timer;
+        const onAbort = () => {
+            timer = setTimeout(() => reject(signal.reason), 100);
+        };
+        if (signal.aborted)
+            onAbort();
+        else
+            signal.addEventListener('abort', onAbort, { once: true });
+        work.then((value) => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+        }, (err) => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', onAbort);
+            reject(err);
+        });
+    });
+}
 function unreachable(req, options, failure) {
+    const where = `${req.method} ${describeUrl(req.url)}`;
+    if (failure instanceof TransportFailure) {
+        const base = { service: options.service, cause: failure };
+        switch (failure.kind) {
+            case 'too-large':
+                return new RemoteError({
+                    ...base,
+                    code: 'ResponseTooLarge',
+                    message: `${options.service} sent an answer larger than ${formatBytes(failure.detail.limit ?? 0)} to ${where}; refusing to read it.`,
+                });
+            case 'too-slow':
+                return new RemoteError({
+                    ...base,
+                    code: 'TooSlow',
+                    message: `${options.service} is too slow: ${failure.message} for ${where}.`,
+                    hint: 'The service (or a proxy in between) sends its answer far too slowly: check its status and the network path, then re-run.',
+                });
+            case 'no-answer':
+                return new RemoteError({
+                    ...base,
+                    code: 'NoAnswer',
+                    message: `${options.service} did not answer (${where}): ${failure.message}.`,
+                    hint: 'Check that the service is up and the runner can reach it (proxy settings HTTPS_PROXY/NO_PROXY, firewall, DNS).',
+                    retryable: true,
+                });
+            case 'proxy-refused':
+                return new RemoteError({
+                    ...base,
+                    code: 'ProxyRefused',
+                    message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${failure.message}.`,
+                    hint: failure.detail.status === 407
+                        ? `The proxy asks for credentials: put them in the proxy URL (http://user:password@host:port in HTTPS_PROXY), or add ${new URL(req.url).hostname} to NO_PROXY if it should be reached directly.`
+                        : `The proxy does not let the runner through to ${new URL(req.url).host}: have it allowed there, or add ${new URL(req.url).hostname} to NO_PROXY if it should be reached directly.`,
+                });
+            case 'proxy':
+                return new RemoteError({
+                    ...base,
+                    code: 'ProxyFailed',
+                    message: `Could not reach ${options.service} (${describeUrl(req.url)}) ${failure.message}.`,
+                    hint: `The proxy ${failure.detail.proxy ?? ''} closed the connection or did not answer: check HTTPS_PROXY, or add ${new URL(req.url).hostname} to NO_PROXY if it should be reached directly.`,
+                    retryable: true,
+                });
+            default:
+                break;
+        }
+    }
     return new RemoteError({
         service: options.service,
         message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${errorText(failure)}`,
@@ -85683,6 +86117,12 @@ function describeUrl(url) {
     catch {
         return '<invalid url>';
     }
+}
+function failureText(failure) {
+    return failure instanceof TransportFailure ? failure.message : errorText(failure);
+}
+function formatSeconds(ms) {
+    return ms < 10_000 && ms % 1000 !== 0 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 function errorText(err) {
     if (err instanceof Error) {
@@ -85757,6 +86197,9 @@ class TokenServerAuthorizer {
     credentials;
     service;
     preemptive = false;
+    get hasCredentials() {
+        return this.credentials !== undefined;
+    }
     constructor(http, mask, credentials, service) {
         this.http = http;
         this.mask = mask;
@@ -85809,7 +86252,10 @@ class TokenServerAuthorizer {
                 message: `${this.service}'s token server returned no token.`,
             });
         }
-        this.mask(token);
+        // A token got without credentials is not a secret (anyone can get the same one): masking it would only add one
+        // mask per repository. One got with credentials is.
+        if (this.credentials)
+            this.mask(token);
         return `Bearer ${token}`;
     }
 }
@@ -85840,8 +86286,10 @@ class RegistryClient {
         if (res.status === 404)
             return undefined;
         if (res.status !== 200)
-            throw registryError(this.label, res, `${repository}:${reference}`, true);
+            throw registryError(this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
         const digest = res.headers['docker-content-digest'];
+        if (digest)
+            this.checkDigestHeader(digest, repository, reference, undefined);
         if (!digest) {
             // Older registries omit the header: the digest is the hash of the exact bytes a GET returns.
             const full = await this.getManifest(repository, reference, signal);
@@ -85854,34 +86302,125 @@ class RegistryClient {
         if (res.status === 404)
             return undefined;
         if (res.status !== 200)
-            throw registryError(this.label, res, `${repository}:${reference}`, true);
-        const computed = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
-        if (reference.startsWith('sha256:') && computed !== reference) {
+            throw registryError(this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
+        const header = res.headers['docker-content-digest'];
+        const algorithm = (isDigest(reference) ? reference : (header ?? '')).startsWith('sha512:')
+            ? 'sha512'
+            : 'sha256';
+        const computed = digestOf(res.body, algorithm);
+        if (header)
+            this.checkDigestHeader(header, repository, reference, computed);
+        if (isDigest(reference) && computed !== reference) {
             throw new RemoteError({
                 service: this.label,
                 message: `${this.label} returned a manifest for ${repository}@${reference} whose content hashes to ${computed}.`,
                 hint: 'The registry or a proxy in between altered the manifest; do not trust this source.',
             });
         }
-        const digest = res.headers['docker-content-digest'] ?? computed;
+        const digest = header ?? computed;
         const fromBody = jsonBody(res)?.mediaType;
         const mediaType = mediaTypeOf(res) || (typeof fromBody === 'string' ? fromBody : '');
         return { digest, mediaType, size: res.body.length, bytes: res.body };
     }
+    /**
+     * A registry's Docker-Content-Digest is believed only when it is a well-formed digest, names the manifest that was
+     * asked for by digest, and is the hash of the bytes that came with it.
+     */
+    checkDigestHeader(header, repository, reference, computed) {
+        const problem = !isDigest(header)
+            ? 'a malformed Docker-Content-Digest'
+            : isDigest(reference) && header !== reference
+                ? `Docker-Content-Digest ${header} for the manifest asked for by digest`
+                : computed !== undefined && header !== computed
+                    ? `Docker-Content-Digest ${header} for a manifest whose content hashes to ${computed}`
+                    : undefined;
+        if (!problem)
+            return;
+        throw new RemoteError({
+            service: this.label,
+            code: 'DigestMismatch',
+            message: `${this.label} answered ${problem} (${repository}:${reference}); refusing to use it.`,
+            hint: 'The registry or a proxy in between sent a digest that does not match the manifest: do not trust this source; import from another registry, or by a digest you verified.',
+        });
+    }
     async manifestRequest(method, repository, reference, signal) {
+        if (!isDigest(reference) && !TAG.test(reference)) {
+            // Whatever ends up here goes into a URL path with this registry's token: only a tag or a digest may.
+            throw new RemoteError({
+                service: this.label,
+                code: 'InvalidReference',
+                message: `Refusing to ask ${this.label} for ${repository}:${JSON.stringify(reference).slice(0, 80)}: not a tag or a digest.`,
+            });
+        }
         const scope = `repository:${repository}:pull`;
         const url = `${this.baseUrl}/v2/${repository}/manifests/${reference}`;
-        const send = (authorization) => this.http.send({ method, url, headers: { accept: MANIFEST_ACCEPT, ...(authorization ? { authorization } : {}) } }, { service: `registry ${this.label}`, ...(signal ? { signal } : {}) });
+        const send = async (authorization) => {
+            try {
+                return await this.http.send({
+                    method,
+                    url,
+                    headers: { accept: MANIFEST_ACCEPT, ...(authorization ? { authorization } : {}) },
+                    maxResponseBytes: MAX_MANIFEST_BYTES,
+                }, { service: `registry ${this.label}`, ...(signal ? { signal } : {}) });
+            }
+            catch (err) {
+                if (err instanceof RemoteError && err.code === 'ResponseTooLarge') {
+                    throw new RemoteError({
+                        service: this.label,
+                        code: 'ManifestTooLarge',
+                        message: `${this.label} sent a manifest larger than ${formatBytes(MAX_MANIFEST_BYTES)} for ${repository}:${reference}; refusing to read it (registries refuse manifests that large).`,
+                        hint: 'This is not an image manifest a registry would accept: check source, and do not trust this registry.',
+                        cause: err,
+                    });
+                }
+                throw err;
+            }
+        };
+        const cached = this.cachedAuthorization(scope, undefined);
+        let authorization = await cached;
+        let res = await send(authorization);
+        if (res.status === 401) {
+            // First contact, or the cached token expired: answer the challenge once. Only the token this request sent is
+            // dropped: one that a parallel request got meanwhile serves this one too (one token for many images).
+            if (authorization !== undefined && this.authCache.get(scope) === cached)
+                this.authCache.delete(scope);
+            authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
+            if (authorization)
+                res = await send(authorization);
+        }
+        return res;
+    }
+    /**
+     * A GET of another `/v2/<repository>/...` resource with pull rights (the referrers API): `path` is relative to the
+     * registry, or an absolute URL on this registry (a `Link` header's next page); any other origin is refused.
+     */
+    async getResource(repository, path, accept, signal) {
+        const url = new URL(path, this.baseUrl);
+        if (url.origin !== new URL(this.baseUrl).origin) {
+            throw new RemoteError({
+                service: this.label,
+                message: `${this.label} pointed to another host (${url.origin}) for ${repository}; not followed.`,
+            });
+        }
+        const scope = `repository:${repository}:pull`;
+        const send = (authorization) => this.http.send({
+            method: 'GET',
+            url: url.toString(),
+            headers: { accept, ...(authorization ? { authorization } : {}) },
+        }, { service: `registry ${this.label}`, ...(signal ? { signal } : {}) });
         let authorization = await this.cachedAuthorization(scope, undefined);
         let res = await send(authorization);
         if (res.status === 401) {
-            // First contact, or the cached token expired: answer the challenge once.
             this.authCache.delete(scope);
             authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
             if (authorization)
                 res = await send(authorization);
         }
         return res;
+    }
+    /** The error for an unexpected answer to `getResource`. */
+    resourceError(res, what) {
+        return registryError(this.label, res, what, true);
     }
     cachedAuthorization(scope, challenge) {
         let cached = this.authCache.get(scope);
@@ -85894,6 +86433,18 @@ class RegistryClient {
         }
         return cached;
     }
+}
+/** Registries refuse manifests over 4 MiB (distribution's limit, and ACR's): nothing larger is read. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+/** The OCI distribution tag grammar. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** A digest in the form registries use (`sha256:` + 64 hex digits, or sha512), nothing else. */
+function isDigest(value) {
+    return DIGEST.test(value);
+}
+function digestOf(bytes, algorithm) {
+    return `${algorithm}:${(0,external_node_crypto_.createHash)(algorithm).update(bytes).digest('hex')}`;
 }
 function mediaTypeOf(res) {
     return (res.headers['content-type'] ?? '').split(';')[0].trim();
@@ -85914,7 +86465,7 @@ function registryError(label, res, what, hadCredentials) {
     if (res.status === 401) {
         hint = hadCredentials
             ? 'The registry refused the credentials: check source-username/source-password (a Docker Hub access token, not the account password, when 2FA is on), and that the account may pull this repository.'
-            : 'The registry wants credentials for this image: set source-username and source-password. For Docker Hub official images the repository needs the library/ prefix (docker.io/library/nginx).';
+            : 'This registry needs credentials: set source-username and source-password. For Docker Hub official images the repository needs the library/ prefix (docker.io/library/nginx).';
     }
     else if (res.status === 403) {
         hint =
@@ -86063,7 +86614,10 @@ class AcrAuthorizer {
  */
 
 
+
 const IMPORTER_ROLE = 'Container Registry Data Importer and Data Reader';
+/** The error code of an operation or paging URL that is not on ARM's own https origin (never retried). */
+const UNTRUSTED_ARM_URL = 'UntrustedArmUrl';
 const REGISTRY_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
 function parseRegistryId(id) {
     const m = REGISTRY_ID.exec(id);
@@ -86078,14 +86632,22 @@ class ArmClient {
     endpoint;
     apiVersion;
     token;
+    logger;
+    waitUntil;
     constructor(http, clock, endpoint, apiVersion, 
     /** A valid ARM bearer token; `fresh` asks for a new one after ARM said the old one expired. */
-    token) {
+    token, 
+    /** Debug lines: each request's x-ms-client-request-id with ARM's x-ms-correlation-request-id (support cases). */
+    logger, 
+    /** A throttling wait (Retry-After) longer than the retry policy allows is still waited when it ends before this. */
+    waitUntil) {
         this.http = http;
         this.clock = clock;
         this.endpoint = endpoint;
         this.apiVersion = apiVersion;
         this.token = token;
+        this.logger = logger;
+        this.waitUntil = waitUntil;
     }
     async getRegistry(id) {
         const res = await this.call('GET', this.url(`${id}?api-version=${this.apiVersion}`), undefined, `reading registry ${id}`);
@@ -86100,7 +86662,10 @@ class ArmClient {
             const body = jsonBody(res);
             for (const item of body?.value ?? [])
                 out.push(toRegistry(item));
-            next = typeof body?.nextLink === 'string' && body.nextLink ? body.nextLink : undefined;
+            next =
+                typeof body?.nextLink === 'string' && body.nextLink
+                    ? this.ownUrl(body.nextLink, 'the next page of registries (nextLink)')
+                    : undefined;
         }
         return out;
     }
@@ -86112,7 +86677,7 @@ class ArmClient {
                 return { done: true };
             return {
                 done: false,
-                location,
+                location: this.ownUrl(location, 'the import operation (Location)'),
                 retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
             };
         }
@@ -86120,11 +86685,35 @@ class ArmClient {
     }
     /** One look at the operation: 202 = running; 200/204 = done, unless the body says Failed. */
     async pollImport(location, signal) {
-        const res = await this.call('GET', location, undefined, 'checking the import operation', signal, true);
+        const url = this.ownUrl(location, 'the import operation (Location)');
+        const res = await this.call('GET', url, undefined, 'checking the import operation', signal, true);
         const body = jsonBody(res);
+        if (res.status < 300 && res.body.length > 0 && (typeof body !== 'object' || body === null)) {
+            // A body that cannot be read (cut off, not JSON) says nothing about the operation: not final, look again.
+            return {
+                state: 'running',
+                retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+                location: url,
+            };
+        }
         const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
         if (res.status >= 400) {
+            // An ARM error body is the operation's final state: report it at once. Throttling, a gateway's 502-504 and an
+            // answer without one are not: the caller polls again (transport failures likewise).
             const err = armErrorBody(res);
+            const final = typeof body?.error === 'object' &&
+                body.error !== null &&
+                ![408, 429, 502, 503, 504].includes(res.status);
+            if (!final) {
+                throw new RemoteError({
+                    service: 'Azure Resource Manager',
+                    status: res.status,
+                    code: err.code,
+                    message: `Azure Resource Manager answered HTTP ${res.status} to a poll of the import operation${err.message ? `: ${err.message}` : ''}`,
+                    retryable: true,
+                    retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
+                });
+            }
             return { state: 'failed', code: err.code, message: err.message ?? `HTTP ${res.status}` };
         }
         if (status === 'failed' || status === 'canceled' || status === 'cancelled') {
@@ -86138,10 +86727,34 @@ class ArmClient {
             return {
                 state: 'running',
                 retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.clock.now()),
-                location: res.headers['location'] ?? location,
+                location: res.headers['location']
+                    ? this.ownUrl(res.headers['location'], 'the import operation (Location)')
+                    : url,
             };
         }
         return { state: 'succeeded' };
+    }
+    /**
+     * A URL from one of ARM's answers (an operation to poll, the next page), before the ARM token goes to it: only https
+     * on the ARM endpoint's own origin. Anything else fails here, with no request sent.
+     */
+    ownUrl(url, what) {
+        const origin = new URL(this.endpoint).origin;
+        let parsed;
+        try {
+            parsed = new URL(url, this.endpoint);
+        }
+        catch {
+            parsed = undefined;
+        }
+        if (parsed && parsed.protocol === 'https:' && parsed.origin === origin)
+            return parsed.toString();
+        throw new RemoteError({
+            service: 'Azure Resource Manager',
+            code: UNTRUSTED_ARM_URL,
+            message: `Azure Resource Manager gave ${what} as ${parsed ? describeUrl(parsed.toString()) : JSON.stringify(url.slice(0, 80))}, which is not an https URL on ${origin}; refusing to send the ARM token there.`,
+            hint: `resource-manager-endpoint is ${origin}: operation and paging URLs must be https URLs on that origin. Something between the runner and ARM (a proxy or gateway) rewrites its answers: fix it, or set resource-manager-endpoint to the origin ARM answers on.`,
+        });
     }
     url(pathAndQuery) {
         return `${this.endpoint.replace(/\/+$/, '')}${pathAndQuery}`;
@@ -86149,16 +86762,26 @@ class ArmClient {
     async call(method, url, body, what, signal, pollUrl = false) {
         for (let attempt = 1;; attempt++) {
             const token = await this.token(attempt > 1);
+            const clientRequestId = (0,external_node_crypto_.randomUUID)();
             const res = await this.http.send({
                 method,
                 url,
                 headers: {
                     authorization: `Bearer ${token}`,
                     accept: 'application/json',
+                    'x-ms-client-request-id': clientRequestId,
                     ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
                 },
                 ...(body !== undefined ? { body } : {}),
-            }, { service: 'Azure Resource Manager', followRedirects: false, ...(signal ? { signal } : {}) });
+            }, {
+                service: 'Azure Resource Manager',
+                followRedirects: false,
+                ...(signal ? { signal } : {}),
+                // A poll is one look: the caller decides when to look again.
+                ...(pollUrl ? { retry: false } : {}),
+                ...(this.waitUntil !== undefined && !pollUrl ? { waitUntil: this.waitUntil } : {}),
+            });
+            this.logger?.debug(`Azure Resource Manager: ${method} ${new URL(url).pathname} -> HTTP ${res.status}; x-ms-client-request-id ${clientRequestId}, x-ms-correlation-request-id ${res.headers['x-ms-correlation-request-id'] ?? '(none)'}`);
             const err = res.status >= 400 ? armErrorBody(res) : undefined;
             if (res.status === 401 && err?.code === 'ExpiredAuthenticationToken' && attempt === 1)
                 continue;
@@ -86253,7 +86876,7 @@ function transientHint(res) {
     if (res.status === 429) {
         const wait = res.headers['retry-after'];
         return (`Azure Resource Manager is throttling requests for this subscription${wait ? ` (it asked to wait ${wait.trim()}${/^\d+$/.test(wait.trim()) ? ' s' : ''})` : ''}, ` +
-            `longer than the action keeps retrying (up to ${DEFAULT_RETRY.maxAttempts} attempts within ${DEFAULT_RETRY.maxElapsedMs / 1000} s). Other automation may be using up the subscription limits: re-run later, or lower max-parallel.`);
+            `longer than the image's timeout leaves (the action waits as ARM asks while the wait ends within timeout, up to ${DEFAULT_RETRY.maxAttempts} attempts). Raise timeout to let it wait, or re-run later; other automation may be using up the subscription limits (lower max-parallel).`);
     }
     if (res.status >= 500) {
         return `Azure Resource Manager kept failing (HTTP ${res.status}) through up to ${DEFAULT_RETRY.maxAttempts} attempts: a service-side problem; re-run later and check https://azure.status.microsoft.`;
@@ -86261,7 +86884,131 @@ function transientHint(res) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./lib/engine/identity-http.js
+
+
+function failureRecorder() {
+    let last;
+    return {
+        record: (err) => (last = err),
+        last: () => last,
+    };
+}
+/**
+ * An `httpClient` for `@azure/identity` on top of the engine's client. The library keeps its own retry policy, so the
+ * engine's retries are off here; transport failures are handed back with the codes the library retries on
+ * (ECONNRESET, ETIMEDOUT), except a proxy's refusal, which no retry cures.
+ */
+function identityHttpClient(http, authorityHost, failures) {
+    const authority = safeOrigin(authorityHost);
+    return {
+        async sendRequest(request) {
+            const origin = safeOrigin(request.url);
+            const service = origin === authority ? 'Entra ID' : `the sign-in endpoint ${origin ?? ''}`.trim();
+            const body = request.body;
+            if (body !== undefined && typeof body !== 'string') {
+                throw new Error(`${service}: unsupported request body (${typeof body})`);
+            }
+            const req = {
+                method: request.method,
+                url: request.url,
+                headers: request.headers.toJSON(),
+                ...(body !== undefined ? { body } : {}),
+            };
+            try {
+                const res = await http.send(req, {
+                    service,
+                    retry: false,
+                    followRedirects: false,
+                    ...(request.abortSignal ? { signal: request.abortSignal } : {}),
+                });
+                failures.record(undefined);
+                return {
+                    request,
+                    status: res.status,
+                    headers: headersOf(res.headers),
+                    bodyAsText: res.body.toString('utf8'),
+                };
+            }
+            catch (err) {
+                if (request.abortSignal?.aborted)
+                    throw err;
+                const failure = err instanceof ImportError ? err : undefined;
+                failures.record(failure);
+                const code = err instanceof RemoteError ? err.code : undefined;
+                const wrapped = new Error(failure?.message ?? String(err), { cause: err });
+                wrapped.code =
+                    code === 'ProxyRefused' || code === 'InsecureRedirect'
+                        ? code
+                        : code === 'NoAnswer' || code === 'TooSlow'
+                            ? 'ETIMEDOUT'
+                            : 'ECONNRESET';
+                throw wrapped;
+            }
+        },
+    };
+}
+/**
+ * Fetches a GitHub Actions ID token from the runner's endpoint (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN), one
+ * attempt: the caller retries. A failure is a RemoteError with the endpoint's status, or none when it did not answer.
+ */
+async function requestGithubIdToken(http, endpoint, audience) {
+    const url = new URL(endpoint.url);
+    if (audience)
+        url.searchParams.set('audience', audience);
+    const service = "GitHub's OIDC endpoint";
+    const res = await http.send({
+        method: 'GET',
+        url: url.toString(),
+        headers: { authorization: `Bearer ${endpoint.token}`, accept: 'application/json' },
+    }, { service, retry: false, followRedirects: false });
+    const value = jsonBody(res)?.value;
+    if (res.status === 200 && typeof value === 'string' && value !== '')
+        return value;
+    throw new RemoteError({
+        service,
+        status: res.status,
+        message: `${service} answered HTTP ${res.status}${res.status === 200 ? ' without a token' : ''}`,
+        retryable: res.status === 408 || res.status === 429 || res.status >= 500,
+    });
+}
+function safeOrigin(url) {
+    try {
+        return new URL(url).origin;
+    }
+    catch {
+        return undefined;
+    }
+}
+function headersOf(raw) {
+    const map = new Map();
+    for (const [name, value] of Object.entries(raw))
+        map.set(name.toLowerCase(), { name, value });
+    const headers = {
+        get: (name) => map.get(name.toLowerCase())?.value,
+        has: (name) => map.has(name.toLowerCase()),
+        set: (name, value) => {
+            map.set(name.toLowerCase(), { name, value: String(value) });
+        },
+        delete: (name) => {
+            map.delete(name.toLowerCase());
+        },
+        toJSON: (options) => {
+            const out = {};
+            for (const [key, entry] of map)
+                out[options?.preserveCase ? entry.name : key] = entry.value;
+            return out;
+        },
+        [Symbol.iterator]: function* () {
+            for (const entry of map.values())
+                yield [entry.name, entry.value];
+        },
+    };
+    return headers;
+}
+
 ;// CONCATENATED MODULE: ./lib/engine/auth.js
+
 
 const ID_TOKEN_PERMISSION_HINT = 'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.';
 /**
@@ -86305,20 +87052,33 @@ function pickMode(settings, host) {
         missing.push('`client-id` (or AZURE_CLIENT_ID)');
     if (!settings.tenantId)
         missing.push('`tenant-id` (or AZURE_TENANT_ID)');
-    throw new AuthError('No way to sign in to Azure was found (auth: auto tried OIDC, a client secret, an Azure CLI session and a managed identity).', `For OIDC sign-in (recommended) add ${missing.join(', ')}, and a federated credential for this repository on the app registration. Alternatively set auth: client-secret with client-secret, or run azure/login first.`);
+    const state = (ok) => (ok ? 'set' : 'missing');
+    throw new AuthError([
+        'No way to sign in to Azure was found; auth: auto tried every mode, and each lacks something:',
+        `- oidc (recommended): needs the permissions block \`permissions: id-token: write\` (${host.idToken ? 'present' : 'missing'}), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}), and a federated credential for this repository on the app registration.`,
+        `- client-secret: needs client-secret (missing), client-id (${state(!!settings.clientId)}) and tenant-id (${state(!!settings.tenantId)}).`,
+        `- azure-cli: needs an az signed in before this step (azure/login): ${host.azureCliNote ?? 'az is not signed in'}.`,
+        `- managed-identity: needs a self-hosted runner on Azure with an identity attached (this runner is GitHub-hosted).`,
+    ].join('\n'), `For OIDC sign-in add ${missing.join(', ')}${host.idToken ? '' : ' (an explicit permissions block drops the defaults: also list `contents: read`)'}. Or give another mode what it needs and set auth to it.`);
 }
 /**
  * Builds the credential for the chosen mode. `@azure/identity` is loaded on first use, so a run's first request
  * (resolving a public source) does not wait for it to load.
  */
-async function createCredential(settings, host, clock, mask) {
+async function createCredential(settings, host, clock, mask, http) {
     const mode = chooseAuthMode(settings, host);
     // Loading @azure/identity takes a while: start it, and for OIDC fetch the GitHub ID token meanwhile.
-    const identity = __nccwpck_require__.e(/* import() */ 256).then(__nccwpck_require__.bind(__nccwpck_require__, 48256));
+    const identity = __nccwpck_require__.e(/* import() */ 134).then(__nccwpck_require__.bind(__nccwpck_require__, 29134));
+    const failures = failureRecorder();
+    // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
+    const httpClient = http ? identityHttpClient(http, settings.authorityHost, failures) : undefined;
+    const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
     const common = {
         authorityHost: settings.authorityHost,
         disableInstanceDiscovery: settings.disableInstanceDiscovery,
+        ...identityHttp,
     };
+    const transportFailure = () => failures.last();
     let presented;
     const need = (value, input, env) => {
         if (value)
@@ -86336,7 +87096,12 @@ async function createCredential(settings, host, clock, mask) {
             let cached;
             let pending;
             const fetchAssertion = async () => {
-                const token = await fetchIdToken(idToken, settings.audience, clock);
+                const token = await fetchIdToken(idToken, settings.audience, clock, http).catch((err) => {
+                    if (err instanceof ImportError)
+                        failures.record(err);
+                    throw err;
+                });
+                failures.record(undefined);
                 mask(token);
                 presented = decodeClaims(token);
                 cached = { token, at: clock.now(), expiresAt: expiryOf(token) ?? 0 };
@@ -86354,6 +87119,7 @@ async function createCredential(settings, host, clock, mask) {
             return {
                 mode,
                 presented: () => presented,
+                transportFailure,
                 federated: (tenantId, clientId) => new ClientAssertionCredential(tenantId, clientId, getAssertion, common),
                 credential: new ClientAssertionCredential(need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'), need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'), getAssertion, common),
             };
@@ -86363,6 +87129,7 @@ async function createCredential(settings, host, clock, mask) {
             return {
                 mode,
                 presented: () => undefined,
+                transportFailure,
                 credential: new ClientSecretCredential(need(settings.tenantId, 'tenant-id', 'AZURE_TENANT_ID'), need(settings.clientId, 'client-id', 'AZURE_CLIENT_ID'), need(settings.clientSecret, 'client-secret', 'AZURE_CLIENT_SECRET'), common),
             };
         }
@@ -86371,9 +87138,10 @@ async function createCredential(settings, host, clock, mask) {
             return {
                 mode,
                 presented: () => undefined,
+                transportFailure,
                 credential: settings.clientId
-                    ? new ManagedIdentityCredential({ clientId: settings.clientId })
-                    : new ManagedIdentityCredential(),
+                    ? new ManagedIdentityCredential({ clientId: settings.clientId, ...identityHttp })
+                    : new ManagedIdentityCredential(identityHttp),
             };
         }
         case 'azure-cli': {
@@ -86386,21 +87154,33 @@ async function createCredential(settings, host, clock, mask) {
         }
     }
 }
+/**
+ * With the engine's client as `httpClient`, the identity library's own proxy policy must not read HTTPS_PROXY (it
+ * parses it differently, and throws on a value without a scheme): given any settings, it only attaches an agent to
+ * each request, which the engine's client ignores. The proxy is decided by the transport, once, for every request.
+ */
+const IDENTITY_PROXY_OFF = { host: 'http://proxy-decided-by-the-transport.invalid', port: 9 };
+/** How long one sign-in (one token, every request and retry it takes) may take at most. */
+const SIGN_IN_BUDGET_MS = 60_000;
 /** Attempts at GitHub's OIDC endpoint, the first included (its own client retries only 502-504, without backoff). */
 const ID_TOKEN_ATTEMPTS = 4;
 /**
  * Fetches a GitHub ID token, retrying what is worth retrying (5xx, 429, 408, a dropped connection) with jittered
  * backoff, at most ID_TOKEN_ATTEMPTS times; a refusal (401, 403, 404) fails at once with the permission hint.
  */
-async function fetchIdToken(idToken, audience, clock) {
+async function fetchIdToken(idToken, audience, clock, http) {
     for (let attempt = 1;; attempt++) {
         try {
-            return await idToken(audience);
+            return await idToken(audience, http);
         }
         catch (err) {
+            // A proxy that refuses, a refused redirect: no retry helps, and the error already says what to do.
+            if (err instanceof RemoteError && (err.code === 'ProxyRefused' || err.code === 'InsecureRedirect'))
+                throw err;
             const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
-            // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came).
-            const code = /Error Code\s*:\s*(\w+)/.exec(text)?.[1];
+            // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came); the engine's own fetch
+            // (requestGithubIdToken) throws a RemoteError with the status, or none when no answer came.
+            const code = err instanceof RemoteError ? String(err.status) : /Error Code\s*:\s*(\w+)/.exec(text)?.[1];
             const status = code !== undefined && /^\d+$/.test(code) ? Number(code) : undefined;
             const transient = code === 'undefined' || (status !== undefined && (status === 408 || status === 429 || status >= 500));
             if (transient && attempt < ID_TOKEN_ATTEMPTS) {
@@ -86408,6 +87188,9 @@ async function fetchIdToken(idToken, audience, clock) {
                 await clock.sleep(backoff / 2 + Math.random() * (backoff / 2));
                 continue;
             }
+            // A proxy that did not let the request through: its own error says so (not GitHub's side, not permissions).
+            if (err instanceof RemoteError && err.code === 'ProxyFailed')
+                throw err;
             throw new AuthError(`Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`, transient
                 ? `GitHub's OIDC token endpoint kept failing (${status !== undefined ? `HTTP ${status}` : 'no answer'}): a problem on GitHub's side, not in the workflow; re-run the job.`
                 : ID_TOKEN_PERMISSION_HINT, { cause: err });
@@ -86451,12 +87234,16 @@ class TokenProvider {
     settings;
     clock;
     mask;
+    stop;
     cache = new Map();
-    constructor(choice, settings, clock, mask) {
+    constructor(choice, settings, clock, mask, 
+    /** Ends any sign-in still in flight (the run is over). */
+    stop) {
         this.choice = choice;
         this.settings = settings;
         this.clock = clock;
         this.mask = mask;
+        this.stop = stop;
     }
     async token(scope, fresh = false) {
         const cached = this.cache.get(scope);
@@ -86473,10 +87260,19 @@ class TokenProvider {
     async acquire(scope) {
         const choice = await this.choice;
         let result;
+        // Sign-in has a budget of its own: a stalled endpoint fails it, naming the endpoint, instead of holding the run.
+        const budget = AbortSignal.timeout(SIGN_IN_BUDGET_MS);
         try {
-            result = await choice.credential.getToken(scope);
+            result = await choice.credential.getToken(scope, {
+                abortSignal: this.stop ? AbortSignal.any([budget, this.stop]) : budget,
+            });
         }
         catch (err) {
+            const failure = choice.transportFailure?.();
+            if (budget.aborted) {
+                throw new AuthError(`Signing in to Azure (${choice.mode}) for ${scope} did not finish within ${SIGN_IN_BUDGET_MS / 1000} s${failure ? `: ${failure.message}` : '.'}`, failure?.hint ??
+                    'Entra ID (or the endpoint that issues the token) did not answer: check authority-host and the network path (HTTPS_PROXY/NO_PROXY), then re-run.', { cause: err });
+            }
             throw translateAuthError(err, choice, this.settings, scope);
         }
         if (!result)
@@ -86489,6 +87285,10 @@ class TokenProvider {
 function translateAuthError(err, choice, settings, scope) {
     if (err instanceof ImportError)
         return err;
+    // An endpoint or proxy that did not answer is the cause, whatever the identity library made of it.
+    const transport = choice.transportFailure?.();
+    if (transport)
+        return transport;
     const cause = err;
     const ownCause = cause.cause instanceof ImportError ? cause.cause : undefined;
     if (ownCause)
@@ -86534,8 +87334,398 @@ function translateAuthError(err, choice, settings, scope) {
     return new AuthError(message, 'Check tenant-id, client-id and the app registration in Entra ID.');
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
+// EXTERNAL MODULE: ../../main/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(53645);
+;// CONCATENATED MODULE: ./lib/engine/characters.js
+/**
+ * Invisible and look-alike characters in input values: a zero-width space pasted from a web page or a Cyrillic 'а'
+ * in a registry name makes a value that looks right and fails far away. Found here, they are named with their code
+ * point, Unicode name and column, so the user can see what to delete.
+ */
+/** Characters that show nothing (or look like a plain space) and never belong in a name, reference or ID. */
+const INVISIBLE = {
+    0x00a0: 'NO-BREAK SPACE',
+    0x00ad: 'SOFT HYPHEN',
+    0x034f: 'COMBINING GRAPHEME JOINER',
+    0x061c: 'ARABIC LETTER MARK',
+    0x115f: 'HANGUL CHOSEONG FILLER',
+    0x1160: 'HANGUL JUNGSEONG FILLER',
+    0x180e: 'MONGOLIAN VOWEL SEPARATOR',
+    0x2000: 'EN QUAD',
+    0x2001: 'EM QUAD',
+    0x2002: 'EN SPACE',
+    0x2003: 'EM SPACE',
+    0x2004: 'THREE-PER-EM SPACE',
+    0x2005: 'FOUR-PER-EM SPACE',
+    0x2006: 'SIX-PER-EM SPACE',
+    0x2007: 'FIGURE SPACE',
+    0x2008: 'PUNCTUATION SPACE',
+    0x2009: 'THIN SPACE',
+    0x200a: 'HAIR SPACE',
+    0x200b: 'ZERO WIDTH SPACE',
+    0x200c: 'ZERO WIDTH NON-JOINER',
+    0x200d: 'ZERO WIDTH JOINER',
+    0x200e: 'LEFT-TO-RIGHT MARK',
+    0x200f: 'RIGHT-TO-LEFT MARK',
+    0x2028: 'LINE SEPARATOR',
+    0x2029: 'PARAGRAPH SEPARATOR',
+    0x202a: 'LEFT-TO-RIGHT EMBEDDING',
+    0x202b: 'RIGHT-TO-LEFT EMBEDDING',
+    0x202c: 'POP DIRECTIONAL FORMATTING',
+    0x202d: 'LEFT-TO-RIGHT OVERRIDE',
+    0x202e: 'RIGHT-TO-LEFT OVERRIDE',
+    0x202f: 'NARROW NO-BREAK SPACE',
+    0x205f: 'MEDIUM MATHEMATICAL SPACE',
+    0x2060: 'WORD JOINER',
+    0x2061: 'FUNCTION APPLICATION',
+    0x2062: 'INVISIBLE TIMES',
+    0x2063: 'INVISIBLE SEPARATOR',
+    0x2064: 'INVISIBLE PLUS',
+    0x2066: 'LEFT-TO-RIGHT ISOLATE',
+    0x2067: 'RIGHT-TO-LEFT ISOLATE',
+    0x2068: 'FIRST STRONG ISOLATE',
+    0x2069: 'POP DIRECTIONAL ISOLATE',
+    0x3000: 'IDEOGRAPHIC SPACE',
+    0x3164: 'HANGUL FILLER',
+    0xfeff: 'ZERO WIDTH NO-BREAK SPACE (byte order mark)',
+    0xffa0: 'HALFWIDTH HANGUL FILLER',
+};
+/** Characters that look like ASCII ones, with the ASCII character they pass for. */
+const LOOK_ALIKES = {
+    0x0430: ['CYRILLIC SMALL LETTER A', 'a'],
+    0x0435: ['CYRILLIC SMALL LETTER IE', 'e'],
+    0x043e: ['CYRILLIC SMALL LETTER O', 'o'],
+    0x0440: ['CYRILLIC SMALL LETTER ER', 'p'],
+    0x0441: ['CYRILLIC SMALL LETTER ES', 'c'],
+    0x0443: ['CYRILLIC SMALL LETTER U', 'y'],
+    0x0445: ['CYRILLIC SMALL LETTER HA', 'x'],
+    0x0455: ['CYRILLIC SMALL LETTER DZE', 's'],
+    0x0456: ['CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I', 'i'],
+    0x0458: ['CYRILLIC SMALL LETTER JE', 'j'],
+    0x04bb: ['CYRILLIC SMALL LETTER SHHA', 'h'],
+    0x0410: ['CYRILLIC CAPITAL LETTER A', 'A'],
+    0x0412: ['CYRILLIC CAPITAL LETTER VE', 'B'],
+    0x0415: ['CYRILLIC CAPITAL LETTER IE', 'E'],
+    0x041a: ['CYRILLIC CAPITAL LETTER KA', 'K'],
+    0x041c: ['CYRILLIC CAPITAL LETTER EM', 'M'],
+    0x041d: ['CYRILLIC CAPITAL LETTER EN', 'H'],
+    0x041e: ['CYRILLIC CAPITAL LETTER O', 'O'],
+    0x0420: ['CYRILLIC CAPITAL LETTER ER', 'P'],
+    0x0421: ['CYRILLIC CAPITAL LETTER ES', 'C'],
+    0x0422: ['CYRILLIC CAPITAL LETTER TE', 'T'],
+    0x0425: ['CYRILLIC CAPITAL LETTER HA', 'X'],
+    0x03b1: ['GREEK SMALL LETTER ALPHA', 'a'],
+    0x03bf: ['GREEK SMALL LETTER OMICRON', 'o'],
+    0x03bd: ['GREEK SMALL LETTER NU', 'v'],
+    0x03c1: ['GREEK SMALL LETTER RHO', 'p'],
+    0x0391: ['GREEK CAPITAL LETTER ALPHA', 'A'],
+    0x0392: ['GREEK CAPITAL LETTER BETA', 'B'],
+    0x0395: ['GREEK CAPITAL LETTER EPSILON', 'E'],
+    0x0397: ['GREEK CAPITAL LETTER ETA', 'H'],
+    0x0399: ['GREEK CAPITAL LETTER IOTA', 'I'],
+    0x039a: ['GREEK CAPITAL LETTER KAPPA', 'K'],
+    0x039c: ['GREEK CAPITAL LETTER MU', 'M'],
+    0x039d: ['GREEK CAPITAL LETTER NU', 'N'],
+    0x039f: ['GREEK CAPITAL LETTER OMICRON', 'O'],
+    0x03a1: ['GREEK CAPITAL LETTER RHO', 'P'],
+    0x03a4: ['GREEK CAPITAL LETTER TAU', 'T'],
+    0x03a7: ['GREEK CAPITAL LETTER CHI', 'X'],
+    0x0131: ['LATIN SMALL LETTER DOTLESS I', 'i'],
+    0x2010: ['HYPHEN', '-'],
+    0x2011: ['NON-BREAKING HYPHEN', '-'],
+    0x2012: ['FIGURE DASH', '-'],
+    0x2013: ['EN DASH', '-'],
+    0x2014: ['EM DASH', '-'],
+    0x2015: ['HORIZONTAL BAR', '-'],
+    0x2212: ['MINUS SIGN', '-'],
+    0x2018: ['LEFT SINGLE QUOTATION MARK', "'"],
+    0x2019: ['RIGHT SINGLE QUOTATION MARK', "'"],
+    0x201c: ['LEFT DOUBLE QUOTATION MARK', '"'],
+    0x201d: ['RIGHT DOUBLE QUOTATION MARK', '"'],
+    0x2024: ['ONE DOT LEADER', '.'],
+    0x2044: ['FRACTION SLASH', '/'],
+    0x2215: ['DIVISION SLASH', '/'],
+    0x2236: ['RATIO', ':'],
+    0x02d0: ['MODIFIER LETTER TRIANGULAR COLON', ':'],
+    0xa789: ['MODIFIER LETTER COLON', ':'],
+    0x0589: ['ARMENIAN FULL STOP', ':'],
+};
+/** Names a character: `U+200B ZERO WIDTH SPACE`. */
+function describeCharacter(ch) {
+    const cp = ch.codePointAt(0) ?? 0;
+    const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    const invisible = INVISIBLE[cp];
+    if (invisible)
+        return `${hex} ${invisible}`;
+    const alike = LOOK_ALIKES[cp];
+    if (alike)
+        return `${hex} ${alike[0]}`;
+    if (cp >= 0xff01 && cp <= 0xff5e)
+        return `${hex} FULLWIDTH '${String.fromCodePoint(cp - 0xfee0)}'`;
+    if (cp < 0x20 || cp === 0x7f)
+        return `${hex} control character`;
+    return hex;
+}
+/**
+ * The first character of `text` that does not belong in a value whose grammar is ASCII (names, references, IDs,
+ * URLs, durations), as a message: `contains U+200B ZERO WIDTH SPACE at column 12 (invisible); delete it`.
+ * `asciiOnly: false` (file paths, free text) reports only invisible characters. Undefined when the text is clean.
+ */
+function suspiciousCharacter(text, opts = {}) {
+    const asciiOnly = opts.asciiOnly ?? true;
+    let column = 0;
+    for (const ch of text) {
+        column++;
+        const cp = ch.codePointAt(0) ?? 0;
+        if (cp === 0x09)
+            continue;
+        const invisible = INVISIBLE[cp] !== undefined || (cp < 0x20 && cp !== 0x0a && cp !== 0x0d) || cp === 0x7f;
+        if (invisible) {
+            return `contains ${describeCharacter(ch)} at column ${column}, an invisible character (pasted with the value); delete it`;
+        }
+        if (!asciiOnly || cp < 0x80)
+            continue;
+        const alike = LOOK_ALIKES[cp]?.[1] ?? (cp >= 0xff01 && cp <= 0xff5e ? String.fromCodePoint(cp - 0xfee0) : undefined);
+        return alike !== undefined
+            ? `contains ${describeCharacter(ch)} at column ${column}, which looks like '${alike}' but is not; type '${alike}' instead`
+            : `contains ${describeCharacter(ch)} at column ${column}, a non-ASCII character; this value takes ASCII only`;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+;// CONCATENATED MODULE: ./lib/engine/workspace-files.js
+/**
+ * The one rule for files a user names in an input (`images-file`, `lock-file`): they live in the workspace (the
+ * Action: `GITHUB_WORKSPACE`; the CLI: the current directory, unless its explicit flag allows outside), they are
+ * regular files of at most 1 MiB, and nothing in `.git/` (where actions/checkout keeps the token). Real paths are
+ * compared, so `../`, absolute paths and symlinks cannot leave the workspace; a write replaces the file by rename and
+ * never follows a symlink out. Errors name the input, the path and the fix, and never quote the file's contents.
+ */
+
+
+
+
+/** The largest file an input may name (an images file of 5,000 entries is about 400 KiB). */
+const MAX_INPUT_FILE_BYTES = 1024 * 1024;
+/**
+ * Reads a file an input names, under the rules; throws an `InputError` for `input` when it may not or cannot.
+ * `missing` replaces the message for a file that does not exist (e.g. how to create it).
+ */
+function readWorkspaceFile(rules, input, given, opts = {}) {
+    const fail = failer(input, given);
+    const real = resolveExisting(rules, given, fail, 'read', opts.missing);
+    const max = rules.maxBytes ?? MAX_INPUT_FILE_BYTES;
+    let fd;
+    try {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: the path was resolved, a new link is a race.
+        fd = (0,external_node_fs_.openSync)(real, external_node_fs_.constants.O_RDONLY | (external_node_fs_.constants.O_NONBLOCK ?? 0) | (external_node_fs_.constants.O_NOFOLLOW ?? 0));
+    }
+    catch (err) {
+        return fail(`cannot be opened (${errorCode(err)}); check the file's permissions`);
+    }
+    try {
+        const stats = (0,external_node_fs_.fstatSync)(fd);
+        if (!stats.isFile())
+            return fail(notRegular(stats));
+        if (stats.size > max)
+            return fail(tooLarge(stats.size, max));
+        const buffer = Buffer.alloc(Math.min(stats.size, max) + 1);
+        let length = 0;
+        for (;;) {
+            const n = (0,external_node_fs_.readSync)(fd, buffer, length, buffer.length - length, null);
+            if (n === 0)
+                break;
+            length += n;
+            if (length > max)
+                return fail(tooLarge(length, max));
+            if (length === buffer.length)
+                break;
+        }
+        const bytes = buffer.subarray(0, length);
+        try {
+            return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+        }
+        catch {
+            return fail('is not UTF-8 text; save it as UTF-8 (YAML or JSON)');
+        }
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+}
+/**
+ * Where a write to the file an input names would go, checked under the rules before anything runs: the real path of
+ * an existing regular file, or a new file in a directory that is (or will be created) inside the root.
+ */
+function checkWorkspaceWrite(rules, input, given) {
+    const fail = failer(input, given);
+    const abs = absolute(rules, given, fail);
+    let stats;
+    try {
+        stats = (0,external_node_fs_.lstatSync)(abs);
+    }
+    catch {
+        stats = undefined;
+    }
+    if (stats) {
+        const real = resolveExisting(rules, given, fail, 'write');
+        const target = (0,external_node_fs_.lstatSync)(real);
+        if (!target.isFile())
+            return fail(notRegular(target));
+        return real;
+    }
+    // A new file: the deepest directory that exists decides where it lands.
+    let existing = external_node_path_.dirname(abs);
+    const missing = [external_node_path_.basename(abs)];
+    for (;;) {
+        try {
+            (0,external_node_fs_.lstatSync)(existing);
+            break;
+        }
+        catch {
+            const parent = external_node_path_.dirname(existing);
+            if (parent === existing)
+                return fail('cannot be written: no directory of its path exists');
+            missing.unshift(external_node_path_.basename(existing));
+            existing = parent;
+        }
+    }
+    let realDir;
+    try {
+        realDir = (0,external_node_fs_.realpathSync)(existing);
+    }
+    catch (err) {
+        return fail(`cannot be written (${errorCode(err)}): its directory cannot be resolved`);
+    }
+    if (!(0,external_node_fs_.lstatSync)(realDir).isDirectory())
+        return fail(`cannot be written: ${existing} is not a directory`);
+    const real = external_node_path_.join(realDir, ...missing);
+    checkPlace(rules, real, fail);
+    return real;
+}
+/** Writes the file an input names, under the rules: to a new temporary file beside it, then renamed over it. */
+function writeWorkspaceFile(rules, input, given, text) {
+    const real = checkWorkspaceWrite(rules, input, given);
+    (0,external_node_fs_.mkdirSync)(external_node_path_.dirname(real), { recursive: true });
+    // The rename replaces whatever is at `real` (even a symlink planted since the check) instead of writing through it.
+    const temp = external_node_path_.join(external_node_path_.dirname(real), `.${external_node_path_.basename(real)}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
+    try {
+        (0,external_node_fs_.writeFileSync)(temp, text, { flag: 'wx', mode: 0o644 });
+        (0,external_node_fs_.renameSync)(temp, real);
+    }
+    catch (err) {
+        (0,external_node_fs_.rmSync)(temp, { force: true });
+        throw err;
+    }
+    return real;
+}
+function failer(input, given) {
+    return (message) => {
+        throw new errors_InputError([{ input, value: given, message }]);
+    };
+}
+function absolute(rules, given, fail) {
+    if (given === '' || /[\0\r\n]/.test(given))
+        return fail('must be one file path');
+    return external_node_path_.resolve(rules.root, given);
+}
+function resolveExisting(rules, given, fail, use, missing) {
+    const abs = absolute(rules, given, fail);
+    let real;
+    try {
+        real = (0,external_node_fs_.realpathSync)(abs);
+    }
+    catch (err) {
+        const code = errorCode(err);
+        if (code === 'ENOENT') {
+            let link = false;
+            try {
+                link = (0,external_node_fs_.lstatSync)(abs).isSymbolicLink();
+            }
+            catch {
+                // not there at all
+            }
+            return fail(link
+                ? 'is a symlink to a file that does not exist; point it at a file in the repository, or give that path'
+                : use === 'write'
+                    ? 'cannot be written'
+                    : (missing ??
+                        `cannot be read: it does not exist in ${rules.rootName}; give a path relative to it, and check out the repository before this step`));
+        }
+        return fail(`cannot be ${use === 'read' ? 'read' : 'written'} (${code})`);
+    }
+    checkPlace(rules, real, fail);
+    return real;
+}
+/** Inside the root (unless allowed), and not in `.git/`. */
+function checkPlace(rules, real, fail) {
+    let root;
+    try {
+        root = (0,external_node_fs_.realpathSync)(rules.root);
+    }
+    catch {
+        return fail(`cannot be used: ${rules.rootName} (${rules.root}) does not exist`);
+    }
+    const relative = external_node_path_.relative(root, real);
+    const up = relative === '..' || relative.startsWith(`..${external_node_path_.sep}`);
+    const inside = relative === '' || (!up && !external_node_path_.isAbsolute(relative));
+    if (!inside && !rules.allowOutside) {
+        const allow = rules.allowOutsideHint ? `, or ${rules.allowOutsideHint}` : '';
+        return fail(`is outside ${rules.rootName}: it resolves to ${real}; keep the file in the repository and give its path relative to ${rules.root}${allow}`);
+    }
+    const segments = (inside ? relative : real).split(/[\\/]/);
+    if (segments.some((s) => s.toLowerCase() === '.git')) {
+        return fail("is inside .git/, which holds the repository's credentials (actions/checkout keeps its token there); give a file of the working tree");
+    }
+}
+function notRegular(stats) {
+    const kind = stats.isDirectory()
+        ? 'a directory'
+        : stats.isFIFO()
+            ? 'a named pipe (FIFO)'
+            : stats.isCharacterDevice()
+                ? 'a character device'
+                : stats.isBlockDevice()
+                    ? 'a block device'
+                    : stats.isSocket()
+                        ? 'a socket'
+                        : 'not a regular file';
+    return `is ${kind}, not a regular file; give the path of a YAML or JSON file`;
+}
+function tooLarge(size, max) {
+    return `is larger than ${workspace_files_formatBytes(max)} (${size > max ? `at least ${workspace_files_formatBytes(size)}` : workspace_files_formatBytes(size)}); split the images over several steps or files`;
+}
+function workspace_files_formatBytes(n) {
+    const mib = 1024 * 1024;
+    if (n >= mib)
+        return n % mib === 0 ? `${n / mib} MiB` : `${(n / mib).toFixed(1)} MiB`;
+    return n >= 1024 ? `${(n / 1024).toFixed(0)} KiB` : `${n} bytes`;
+}
+function errorCode(err) {
+    const code = err?.code;
+    return typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
+}
+// ---------------------------------------------------------------------------------------------------------------------
+// What an error may quote from a file
+const EXCERPT_LENGTH = 40;
+/**
+ * A line of a file as an error may show it: YAML punctuation and spaces kept, every letter, digit and other
+ * character replaced by `x`, at most 40 characters around `column` (1-based). Shows the shape of a syntax error
+ * without the content (a file that is not an images file may hold a password).
+ */
+function maskedExcerpt(line, column = 1) {
+    const masked = [...line.replace(/\t/g, ' ')]
+        .map((ch) => (/[\s:\-[\]{},#&*!|>'"%@`?]/.test(ch) ? ch : 'x'))
+        .join('');
+    const start = Math.max(0, Math.min(column - 1 - EXCERPT_LENGTH / 2, masked.length - EXCERPT_LENGTH));
+    const cut = masked.slice(start, start + EXCERPT_LENGTH).trimEnd();
+    return `${start > 0 ? '…' : ''}${cut}${start + EXCERPT_LENGTH < masked.length ? '…' : ''}`;
+}
+
 ;// CONCATENATED MODULE: ./lib/engine/reference.js
 /**
  * Image references: parse, validate and normalise them the way Docker users expect, following the grammar of the
@@ -86566,7 +87756,7 @@ const TAG_MAX_LENGTH = 128;
 /** Hex lengths of the digest algorithms the distribution spec registers. */
 const DIGEST_ALGORITHMS = { sha256: 64, sha512: 128 };
 const NAME_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
-const TAG = /^\w[\w.-]*$/;
+const reference_TAG = /^\w[\w.-]*$/;
 const DIGEST_ALGORITHM = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*$/;
 const HEX = /^[0-9a-fA-F]*$/;
 const DOMAIN_LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
@@ -86726,7 +87916,7 @@ function checkTag(tag) {
     if (tag.length > TAG_MAX_LENGTH) {
         return fail(`tag ${quote(tag)} is longer than ${TAG_MAX_LENGTH} characters (${tag.length}); use a shorter tag`);
     }
-    if (!TAG.test(tag)) {
+    if (!reference_TAG.test(tag)) {
         return fail(`tag ${quote(tag)} is not valid: a tag starts with a letter, digit or '_' and continues with letters, digits, '_', '.' or '-'`);
     }
     return reference_ok(tag);
@@ -86881,12 +88071,477 @@ function checkRepositoryPath(path) {
         `(no separator at the start or end; '.' and '_' not repeated, except as '__')`);
 }
 
+;// CONCATENATED MODULE: ./lib/engine/referrers.js
+
+
+
+/** How far discovery goes for one image (stated in the README). */
+const REFERRER_LIMITS = {
+    /** Levels below the image: 1 = its referrers, 2 = a signature of an SBOM, 3 = one more. */
+    depth: 3,
+    /** Referrers per image, all levels together. */
+    count: 100,
+    /** Pages of one referrers API answer. */
+    pages: 20,
+};
+/** Cosign's tag convention: `sha256-<hex>.<suffix>` in the image's repository. */
+const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
+/** RFC 6838 type/subtype. */
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
+function checkReferrers(text) {
+    const items = text
+        .split(/[,\n]/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+    const keywords = items.filter((i) => ['none', 'all'].includes(i.toLowerCase()));
+    if (keywords.length === items.length && items.length === 1) {
+        return { ok: true, value: items[0].toLowerCase() === 'all' ? 'all' : 'none' };
+    }
+    if (keywords.length > 0) {
+        return {
+            ok: false,
+            error: "must be 'none', 'all' or a list of artifact types, not a mix: remove 'none'/'all' or the types",
+        };
+    }
+    const bad = items.filter((i) => !MEDIA_TYPE.test(i));
+    if (items.length === 0 || bad.length > 0) {
+        return {
+            ok: false,
+            error: `must be 'none' (default), 'all', or a comma-separated list of artifact types such as application/vnd.cncf.notary.signature, application/spdx+json${bad.length ? `; not a media type: ${bad.map(quote).join(', ')}` : ''}`,
+        };
+    }
+    return { ok: true, value: [...new Set(items.map((i) => i.toLowerCase()))] };
+}
+const referrers_DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** Container image configs: an artifact's type is never one of these. */
+const IMAGE_CONFIG_TYPES = new Set([
+    'application/vnd.oci.image.config.v1+json',
+    'application/vnd.docker.container.image.v1+json',
+    'application/vnd.oci.empty.v1+json',
+]);
+/** What kind of artifact a manifest is: its artifactType, else a non-image config type, else its first layer's. */
+function artifactTypeOf(manifest) {
+    try {
+        const doc = JSON.parse(manifest.toString('utf8'));
+        if (typeof doc.artifactType === 'string' && doc.artifactType)
+            return doc.artifactType;
+        const config = doc.config?.mediaType;
+        if (typeof config === 'string' && !IMAGE_CONFIG_TYPES.has(config))
+            return config;
+        const layer = Array.isArray(doc.layers) ? doc.layers[0]?.mediaType : undefined;
+        return typeof layer === 'string' && layer ? layer : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The manifests an index lists (its platform manifests, attestation manifests included). */
+function childDigests(index) {
+    try {
+        const doc = JSON.parse(index.toString('utf8'));
+        return Array.isArray(doc.manifests)
+            ? doc.manifests.map((m) => m.digest).filter((d) => typeof d === 'string' && referrers_DIGEST.test(d))
+            : [];
+    }
+    catch {
+        return [];
+    }
+}
+/** The `rel="next"` target of a `Link` header. */
+function nextLink(header) {
+    if (!header)
+        return undefined;
+    for (const part of header.split(/,(?=\s*<)/)) {
+        const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+        if (m && /\brel\s*=\s*"?next"?/i.test(m[2]))
+            return m[1];
+    }
+    return undefined;
+}
+/** The referrers of one registry's repository, read as the registry allows. */
+class ReferrerFinder {
+    client;
+    repository;
+    selection;
+    log;
+    /** Whether the registry serves the referrers API (undefined until asked). */
+    api;
+    constructor(client, repository, selection, log) {
+        this.client = client;
+        this.repository = repository;
+        this.selection = selection;
+        this.log = log;
+    }
+    /** The referrers of `roots` and, recursively, of every selected referrer, within the limits. */
+    async discover(roots, signal) {
+        const found = [];
+        const notes = [];
+        const seen = new Set(roots);
+        let level = [...roots];
+        for (let depth = 1; level.length > 0; depth++) {
+            const lists = await Promise.all(level.map((subject) => this.referrersOf(subject, signal)));
+            const next = [];
+            for (const r of lists.flat()) {
+                if (seen.has(r.digest))
+                    continue;
+                seen.add(r.digest);
+                if (depth > REFERRER_LIMITS.depth) {
+                    notes.push(`Referrers nested more than ${REFERRER_LIMITS.depth} levels deep (e.g. ${r.digest}, which refers to ${r.subject}) were not copied.`);
+                    return { found, notes };
+                }
+                if (found.length >= REFERRER_LIMITS.count) {
+                    notes.push(`Only the first ${REFERRER_LIMITS.count} referrers of this image were copied.`);
+                    return { found, notes };
+                }
+                found.push({ ...r, depth });
+                next.push(r.digest);
+            }
+            level = next;
+        }
+        return { found, notes };
+    }
+    wanted(artifactType) {
+        return this.selection === 'all' || this.selection.includes(artifactType.toLowerCase());
+    }
+    async referrersOf(subject, signal) {
+        const [listed, cosign] = await Promise.all([
+            this.listed(subject, signal),
+            this.cosignTags(subject, signal),
+        ]);
+        const complete = await Promise.all(listed.map(async (r) => r.artifactType ? r : { ...r, artifactType: await this.typeOf(r.digest, signal) }));
+        return [...complete, ...cosign].filter((r) => this.wanted(r.artifactType));
+    }
+    async listed(subject, signal) {
+        if (this.api !== false) {
+            const fromApi = await this.fromApi(subject, signal);
+            if (fromApi) {
+                this.api = true;
+                return fromApi;
+            }
+            this.api = false;
+            this.log.debug(`${this.client.label} does not serve the OCI referrers API (404); reading the sha256-<hex> fallback tags of ${this.repository}`);
+        }
+        return this.fromFallbackTag(subject, signal);
+    }
+    /** The referrers API, every page; undefined when the registry does not serve it. */
+    async fromApi(subject, signal) {
+        const filter = this.selection !== 'all' && this.selection.length === 1 ? this.selection[0] : undefined;
+        let path = `/v2/${this.repository}/referrers/${subject}${filter ? `?artifactType=${encodeURIComponent(filter)}` : ''}`;
+        const out = [];
+        for (let page = 0; path; page++) {
+            if (page >= REFERRER_LIMITS.pages) {
+                throw new RemoteError({
+                    service: this.client.label,
+                    message: `${this.client.label} answered more than ${REFERRER_LIMITS.pages} pages of referrers for ${this.repository}@${subject}.`,
+                });
+            }
+            const res = await this.client.getResource(this.repository, path, MEDIA_TYPES.ociIndex, signal);
+            if (res.status === 404 && page === 0)
+                return undefined;
+            if (res.status !== 200) {
+                throw this.client.resourceError(res, `the referrers of ${this.repository}@${subject}`);
+            }
+            out.push(...this.descriptors(res.body, subject, `the referrers of ${subject}`));
+            path = nextLink(res.headers['link']);
+        }
+        return out;
+    }
+    /** OCI 1.1's fallback: an index of referrers tagged `sha256-<hex>`. */
+    async fromFallbackTag(subject, signal) {
+        const tag = subject.replace(':', '-');
+        const index = await this.client.getManifest(this.repository, tag, signal);
+        if (!index)
+            return [];
+        return this.descriptors(index.bytes, subject, `the fallback tag ${tag}`);
+    }
+    descriptors(body, subject, what) {
+        let doc;
+        try {
+            doc = JSON.parse(body.toString('utf8'));
+        }
+        catch {
+            doc = {};
+        }
+        if (!Array.isArray(doc.manifests)) {
+            throw new RemoteError({
+                service: this.client.label,
+                message: `${this.client.label}: ${what} in ${this.repository} is not an image index of referrers.`,
+            });
+        }
+        return doc.manifests
+            .filter((d) => typeof d.digest === 'string' && referrers_DIGEST.test(d.digest))
+            .map((d) => ({
+            digest: d.digest,
+            artifactType: typeof d.artifactType === 'string' ? d.artifactType : '',
+            subject,
+        }));
+    }
+    async cosignTags(subject, signal) {
+        const base = subject.replace(':', '-');
+        const found = await Promise.all(COSIGN_SUFFIXES.map(async (suffix) => {
+            const tag = `${base}.${suffix}`;
+            const manifest = await this.client.getManifest(this.repository, tag, signal);
+            if (!manifest)
+                return undefined;
+            return {
+                digest: manifest.digest,
+                artifactType: artifactTypeOf(manifest.bytes) ?? manifest.mediaType,
+                subject,
+                tag,
+            };
+        }));
+        return found.filter((f) => f !== undefined);
+    }
+    async typeOf(digest, signal) {
+        const manifest = await this.client.getManifest(this.repository, digest, signal);
+        if (!manifest) {
+            throw new RemoteError({
+                service: this.client.label,
+                status: 404,
+                message: `${this.client.label} lists referrer ${this.repository}@${digest}, but the manifest does not exist.`,
+            });
+        }
+        return artifactTypeOf(manifest.bytes) ?? manifest.mediaType;
+    }
+    /** The digests the referrers API lists for `subject` (every page), or undefined when it is not served. */
+    async listedDigests(subject, signal) {
+        const list = await this.fromApi(subject, signal);
+        return list && new Set(list.map((r) => r.digest));
+    }
+}
+/** Finds the referrers of `roots` on the source, copies what the target lacks, and verifies every one. */
+async function copyReferrers(ports, selection, roots, label, signal) {
+    const finder = new ReferrerFinder(ports.source, ports.sourceRepository, selection, ports.log);
+    const { found, notes } = await finder.discover(roots, signal);
+    const results = found.map((f) => ({
+        digest: f.digest,
+        artifactType: f.artifactType,
+        subject: f.subject,
+        ...(f.tag ? { tag: f.tag } : {}),
+        status: 'planned',
+    }));
+    if (found.length === 0) {
+        ports.log.info(`${label}: no referrers to copy`);
+        return { referrers: results, notes };
+    }
+    ports.log.info(`${label}: ${found.length} referrer${found.length === 1 ? '' : 's'} (${describeReferrerCounts(results)})`);
+    // What the target holds already: unchanged, to import, or a cosign tag that holds something else.
+    const reading = Promise.all(found.map(async (f, i) => {
+        const r = results[i];
+        const held = await Promise.all(ports.repositories.map((repo) => ports.target.headManifest(repo, f.tag ?? f.digest, signal)));
+        if (held.every((h) => h?.digest === f.digest))
+            r.status = 'unchanged';
+        const moved = f.tag ? held.findIndex((h) => h !== undefined && h.digest !== f.digest) : -1;
+        if (moved >= 0 && !ports.force) {
+            r.status = 'failed';
+            r.error = `target tag ${ports.repositories[moved]}:${f.tag} holds ${held[moved].digest}, not the source's ${f.digest}; set force: true to replace it`;
+        }
+    }));
+    try {
+        await reading;
+    }
+    catch (err) {
+        if (signal.aborted)
+            throw err;
+        // Without reading the target, nothing copied could be verified: copy nothing, and say why.
+        const why = asImportError(err).message;
+        for (const r of results)
+            Object.assign(r, { status: 'failed', error: 'the target cannot be read from the runner' });
+        return {
+            referrers: results,
+            notes,
+            failure: new VerificationError(`${label}: its referrers cannot be checked in ${ports.targetLabel}, which the runner cannot read (${why}).`, 'Referrers are verified through the target registry API: let the runner reach the target registry, or set referrers: none.'),
+        };
+    }
+    if (ports.dryRun) {
+        for (const r of results) {
+            ports.log.info(`${label}: would ${r.status === 'planned' ? 'copy' : `leave (${r.status})`} referrer ${r.digest} (${r.artifactType})`);
+        }
+        return { referrers: results, notes, ...failureOf(results, ports.targetLabel, true) };
+    }
+    // Parents first: a signature of an SBOM is imported after the SBOM.
+    for (let depth = 1; depth <= REFERRER_LIMITS.depth; depth++) {
+        await Promise.all(found.map(async (f, i) => {
+            const r = results[i];
+            if (f.depth !== depth || r.status !== 'planned')
+                return;
+            try {
+                await ports.limit(() => ports.importManifest(f.digest, f.tag, signal));
+                r.status = 'imported';
+                ports.log.info(`${label}: referrer ${f.digest} (${f.artifactType}) imported`);
+            }
+            catch (err) {
+                if (signal.aborted)
+                    throw err;
+                r.status = 'failed';
+                r.error = `the import failed: ${asImportError(err).message}`;
+            }
+        }));
+    }
+    await verify(ports, found, results, signal);
+    return { referrers: results, notes, ...failureOf(results, ports.targetLabel, false) };
+}
+/** The image's failure when a referrer did not land (or, planned, would not). */
+function failureOf(results, targetLabel, dryRun) {
+    const failed = results.filter((r) => r.status === 'failed');
+    if (failed.length === 0)
+        return {};
+    const list = failed
+        .map((r) => `${r.digest} (${r.artifactType}${r.tag ? `, tag ${r.tag}` : ''}): ${r.error ?? 'unknown'}`)
+        .join('; ');
+    const of = `${failed.length} of ${results.length} referrer${results.length === 1 ? '' : 's'}`;
+    return {
+        failure: dryRun
+            ? new VerificationError(`${of} would not land in ${targetLabel}: ${list}.`)
+            : new VerificationError(`The image landed in ${targetLabel}, but ${of} did not: ${list}.`, 'The image itself is imported; a policy that requires these signatures or SBOMs will refuse it. Re-run to copy what is missing (referrers already copied stay unchanged). importImage copying referrer manifests by digest is not documented by Microsoft: if it keeps reporting success without them, copy them with oras or regctl.'),
+    };
+}
+/** Every referrer that should be there is read back from the target: listed by its referrers API, or its tag. */
+async function verify(ports, found, results, signal) {
+    const landed = (i) => results[i].status === 'imported' || results[i].status === 'unchanged';
+    const fail = (i, why) => {
+        results[i].status = 'failed';
+        results[i].error = why;
+    };
+    for (const repo of ports.repositories) {
+        const finder = new ReferrerFinder(ports.target, repo, 'all', ports.log);
+        const subjects = [...new Set(found.filter((f, i) => landed(i) && !f.tag).map((f) => f.subject))];
+        const listed = new Map(await Promise.all(subjects.map(async (s) => [s, await finder.listedDigests(s, signal)])));
+        await Promise.all(found.map(async (f, i) => {
+            if (!landed(i))
+                return;
+            if (f.tag) {
+                const now = await ports.target.headManifest(repo, f.tag, signal);
+                if (now?.digest !== f.digest) {
+                    fail(i, `after the import, ${repo}:${f.tag} ${now ? `holds ${now.digest}` : 'does not exist'} in the target`);
+                }
+                return;
+            }
+            const digests = listed.get(f.subject);
+            if (!digests) {
+                fail(i, `${ports.targetLabel} does not serve the OCI referrers API, so it cannot be verified`);
+            }
+            else if (!digests.has(f.digest)) {
+                fail(i, `${results[i].status === 'imported' ? 'importImage reported success' : 'the target holds it'}, but the target's referrers API does not list it for ${repo}@${f.subject}`);
+            }
+        }));
+    }
+}
+/**
+ * The referrers step of one image, after the image landed (or was planned): the roots are its digest and, for an
+ * index, every manifest it lists; the copies go to each of its target repositories.
+ */
+async function runReferrers(run, spec, result, plan, signal) {
+    const label = spec.sourceText;
+    const selection = run.config.referrers;
+    if (selection === 'none')
+        return;
+    const digest = result.targets.find((t) => t.digest)?.digest ?? result.sourceDigest;
+    if (!plan?.client || !digest) {
+        throw new VerificationError(`${label}: its referrers cannot be looked up, because ${plan?.unreachable ?? 'the source cannot be read from the runner'}.`, 'Referrers are found through the source registry API: make the source readable from the runner, or set referrers: none.');
+    }
+    const source = plan.client;
+    const roots = [digest];
+    if (result.mediaType && isIndexMediaType(result.mediaType)) {
+        const index = await source.getManifest(spec.source.repository, digest, signal);
+        if (index)
+            roots.push(...childDigests(index.bytes));
+    }
+    const { registry, client } = await run.target();
+    const repositories = [...new Set([...spec.targets.map((t) => t.repository), ...spec.untaggedRepositories])];
+    const outcome = await copyReferrers({
+        log: run.log,
+        source,
+        sourceRepository: spec.source.repository,
+        target: client,
+        targetLabel: registry.loginServer,
+        repositories,
+        force: run.config.force,
+        dryRun: run.config.dryRun,
+        limit: run.slots,
+        importManifest: (referrer, tag, signal) => {
+            const body = {
+                source: { ...plan.source, sourceImage: sourceImage(spec.source, referrer) },
+                ...(tag
+                    ? { targetTags: repositories.map((r) => `${r}:${tag}`) }
+                    : { untaggedTargetRepositories: repositories }),
+                mode: run.config.force ? 'Force' : 'NoForce',
+            };
+            const watch = repositories.map((repository) => ({
+                key: tag ? `${repository}:${tag}` : repository,
+                repository,
+                tag,
+                ref: `${registry.loginServer}/${repository}${tag ? `:${tag}` : ''}`,
+                before: undefined,
+            }));
+            return run.importManifest(registry, body, referrer, watch, signal);
+        },
+    }, selection, roots, label, signal);
+    result.referrers = outcome.referrers;
+    result.notes.push(...outcome.notes);
+    if (outcome.failure)
+        throw outcome.failure;
+}
+function referrerKind(artifactType) {
+    const t = artifactType.toLowerCase();
+    if (/spdx|cyclonedx|sbom|syft/.test(t))
+        return 'SBOM';
+    if (/signature|simplesigning|cosign\.artifact\.sig|sigstore\.bundle/.test(t))
+        return 'signature';
+    if (/in-toto|intoto|dsse|provenance|attestation|slsa|vex|vuln/.test(t))
+        return 'attestation';
+    return 'other referrer';
+}
+/** "2 signatures, 1 SBOM" (and how many failed), for the summary and the log. */
+function describeReferrerCounts(referrers) {
+    if (referrers.length === 0)
+        return 'no referrers';
+    const counts = new Map();
+    for (const r of referrers) {
+        const kind = referrerKind(r.artifactType);
+        counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    const order = ['signature', 'SBOM', 'attestation', 'other referrer'];
+    const parts = order
+        .filter((k) => counts.has(k))
+        .map((k) => `${counts.get(k)} ${k}${counts.get(k) === 1 ? '' : 's'}`);
+    const failed = referrers.filter((r) => r.status === 'failed').length;
+    if (failed)
+        parts.push(`${failed} failed`);
+    return parts.join(', ');
+}
+/** Runs at most `limit` pieces of work at once, across every image of a run. */
+function limiter(limit) {
+    let active = 0;
+    const waiting = [];
+    return async (work) => {
+        // A finished piece of work hands its slot straight to the next waiting one.
+        if (active >= limit)
+            await new Promise((resolve) => waiting.push(resolve));
+        else
+            active++;
+        try {
+            return await work();
+        }
+        finally {
+            const next = waiting.shift();
+            if (next)
+                next();
+            else
+                active--;
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./lib/engine/config.js
 /**
  * The engine's configuration: built from raw string inputs (the Action's `with:`, the CLI's flags, the Pipelines
  * task's inputs), validated all at once, and returned as one typed object. Every problem is reported together in one
  * `InputError`, each naming the input, the bad value (secrets as `***`) and the fix.
  */
+
+
+
 
 
 
@@ -86926,6 +88581,7 @@ const INPUTS = {
     locked: 'locked',
     platform: 'platform',
     expectedDigest: 'expected-digest',
+    referrers: 'referrers',
 };
 /** Inputs whose values are secrets: adapters mask them before anything else, and problems show them as `***`. */
 const SECRET_INPUTS = [INPUTS.clientSecret, INPUTS.sourcePassword];
@@ -86992,6 +88648,7 @@ const DEFAULTS = {
     maxParallel: 8,
     dryRun: false,
     locked: false,
+    referrers: 'none',
 };
 const MAX_PARALLEL_LIMIT = 64;
 const TIMEOUT_LIMIT_MS = 6 * 3600_000;
@@ -87002,7 +88659,12 @@ function parseConfig(raw, ports = {}) {
     const p = new Problems();
     const get = (name) => {
         const value = raw[name]?.trim();
-        return value === '' ? undefined : value;
+        if (value === undefined || value === '')
+            return undefined;
+        if (!SECRET_INPUTS.includes(name)) {
+            p.characters(name, value, !FREE_TEXT_INPUTS.includes(name));
+        }
+        return value;
     };
     const bool = (name, fallback) => {
         const text = get(name);
@@ -87104,7 +88766,15 @@ function parseConfig(raw, ports = {}) {
     });
     // Behaviour.
     const force = bool(INPUTS.force, DEFAULTS.force);
-    const pinDigest = bool(INPUTS.pinDigest, DEFAULTS.pinDigest);
+    const pinText = get(INPUTS.pinDigest);
+    const pinDigestStrict = pinText?.trim().toLowerCase() === 'strict';
+    let pinDigest = DEFAULTS.pinDigest;
+    if (pinText !== undefined && !pinDigestStrict) {
+        const parsed = parseBoolean(pinText);
+        if (parsed === undefined)
+            p.add(INPUTS.pinDigest, pinText, "must be 'true', 'false' or 'strict' (default 'true')");
+        pinDigest = parsed ?? DEFAULTS.pinDigest;
+    }
     const wait = bool(INPUTS.wait, DEFAULTS.wait);
     const dryRun = bool(INPUTS.dryRun, DEFAULTS.dryRun);
     const locked = bool(INPUTS.locked, DEFAULTS.locked);
@@ -87125,6 +88795,13 @@ function parseConfig(raw, ports = {}) {
     if (locked && lockFile === undefined) {
         p.add(INPUTS.locked, 'true', 'needs lock-file: set lock-file to the lock file to check against, or remove locked');
     }
+    const referrersText = get(INPUTS.referrers);
+    const referrers = referrersText === undefined
+        ? DEFAULTS.referrers
+        : (p.check(INPUTS.referrers, referrersText, checkReferrers(referrersText)) ?? DEFAULTS.referrers);
+    if (referrers !== 'none' && !wait) {
+        p.add(INPUTS.referrers, referrersText ?? '', 'needs wait: true (referrers are copied once their image has landed, and verified); remove wait: false or set referrers: none');
+    }
     p.throwIfAny();
     // No problems: every required value is present.
     return {
@@ -87142,6 +88819,7 @@ function parseConfig(raw, ports = {}) {
         ...credentials,
         force,
         pinDigest,
+        ...(pinDigestStrict && { pinDigestStrict }),
         wait,
         timeoutMs,
         apiVersion,
@@ -87149,12 +88827,35 @@ function parseConfig(raw, ports = {}) {
         dryRun,
         ...(lockFile !== undefined && { lockFile }),
         locked,
+        referrers,
     };
 }
+/** Inputs whose values may hold any printable character (file paths, free text): only invisible ones are refused. */
+const FREE_TEXT_INPUTS = [
+    INPUTS.imagesFile,
+    INPUTS.lockFile,
+    INPUTS.audience,
+    INPUTS.sourceUsername,
+];
 /** Collects problems; redacts secret values. */
 class Problems {
     list = [];
+    /** Inputs with an invisible or look-alike character: that problem is the one to fix, the others follow from it. */
+    badCharacters = new Set();
+    /** Records an invisible or look-alike character in `value`, once per input; true when there was one. */
+    characters(input, value, asciiOnly = true, what = '') {
+        if (this.badCharacters.has(input))
+            return true;
+        const problem = suspiciousCharacter(value, { asciiOnly });
+        if (problem === undefined)
+            return false;
+        this.add(input, value, `${what}${problem}`);
+        this.badCharacters.add(input);
+        return true;
+    }
     add(input, value, message) {
+        if (this.badCharacters.has(input))
+            return;
         const secret = SECRET_INPUTS.includes(input);
         this.list.push({ input, value: secret && value !== '' ? '***' : value, message });
     }
@@ -87255,7 +88956,7 @@ function buildCloud(p, environment, armOverride, authorityOverride) {
     if (armOverride !== undefined) {
         const url = p.check(INPUTS.resourceManagerEndpoint, armOverride, checkHttpsUrl(armOverride));
         if (url !== undefined)
-            cloud = { ...cloud, armEndpoint: url.text, armScope: `${url.text}/.default` };
+            cloud = { ...cloud, armEndpoint: url.text, armScope: `${url.text}/.default`, discoverMetadata: true };
     }
     if (authorityOverride !== undefined) {
         const url = p.check(INPUTS.authorityHost, authorityOverride, checkHttpsUrl(authorityOverride));
@@ -87264,6 +88965,7 @@ function buildCloud(p, environment, armOverride, authorityOverride) {
                 ...cloud,
                 authorityHost: url.text,
                 disableInstanceDiscovery: !MICROSOFT_AUTHORITY_HOSTS.has(url.hostname),
+                authorityGiven: true,
             };
         }
     }
@@ -87399,6 +89101,8 @@ function parseImagesInput(p, text) {
         const line = (hash === -1 ? rawLine : rawLine.slice(0, hash)).trim();
         if (line === '')
             return;
+        if (p.characters(origin, hash === -1 ? rawLine : rawLine.slice(0, hash)))
+            return;
         const parts = line.split('->');
         if (parts.length > 2) {
             p.add(origin, line, "has more than one '->'; write 'SOURCE -> TARGET[, TARGET...]'");
@@ -87422,6 +89126,8 @@ function parseImagesInput(p, text) {
     return drafts;
 }
 const ENTRY_KEYS = ['source', 'targets', 'untagged-repositories', 'platform', 'expected-digest'];
+/** Alias uses allowed in an images file (yaml's own default): a "billion laughs" file is refused, not expanded. */
+const MAX_YAML_ALIASES = 100;
 /** `images-file`: YAML or JSON, a list of entries, or `{images: [...]}`. */
 function parseImagesFile(p, path, readFile) {
     const input = INPUTS.imagesFile;
@@ -87434,6 +89140,12 @@ function parseImagesFile(p, path, readFile) {
         text = readFile(path);
     }
     catch (err) {
+        // The host's file rules (workspace, type, size) say what is wrong and what to do.
+        if (err instanceof errors_InputError) {
+            for (const problem of err.problems)
+                p.add(problem.input, problem.value, problem.message);
+            return [];
+        }
         const reason = err instanceof Error ? err.message : String(err);
         p.add(input, path, `cannot be read (${reason}); give a path relative to the workspace, and check out the repository first`);
         return [];
@@ -87441,9 +89153,12 @@ function parseImagesFile(p, path, readFile) {
     const lineCounter = new dist/* LineCounter */.HN();
     const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
     if (doc.errors.length > 0) {
+        // The file may not be an images file at all (a key file, .netrc): show where and what kind of error, and the
+        // line's shape with its letters and digits masked, never its text.
+        const lines = text.split(/\r?\n|\r/);
         for (const error of doc.errors.slice(0, 5)) {
-            const line = lineCounter.linePos(error.pos[0]).line;
-            p.add(`${input} line ${line}`, path, `is not valid YAML or JSON: ${firstLine(error.message)}`);
+            const { line, col } = lineCounter.linePos(error.pos[0]);
+            p.add(`${input} line ${line}`, path, `is not valid YAML or JSON: ${YAML_ERRORS[error.code] ?? 'a syntax error'} at column ${col} (the line's shape: ${JSON.stringify(maskedExcerpt(lines[line - 1] ?? '', col))})`);
         }
         return [];
     }
@@ -87455,7 +89170,8 @@ function parseImagesFile(p, path, readFile) {
     let node = doc.contents;
     if ((0,dist/* isMap */.jh)(node)) {
         for (const pair of node.items) {
-            const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : stringify(pair.key);
+            // String(node) prints YAML (an alias as `*name`) without expanding it.
+            const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : String(pair.key);
             if (key !== 'images') {
                 p.add(`${input}${lineOf(pair.key)}`, key, "has an unknown top-level key; the file holds a list of images, or 'images:' with that list");
             }
@@ -87471,14 +89187,39 @@ function parseImagesFile(p, path, readFile) {
         return [];
     }
     const drafts = [];
+    let aliasBomb = false;
     node.items.forEach((item, index) => {
+        if (aliasBomb)
+            return;
         const origin = `${input} entry ${index + 1}${lineOf(item)}`;
-        const value = (0,dist/* isNode */.Ll)(item) ? item.toJS(doc) : item;
+        let value;
+        try {
+            value = (0,dist/* isNode */.Ll)(item) ? item.toJS(doc, { maxAliasCount: MAX_YAML_ALIASES }) : item;
+        }
+        catch (err) {
+            // yaml refuses to expand aliases past maxAliasCount ("billion laughs"); anything else it throws is a bad file too.
+            aliasBomb = true;
+            p.add(origin, path, 
+            // yaml's message names the alias; the file's text is not shown.
+            /excessive alias count|resource exhaustion/i.test(String(err))
+                ? `expands YAML aliases too often (more than ${MAX_YAML_ALIASES} uses: a "billion laughs" file); write each entry out in full, without anchors (&) and aliases (*)`
+                : /unresolved alias/i.test(String(err))
+                    ? 'cannot be read as YAML: it uses an alias (*name) whose anchor (&name) is not defined before it; write the value out in full'
+                    : 'cannot be read as YAML; write each entry out in full, without anchors (&), aliases (*) or tags (!)');
+            return;
+        }
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
             p.add(origin, stringify(value), "must be a mapping with at least 'source', e.g. '- source: docker.io/library/nginx:1.27'");
             return;
         }
         const entry = value;
+        for (const key of ENTRY_KEYS) {
+            const field = entry[key];
+            for (const text of typeof field === 'string' ? [field] : Array.isArray(field) ? field : []) {
+                if (typeof text === 'string' && p.characters(origin, text, true, `'${key}' `))
+                    return;
+            }
+        }
         for (const key of Object.keys(entry)) {
             if (!ENTRY_KEYS.includes(key)) {
                 p.add(origin, key, `has an unknown key '${key}'; the keys are ${ENTRY_KEYS.join(', ')}`);
@@ -87533,9 +89274,35 @@ function stringList(p, origin, key, value) {
 function stringify(value) {
     return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
-function firstLine(text) {
-    return text.split('\n')[0] ?? text;
-}
+/**
+ * What each yaml error code means, in fixed words: yaml's own messages quote the text they choked on (a tag, an
+ * escape, a token), and the file may not be an images file at all.
+ */
+const YAML_ERRORS = {
+    ALIAS_PROPS: 'an alias (*name) with an anchor or tag',
+    BAD_ALIAS: 'an alias (*name) whose anchor (&name) is not defined before it',
+    BAD_COLLECTION_TYPE: 'a tag that does not fit its value',
+    BAD_DIRECTIVE: 'an unknown directive (a line starting with %)',
+    BAD_DQ_ESCAPE: 'an invalid escape in a double-quoted string',
+    BAD_INDENT: 'bad indentation',
+    BAD_PROP_ORDER: 'an anchor or tag in the wrong place',
+    BAD_SCALAR_START: 'a plain value that starts with a reserved character (quote it)',
+    BLOCK_AS_IMPLICIT_KEY: 'a nested mapping where a key was expected',
+    BLOCK_IN_FLOW: 'a block value inside [...] or {...}',
+    DUPLICATE_KEY: 'a key given twice in one mapping',
+    IMPOSSIBLE: 'a syntax error',
+    KEY_OVER_1024_CHARS: 'a key longer than 1024 characters',
+    MISSING_CHAR: 'a missing character (a closing quote or bracket, a comma, a space after a colon or a dash)',
+    MULTILINE_IMPLICIT_KEY: 'a key that spans lines (a missing colon or dash?)',
+    MULTIPLE_ANCHORS: 'two anchors on one value',
+    MULTIPLE_DOCS: 'more than one document (---); keep one list',
+    MULTIPLE_TAGS: 'two tags on one value',
+    NON_STRING_KEY: 'a key that is not a string',
+    RESOURCE_EXHAUSTION: 'too many aliases (a "billion laughs" file)',
+    TAB_AS_INDENT: 'a tab used for indentation (use spaces)',
+    TAG_RESOLVE_FAILED: 'an unknown tag (!name)',
+    UNEXPECTED_TOKEN: 'unexpected text for this place',
+};
 // ---------------------------------------------------------------------------------------------------------------------
 // Single-value checks (exported for adapters and tests)
 /** Lists: newline or comma separated, trimmed, empty entries dropped, duplicates removed (first one kept). */
@@ -87791,6 +89558,83 @@ function formatPlatform(platform) {
     return [platform.os, platform.architecture, platform.variant].filter((x) => x !== undefined).join('/');
 }
 
+;// CONCATENATED MODULE: ./lib/engine/cloud.js
+/**
+ * A custom cloud's sign-in settings, read from its ARM as the Azure tools do: `GET <arm>/metadata/endpoints`. The ARM
+ * token audience of Azure Stack Hub and other custom clouds is not the ARM URL, so asking Entra for `<arm>/.default`
+ * fails with AADSTS500011. Read at the start of each run; nothing is cached across runs.
+ */
+
+
+
+/** The array form (one entry per cloud); clouds that predate it answer only the 2015-01-01 object form. */
+const METADATA_API_VERSIONS = ['2022-09-01', '2015-01-01'];
+const SERVICE = 'Azure Resource Manager';
+/** The cloud with its token audience and authority read from the ARM metadata (authority-host wins when given). */
+async function discoverCloud(cloud, http, log) {
+    const arm = cloud.armEndpoint.replace(/\/+$/, '');
+    let entry;
+    let refused = '';
+    for (const version of METADATA_API_VERSIONS) {
+        const url = `${arm}/metadata/endpoints?api-version=${version}`;
+        const res = await http.send({ method: 'GET', url, headers: { accept: 'application/json' } }, { service: SERVICE, followRedirects: false });
+        if (res.status !== 200) {
+            refused = `HTTP ${res.status} for ${describeUrl(url)}?api-version=${version}`;
+            log.debug(`cloud metadata: ${refused}`);
+            continue;
+        }
+        entry = pick(jsonBody(res), arm);
+        if (entry)
+            break;
+        refused = `no cloud with resourceManager ${arm} in the answer to api-version ${version}`;
+    }
+    const auth = entry?.authentication;
+    const audience = Array.isArray(auth?.audiences) ? auth.audiences[0] : undefined;
+    const login = typeof auth?.loginEndpoint === 'string' ? auth.loginEndpoint : undefined;
+    const loginUrl = login ? safeUrl(login) : undefined;
+    if (typeof audience !== 'string' ||
+        !audience ||
+        (!cloud.authorityGiven && loginUrl?.protocol !== 'https:')) {
+        throw new RemoteError({
+            service: SERVICE,
+            message: `${arm} did not describe its cloud at /metadata/endpoints (${refused || 'no authentication.audiences or loginEndpoint'}).`,
+            hint: 'Check resource-manager-endpoint: it must be the Azure Resource Manager endpoint of an Azure cloud (for Azure Stack Hub https://management.<region>.<fqdn>), which serves /metadata/endpoints.',
+        });
+    }
+    // az's rule: the resource ID plus /.default, a trailing slash kept (https://management.core.windows.net//.default).
+    const next = { ...cloud, armScope: `${audience}/.default` };
+    if (cloud.authorityGiven || !loginUrl) {
+        log.info(`Cloud metadata of ${arm}: ARM token audience ${audience}`);
+        return next;
+    }
+    const authorityHost = loginUrl.origin;
+    log.info(`Cloud metadata of ${arm}: ARM token audience ${audience}, authority ${authorityHost}`);
+    return {
+        ...next,
+        authorityHost,
+        disableInstanceDiscovery: !MICROSOFT_AUTHORITY_HOSTS.has(loginUrl.hostname),
+    };
+}
+/** The entry for this ARM: from the array form the one whose resourceManager is `arm` (or the only one). */
+function pick(body, arm) {
+    if (Array.isArray(body)) {
+        const entries = body.filter((e) => typeof e === 'object' && e !== null);
+        const same = (value) => typeof value === 'string' && value.replace(/\/+$/, '').toLowerCase() === arm.toLowerCase();
+        return entries.find((e) => same(e.resourceManager)) ?? (entries.length === 1 ? entries[0] : undefined);
+    }
+    if (typeof body === 'object' && body !== null && 'authentication' in body)
+        return body;
+    return undefined;
+}
+function safeUrl(text) {
+    try {
+        return new URL(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./lib/engine/hints.js
 /**
  * A failed import operation, explained: ACR reports what went wrong inside one long message; this finds the cause
@@ -87804,7 +89648,7 @@ const RULES = [
         hint: 'A target tag already points to another image: set force: true to overwrite it, or choose another target tag.',
     },
     {
-        test: /UNAUTHORIZED|authentication required|Unauthorized/,
+        test: /unauthorized|authentication required|authentication failed/i,
         hint: "The source registry refused Azure's pull: give source-username and source-password (for Docker Hub an access token), check they may pull this repository, and for Docker Hub official images use the library/ prefix (docker.io/library/nginx).",
     },
     {
@@ -87828,16 +89672,22 @@ const RULES = [
         hint: 'The source registry does not allow exports (policies.exportPolicy.status is disabled): enable it, or import from another registry.',
     },
 ];
-/** What to change for an import failure with this code and text, when a rule knows it. */
-function importFailureHint(code, message) {
-    return RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)))?.hint;
+/** An existing tag, when the action did not read the source digest: it cannot know the tag holds another image. */
+const UNPINNED_EXISTS_HINT = 'A target tag already exists. The source digest was not read before the import (pin-digest: false, or the source is not reachable from the runner), so the tag may well hold this same image: set pin-digest: true so a tag that already holds the digest is left alone, or force: true to overwrite the tag.';
+/**
+ * What to change for an import failure with this code and text, when a rule knows it. `unpinned`: the import went by
+ * tag, without the source digest.
+ */
+function importFailureHint(code, message, unpinned = false) {
+    const rule = RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)));
+    return unpinned && rule === RULES[0] ? UNPINNED_EXISTS_HINT : rule?.hint;
 }
-function describeImportFailure(code, message, label) {
+function describeImportFailure(code, message, label, unpinned = false) {
     return new RemoteError({
         service: 'Azure Container Registry',
         code,
         message: `Import of ${label} failed: ${code ? `${code}: ` : ''}${message}`,
-        hint: importFailureHint(code, message),
+        hint: importFailureHint(code, message, unpinned),
     });
 }
 
@@ -87846,6 +89696,10 @@ function describeImportFailure(code, message, label) {
  * The import engine: sign in, find the target registry, pin each source to its digest, import exactly that digest,
  * finish as soon as the target visibly holds it, verify, and return one result per image.
  */
+
+
+
+
 
 
 
@@ -87887,14 +89741,26 @@ class Run {
     target;
     targetClient;
     acrClients = new Map();
+    /** Aborted when the run is over: sign-ins still in flight (a stalled endpoint) stop then. */
+    stopped = new AbortController();
+    /** One client per plain source registry: a token it gets for a repository serves every image read from there. */
+    sourceClients = new Map();
     /** The import operation each image waits for, by the image's abort signal: a timeout names it. */
     operations = new WeakMap();
+    /** How each image's source is reached, for its referrers; and the run-wide max-parallel for referrer imports. */
+    plans = new WeakMap();
+    referrerSlots;
     constructor(config, ports, options) {
         this.config = config;
         this.ports = ports;
         this.options = options;
         this.log = ports.logger;
-        this.http = new http_HttpClient(ports.transport, ports.clock, ports.logger);
+        this.referrerSlots = limiter(config.maxParallel);
+        // No single request may use more than half of an image's time (and never more than 30 s): one that stalls or
+        // dribbles fails, naming its service, while the image still has time to report it.
+        this.http = new http_HttpClient(ports.transport, ports.clock, ports.logger, {
+            requestDeadlineMs: Math.min(REQUEST_DEADLINE_MS, Math.max(1_000, Math.floor(config.timeoutMs / 2))),
+        });
         const auth = {
             mode: config.auth,
             tenantId: config.tenantId,
@@ -87906,23 +89772,30 @@ class Run {
         };
         // Choosing the mode is synchronous, so a run with no way to sign in fails before any request.
         this.mode = ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
+        // A custom cloud (resource-manager-endpoint) names its token audience and authority in its ARM metadata.
+        const cloud = config.cloud.discoverMetadata
+            ? handled(() => discoverCloud(config.cloud, this.http, this.log))
+            : Promise.resolve(config.cloud);
         this.choice = ports.credential
             ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
-            : createCredential(auth, ports.authHost, ports.clock, ports.mask);
+            : cloud.then((c) => createCredential({ ...auth, authorityHost: c.authorityHost, disableInstanceDiscovery: c.disableInstanceDiscovery }, ports.authHost, ports.clock, ports.mask, this.http));
         this.choice.catch(() => undefined);
-        this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask);
-        this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, (fresh) => this.tokens.token(config.cloud.armScope, fresh));
+        this.tokens = new TokenProvider(this.choice, auth, ports.clock, ports.mask, this.stopped.signal);
+        this.arm = new ArmClient(this.http, ports.clock, config.cloud.armEndpoint, config.apiVersion, async (fresh) => this.tokens.token((await cloud).armScope, fresh), this.log, ports.clock.now() + config.timeoutMs);
     }
     async execute(started) {
         this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
         // Start the sign-in and the target lookup at once; source resolution runs beside it.
         const target = this.targetRegistry();
+        let registry;
+        target.then((r) => (registry = r)).catch(() => undefined);
         const images = this.config.images;
         const lock = this.options.lock;
         const results = lock
             ? await this.lockedRun(lock)
             : await mapLimit(images, this.config.maxParallel, (spec) => this.importOne(spec));
-        const registry = await target.catch(() => undefined);
+        // Every image is done (each within its timeout); a lookup that is still waiting is not waited for.
+        this.stopped.abort(new Error('the run is over'));
         return {
             registry: registry && { name: registry.name, loginServer: registry.loginServer, id: registry.id },
             images: results,
@@ -87937,8 +89810,9 @@ class Run {
         const checks = await mapLimit(images, this.config.maxParallel, async (spec) => {
             const started = this.ports.clock.now();
             try {
-                const plan = await this.planSource(spec);
-                const resolved = await this.resolveSource(spec, plan, AbortSignal.timeout(this.config.timeoutMs));
+                const signal = AbortSignal.timeout(this.config.timeoutMs);
+                const plan = await abortable(this.planSource(spec), signal);
+                const resolved = await this.resolveSource(spec, plan, signal);
                 const drift = lockDrift(spec.sourceText, resolved?.info.digest, lock.get(spec.sourceText));
                 return { spec, started, pre: { plan, resolved }, drift };
             }
@@ -88055,14 +89929,13 @@ class Run {
         if (this.config.sourceFederation)
             return this.federatedSource(host, image);
         if (creds) {
-            const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, creds, host);
             return {
                 source: {
                     registryUri: host,
                     sourceImage: image,
                     credentials: { ...(creds.username ? { username: creds.username } : {}), password: creds.password },
                 },
-                client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
+                client: this.sourceClient(host),
             };
         }
         if (!PUBLIC_REGISTRIES.has(host)) {
@@ -88071,11 +89944,16 @@ class Run {
             if (acr)
                 return { source: { resourceId: acr.id, sourceImage: image }, client: this.acrClient(acr) };
         }
-        const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, undefined, host);
-        return {
-            source: { registryUri: host, sourceImage: image },
-            client: new RegistryClient(this.http, registryApiHost(host), authorizer, host),
-        };
+        return { source: { registryUri: host, sourceImage: image }, client: this.sourceClient(host) };
+    }
+    sourceClient(host) {
+        let client = this.sourceClients.get(host);
+        if (!client) {
+            const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, this.config.sourceCredentials, host);
+            client = new RegistryClient(this.http, registryApiHost(host), authorizer, host);
+            this.sourceClients.set(host, client);
+        }
+        return client;
     }
     /**
      * A source ACR in another tenant, signed in with a second federated identity: its Entra token is exchanged at the
@@ -88118,6 +89996,12 @@ class Run {
                 plan.unreachable = `the runner cannot read the source registry (${err.message})`;
                 return undefined;
             }
+            // A source the runner cannot connect to (no DNS, refused, timed out) may still be reachable from Azure.
+            const kind = err instanceof RemoteError && err.status === undefined ? connectFailure(err) : undefined;
+            if (kind && !spec.platform) {
+                plan.unreachable = `${plan.client.label} cannot be reached from the runner (${describeConnectFailure(kind)})`;
+                return undefined;
+            }
             throw err;
         }
         if (!info) {
@@ -88155,15 +90039,16 @@ class Run {
                 hint: 'Set platform to one of the listed platforms.',
             });
         }
-        const child = await plan.client.headManifest(ref.repository, entry.digest, signal);
+        // The child is the digest the index read above names, checked against the bytes the registry sends for it.
+        const child = await plan.client.getManifest(ref.repository, entry.digest, signal);
         if (!child)
             throw new RemoteError({
                 service: plan.client.label,
                 message: `Platform manifest ${entry.digest} is missing.`,
             });
         return {
-            info: child,
-            platformNote: `Imported only ${wanted}: digest ${child.digest} is that platform's manifest, not the index digest ${info.digest}.`,
+            info: { digest: entry.digest, mediaType: child.mediaType, size: child.size },
+            platformNote: `Imported only ${wanted}: digest ${entry.digest} is that platform's manifest, not the index digest ${info.digest}.`,
         };
     }
     // -------------------------------------------------------------------------------------------------------------------
@@ -88177,6 +90062,8 @@ class Run {
         const deadline = started + this.config.timeoutMs;
         try {
             await this.importSteps(spec, result, controller.signal, deadline, pre);
+            if (this.config.referrers !== 'none')
+                await this.referrers(spec, result, controller.signal, deadline);
         }
         catch (err) {
             const reason = controller.signal.aborted && controller.signal.reason instanceof ImportError
@@ -88203,7 +90090,8 @@ class Run {
     }
     async importSteps(spec, result, signal, deadline, pre) {
         const label = spec.sourceText;
-        const plan = pre?.plan ?? (await this.planSource(spec));
+        const plan = pre?.plan ?? (await abortable(this.planSource(spec), signal));
+        this.plans.set(result, plan);
         // Resolve the source while the target is being found and its tags read.
         const resolving = pre
             ? Promise.resolve(pre.resolved)
@@ -88216,7 +90104,7 @@ class Run {
             targetStates.catch((err) => err),
         ]);
         // A problem with signing in or with the target concerns every image: report it before a source problem.
-        const target = await this.targetRegistry();
+        const target = await abortable(this.targetRegistry(), signal);
         if (!resolution.ok)
             throw resolution.error;
         const resolved = resolution.value;
@@ -88229,6 +90117,9 @@ class Run {
             this.log.info(`${label}: resolved to ${digest} (${resolved.info.mediaType})`);
         }
         else if (plan.unreachable) {
+            if (this.config.pinDigestStrict) {
+                throw new VerificationError(`${label}: ${plan.unreachable}, and pin-digest: strict refuses to import a source whose digest was not read before the import.`, 'Let the runner reach the source registry (DNS, firewall, proxy: HTTPS_PROXY / NO_PROXY), or set pin-digest: true to import by tag and read the digest from the target afterwards.');
+            }
             result.notes.push(`Imported by tag: ${plan.unreachable}, so the digest was read from the target after the import instead of pinned before it.`);
             this.log.warning(`${label}: ${plan.unreachable}; importing by tag and reading the digest from the target afterwards.`);
         }
@@ -88261,7 +90152,16 @@ class Run {
                 .map(async (s) => {
                 s.before = (await client.headManifest(s.repository, digest, signal)) ? digest : undefined;
             }));
-            if (dataPlane.every((s) => s.before === digest)) {
+            const held = dataPlane.every((s) => s.before === digest);
+            const incomplete = held && resolved && isIndexMediaType(resolved.info.mediaType)
+                ? await missingChildren(client, dataPlane, digest, signal)
+                : [];
+            if (incomplete.length) {
+                const note = `The target held ${digest} but not ${incomplete.length} of its manifests (${incomplete.join(', ')}): imported it again to complete it.`;
+                result.notes.push(note);
+                this.log.warning(`${label}: ${note}`);
+            }
+            else if (held) {
                 result.status = this.config.dryRun ? 'planned' : 'unchanged';
                 if (this.config.dryRun)
                     result.plan = 'unchanged';
@@ -88299,7 +90199,7 @@ class Run {
         }
         this.log.info(`${label}: importing ${body.source.sourceImage} into ${target.name} (${mode})`);
         const start = await this.arm.beginImport(target, body, signal).catch((err) => {
-            throw withImportHint(err);
+            throw withImportHint(err, digest === undefined);
         });
         if (!this.config.wait) {
             result.status = 'submitted';
@@ -88356,8 +90256,8 @@ class Run {
     }
     /** What each target tag holds before the import (the watch only trusts changes it saw happen). */
     async readTargets(spec, signal) {
-        const target = await this.targetRegistry();
-        const client = await this.targetDataPlane();
+        const target = await abortable(this.targetRegistry(), signal);
+        const client = await abortable(this.targetDataPlane(), signal);
         const states = this.targetKeys(spec, target);
         await Promise.all(states
             .filter((s) => s.tag !== undefined)
@@ -88392,7 +90292,7 @@ class Run {
             if (isIndexMediaType(result.mediaType))
                 result.platforms = platformsOf(manifest.bytes);
             else {
-                const artifactType = artifactTypeOf(manifest.bytes);
+                const artifactType = run_artifactTypeOf(manifest.bytes);
                 if (artifactType)
                     result.artifactType = artifactType;
             }
@@ -88404,6 +90304,10 @@ class Run {
     /** The time limit of one image ran out; once the import was accepted, the error names its operation. */
     timeoutError(label, operation) {
         const limit = formatMs(this.config.timeoutMs);
+        const waiting = this.http.waitingFor();
+        if (!operation && waiting) {
+            return new TimeoutError(`Importing ${label} did not finish within ${limit}. No answer from ${waiting}.`, 'That endpoint did not answer in time: check that it is up and reachable from the runner (authority-host, resource-manager-endpoint, the source registry; HTTPS_PROXY/NO_PROXY), then re-run.');
+        }
         return operation
             ? new TimeoutError(`Importing ${label} did not finish within ${limit}; the operation is still running in Azure (${describeOperation(operation)}).`, 'Raise timeout if the image is large, or check the source registry: imports from slow or failing registries can hang.')
             : new TimeoutError(`Importing ${label} did not finish within ${limit}.`, 'Raise timeout, or check that the source registry and Azure answer: the log shows which requests were retried.');
@@ -88462,16 +90366,18 @@ class Run {
                 catch (err) {
                     if (signal.aborted)
                         throw signal.reason;
+                    if (err instanceof RemoteError && err.code === UNTRUSTED_ARM_URL)
+                        throw err;
                     if (++pollFailures > 5)
                         throw err;
                     this.log.debug(`${label}: polling the operation failed (${asImportError(err).message}); trying again`);
-                    pollAt = clock.now() + 2_000;
+                    pollAt = clock.now() + Math.max(2_000, err instanceof RemoteError ? (err.retryAfterMs ?? 0) : 0);
                     continue;
                 }
                 if (poll.state === 'succeeded')
                     return;
                 if (poll.state === 'failed')
-                    throw describeImportFailure(poll.code, poll.message, label);
+                    throw describeImportFailure(poll.code, poll.message, label, digest === undefined);
                 currentLocation = poll.location;
                 this.operations.set(signal, currentLocation);
                 pollAt = clock.now() + pollDelay(poll.retryAfterMs);
@@ -88490,6 +90396,23 @@ class Run {
         ]);
         return checks.every(Boolean);
     }
+    referrers(spec, result, signal, deadline) {
+        return runReferrers({
+            config: this.config,
+            log: this.log,
+            slots: this.referrerSlots,
+            target: async () => ({ registry: await this.targetRegistry(), client: await this.targetDataPlane() }),
+            importManifest: async (registry, body, digest, watch, signal) => {
+                const label = `${spec.sourceText} referrer ${digest}`;
+                const start = await this.arm.beginImport(registry, body, signal).catch((err) => {
+                    throw withImportHint(err);
+                });
+                if (!start.done) {
+                    await this.waitForImport(label, start.location, start.retryAfterMs, digest, watch, signal, deadline);
+                }
+            },
+        }, spec, result, this.plans.get(result), signal);
+    }
 }
 class ImportConflict extends VerificationError {
 }
@@ -88505,6 +90428,22 @@ function emptyResult(spec) {
         notes: [],
     };
 }
+/** Waits for shared work on behalf of one image: the image's own abort (its timeout) ends the wait, not the work. */
+function abortable(promise, signal) {
+    if (signal.aborted)
+        return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        promise.then((value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+        }, (err) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(err);
+        });
+    });
+}
 /**
  * Starts a shared piece of work whose result several images await later. Its failure is reported to each of them,
  * so an early rejection must not count as unhandled (which would end the process).
@@ -88513,6 +90452,33 @@ function handled(work) {
     const promise = work();
     promise.catch(() => undefined);
     return promise;
+}
+/**
+ * The child manifests of the index `digest` that some target repository lacks (HEADs in parallel): a target whose
+ * tag holds the index but lost a platform manifest is not unchanged.
+ */
+async function missingChildren(client, states, digest, signal) {
+    const repositories = [...new Set(states.map((s) => s.repository))];
+    const index = await client.getManifest(repositories[0], digest, signal);
+    if (!index)
+        return [digest];
+    const children = run_childDigests(index.bytes);
+    const missing = await Promise.all(repositories.flatMap((repository) => children.map(async (child) => (await client.headManifest(repository, child, signal)) ? undefined : `${repository}@${child}`)));
+    return missing.filter((m) => m !== undefined);
+}
+/** Every manifest an index lists (platforms and attestations alike). */
+function run_childDigests(index) {
+    try {
+        const entries = JSON.parse(index.toString('utf8')).manifests;
+        if (!Array.isArray(entries))
+            return [];
+        return entries
+            .map((e) => e.digest)
+            .filter((d) => typeof d === 'string');
+    }
+    catch {
+        return [];
+    }
 }
 /** Why a source does not match its lock entry, or undefined when it does. */
 function lockDrift(source, digest, locked) {
@@ -88525,10 +90491,10 @@ function lockDrift(source, digest, locked) {
     return undefined;
 }
 /** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
-function withImportHint(err) {
+function withImportHint(err, unpinned = false) {
     if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500)
         return err;
-    const hint = importFailureHint(err.code, err.message);
+    const hint = importFailureHint(err.code, err.message, unpinned);
     if (!hint)
         return err;
     return new RemoteError({
@@ -88542,18 +90508,18 @@ function withImportHint(err) {
     });
 }
 /** Container image configs; any other config media type (or an artifactType) marks an OCI artifact. */
-const IMAGE_CONFIG_TYPES = new Set([
+const run_IMAGE_CONFIG_TYPES = new Set([
     'application/vnd.oci.image.config.v1+json',
     'application/vnd.docker.container.image.v1+json',
 ]);
 /** The artifact type of a single manifest that is not a container image (a Helm chart, a signature ...). */
-function artifactTypeOf(manifest) {
+function run_artifactTypeOf(manifest) {
     try {
         const doc = JSON.parse(manifest.toString('utf8'));
         if (typeof doc.artifactType === 'string' && doc.artifactType)
             return doc.artifactType;
         const config = doc.config?.mediaType;
-        return typeof config === 'string' && !IMAGE_CONFIG_TYPES.has(config) ? config : undefined;
+        return typeof config === 'string' && !run_IMAGE_CONFIG_TYPES.has(config) ? config : undefined;
     }
     catch {
         return undefined;
@@ -88599,6 +90565,11 @@ async function mapLimit(items, limit, fn) {
 }
 
 ;// CONCATENATED MODULE: ./lib/engine/summary.js
+/**
+ * The job summary, rendered from a run's result as Markdown. Every value that comes from a user or a remote service
+ * is escaped, so a crafted tag or error text cannot inject markup, links or HTML into the summary.
+ */
+
 const STATUS_LABEL = {
     imported: '✅ imported',
     updated: '🔄 updated',
@@ -88609,12 +90580,31 @@ const STATUS_LABEL = {
 };
 /** Escapes text for a Markdown table cell (or paragraph): no HTML, no links, no emphasis, no cell breaks. */
 function escapeMarkdown(text) {
-    return text
+    return (text
+        // Every line break first, a lone CR too (Markdown ends a line there: a setext `===` would make a heading).
+        .replace(/\r\n?|[\n\u2028\u2029\u0085]/g, ' ')
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
         .replace(/>/g, '&gt;')
-        .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
-        .replace(/\r?\n/g, ' ');
+        .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1'));
+}
+/** A URL in remote text: up to whitespace, quotes, brackets or a pipe; trailing punctuation is not part of it. */
+const URL_IN_TEXT = /\b(?:(?:https?|ftp|file):\/\/|www\.)[^\s<>"'`|()[\]{}\\]*[^\s<>"'`|()[\]{}\\.,;:!?]/gi;
+/**
+ * Escapes text from users and remote services like `escapeMarkdown`, with every URL in it as inline code: shown, never
+ * a link (GitHub would otherwise link a bare `https://...` in an error, and a crafted error could point anywhere).
+ */
+function escapeRemoteText(text) {
+    const flat = text.replace(/\r\n?|[\n\u2028\u2029\u0085]/g, ' ');
+    let out = '';
+    let last = 0;
+    for (const match of flat.matchAll(URL_IN_TEXT)) {
+        out += escapeMarkdown(flat.slice(last, match.index));
+        // A code span shows its text literally: no HTML, no links (the pattern stops at `|` and backticks).
+        out += `\`${match[0]}\``;
+        last = match.index + match[0].length;
+    }
+    return out + escapeMarkdown(flat.slice(last));
 }
 function code(text) {
     // An HTML <code> element, not a backtick span: Markdown still applies inside it (`:_v1_` would turn italic, `|`
@@ -88630,6 +90620,13 @@ function shortDigest(digest) {
 function duration(ms) {
     return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+/**
+ * GitHub drops a job summary over 1 MiB. Beyond these many rows (and failures, notes, digests) the summary shows
+ * counts instead: 5,000 images make about 100 KiB, not 1.7 MB. The `results` output still lists every image.
+ */
+const SUMMARY_LIMITS = { rows: 300, failures: 50, notes: 50, digests: 300 };
+/** A hard stop under GitHub's 1 MiB, whatever the texts are (in UTF-16 units, at most 3 bytes of UTF-8 each). */
+const SUMMARY_MAX_CHARS = 340_000;
 function renderSummary(run, context = {}) {
     const lines = [];
     const failed = run.images.filter((i) => i.status === 'failed');
@@ -88642,31 +90639,85 @@ function renderSummary(run, context = {}) {
     const where = run.registry ? `into ${code(run.registry.loginServer)}` : '';
     lines.push(`${where}${where ? ' ' : ''}in ${duration(run.durationMs)}${context.subtitle ? ` · ${escapeMarkdown(context.subtitle)}` : ''}`, '');
     lines.push('| Source | Source digest | Target | Platforms | Status | Duration |', '| --- | --- | --- | --- | --- | --- |');
+    let rows = 0;
+    const shown = new Set();
     for (const image of run.images) {
+        if (rows >= SUMMARY_LIMITS.rows)
+            break;
+        shown.add(image);
         const targets = image.targets.length ? image.targets : [{ ref: '—', digest: undefined }];
         for (const target of targets) {
-            lines.push(`| ${code(image.source)} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`);
+            rows++;
+            lines.push(`| ${code(image.source)}${image.referrers ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${shortDigest(image.sourceDigest)} | ${target.ref === '—' ? '—' : code(target.ref)} | ${platforms(image)} | ${statusCell(image)} | ${duration(image.durationMs)} |`);
         }
     }
+    const hidden = run.images.filter((i) => !shown.has(i));
+    if (hidden.length) {
+        const hiddenRows = hidden.reduce((n, i) => n + Math.max(1, i.targets.length), 0);
+        lines.push(`| … ${count(hidden.length, 'more image')} (${count(hiddenRows, 'row')}) | | | | ${statusCounts(hidden)} | |`);
+    }
     lines.push('');
+    if (hidden.length) {
+        lines.push(`${count(run.images.length, 'image')} in all: ${statusCounts(run.images)}. The first ${shown.size} are listed; the \`results\` output has every one.`, '');
+    }
     const digests = run.images.filter((i) => i.sourceDigest && i.status !== 'failed');
     if (digests.length) {
         lines.push('<details><summary>Full digests</summary>', '');
-        for (const image of digests)
+        for (const image of digests.slice(0, SUMMARY_LIMITS.digests))
             lines.push(`- ${code(image.source)}: ${code(image.sourceDigest)}`);
+        more(lines, digests.length - SUMMARY_LIMITS.digests, 'digest');
         lines.push('', '</details>', '');
     }
-    for (const image of failed) {
-        lines.push(`**${escapeMarkdown(image.source)}** failed: ${escapeMarkdown(image.error ?? 'unknown error')}`, '');
+    lines.push(...referrerList(run.images));
+    for (const image of failed.slice(0, SUMMARY_LIMITS.failures)) {
+        lines.push(`**${escapeMarkdown(image.source)}** failed: ${escapeRemoteText(image.error ?? 'unknown error')}`, '');
         if (image.hint)
-            lines.push(`> ${escapeMarkdown(image.hint)}`, '');
+            lines.push(`> ${escapeRemoteText(image.hint)}`, '');
     }
-    const noted = run.images.filter((i) => i.notes.length);
-    for (const image of noted) {
-        for (const note of image.notes)
-            lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeMarkdown(note)}`, '');
+    if (more(lines, failed.length - SUMMARY_LIMITS.failures, 'failed image'))
+        lines.push('');
+    const notes = run.images.flatMap((i) => i.notes.map((note) => ({ image: i, note })));
+    for (const { image, note } of notes.slice(0, SUMMARY_LIMITS.notes))
+        lines.push(`> [!NOTE]`, `> ${escapeMarkdown(image.source)}: ${escapeRemoteText(note)}`, '');
+    if (more(lines, notes.length - SUMMARY_LIMITS.notes, 'note'))
+        lines.push('');
+    const text = lines.join('\n');
+    if (text.length <= SUMMARY_MAX_CHARS)
+        return text;
+    const cut = text.lastIndexOf('\n', SUMMARY_MAX_CHARS);
+    return `${text.slice(0, cut)}\n\n… the summary is cut here (GitHub shows at most 1 MiB); the \`results\` output has every image.\n`;
+}
+/** `4,700 more images`. */
+function count(n, what) {
+    return `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+}
+/** `1 failed, 4,999 planned`. */
+function statusCounts(images) {
+    const counts = new Map();
+    for (const image of images)
+        counts.set(image.status, (counts.get(image.status) ?? 0) + 1);
+    return [...counts].map(([status, n]) => `${n.toLocaleString('en-US')} ${status}`).join(', ');
+}
+/** `- … and 12 more failed images (see the results output)`, when `count` > 0. */
+function more(lines, n, what) {
+    if (n <= 0)
+        return false;
+    lines.push(`- … and ${count(n, `more ${what}`)} (the \`results\` output has them all)`);
+    return true;
+}
+/** Every referrer copied (or planned) with each image: digest, type, status. */
+function referrerList(images) {
+    const withReferrers = images.filter((i) => i.referrers?.length).slice(0, SUMMARY_LIMITS.rows);
+    if (!withReferrers.length)
+        return [];
+    const lines = ['<details><summary>Referrers (signatures, SBOMs, attestations)</summary>', ''];
+    for (const image of withReferrers) {
+        for (const r of image.referrers) {
+            lines.push(`- ${code(image.source)}: ${shortDigest(r.digest)} ${escapeMarkdown(r.artifactType)}${r.tag ? ` (tag ${code(r.tag)})` : ''} → ${shortDigest(r.subject)}: ${escapeMarkdown(r.status)}`);
+        }
     }
-    return lines.join('\n');
+    lines.push('', '</details>', '');
+    return lines;
 }
 function statusCell(image) {
     const base = STATUS_LABEL[image.status];
@@ -88693,6 +90744,7 @@ function kind(mediaType) {
  * fails before importing anything when a source now resolves to another digest (drift).
  */
 
+
 const LOCK_VERSION = 1;
 /** The lock file for a run, as text: sorted by source, two-space JSON, trailing newline (diff-friendly). */
 function renderLockFile(run) {
@@ -88703,9 +90755,12 @@ function renderLockFile(run) {
         digest: i.sourceDigest,
         mediaType: i.mediaType ?? null,
         platforms: [...(i.platforms ?? [])].sort((a, b) => a.platform.localeCompare(b.platform)),
-        targets: [...i.targets]
-            .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
-            .sort((a, b) => a.ref.localeCompare(b.ref)),
+        targets: i.status === 'submitted'
+            ? []
+            : [...i.targets]
+                .map((t) => ({ ref: t.ref, digest: t.digest ?? null }))
+                .sort((a, b) => a.ref.localeCompare(b.ref)),
+        ...(i.status === 'submitted' ? { status: 'submitted' } : {}),
     }))
         .sort((a, b) => a.source.localeCompare(b.source));
     const lock = { version: LOCK_VERSION, registry: run.registry?.loginServer ?? null, images };
@@ -88719,7 +90774,8 @@ function parseLockFile(text, path) {
         doc = JSON.parse(text);
     }
     catch (err) {
-        throw problem(`is not valid JSON (${err instanceof Error ? err.message : String(err)}); write it with lock-file and locked: false first`);
+        // JSON.parse quotes the text it choked on; say only where (the file may not be a lock file at all).
+        throw problem(`is not valid JSON (${jsonErrorPlace(text, err)}); write it with lock-file and locked: false first`);
     }
     const lock = doc;
     if (lock.version !== LOCK_VERSION || !Array.isArray(lock.images)) {
@@ -88736,6 +90792,28 @@ function parseLockFile(text, path) {
     });
     return digests;
 }
+/** Where JSON.parse failed, as `line 3, column 7, the line's shape: "xxx: xx"`, without the text itself. */
+function jsonErrorPlace(text, err) {
+    const message = err instanceof Error ? err.message : '';
+    const lineCol = /line (\d+) column (\d+)/.exec(message);
+    const position = /position (\d+)/.exec(message);
+    let line = 1;
+    let column = 1;
+    if (lineCol) {
+        line = Number(lineCol[1]);
+        column = Number(lineCol[2]);
+    }
+    else if (position) {
+        const before = text.slice(0, Number(position[1]));
+        line = before.split('\n').length;
+        column = before.length - before.lastIndexOf('\n');
+    }
+    else if (/end of JSON input/i.test(message)) {
+        return 'it ends too early';
+    }
+    const shape = maskedExcerpt(text.split(/\r?\n/)[line - 1] ?? '', column);
+    return `line ${line}, column ${column}, the line's shape: ${JSON.stringify(shape)}`;
+}
 
 ;// CONCATENATED MODULE: ./lib/engine/result.js
 /**
@@ -88749,7 +90827,8 @@ function toOutputs(run) {
     const digest = first?.targets.find((t) => t.digest)?.digest ?? first?.sourceDigest ?? '';
     const pinned = new Set();
     for (const image of run.images) {
-        if (image.status === 'failed')
+        // A submitted import (wait: false) has not landed yet: its targets may not exist.
+        if (image.status === 'failed' || image.status === 'submitted')
             continue;
         for (const target of image.targets) {
             if (!target.digest)
@@ -88768,6 +90847,7 @@ function toOutputs(run) {
         durationMs: i.durationMs,
         ...(i.error ? { error: i.hint ? `${i.error} ${i.hint}` : i.error } : {}),
         ...(i.notes.length ? { notes: i.notes } : {}),
+        ...(i.referrers ? { referrers: i.referrers } : {}),
     }));
     return { digest, images: [...pinned].join('\n'), results: JSON.stringify(results) };
 }
@@ -88808,6 +90888,80 @@ function userAgent(host) {
     return `acr-import/${VERSION} (${host}; node ${globalThis.navigator?.userAgent?.split('/')[1] ?? 'unknown'})`;
 }
 
+;// CONCATENATED MODULE: ./lib/engine/input-variables.js
+/** The runner's rule for the variable of an input: `INPUT_` + upper case, spaces to `_`, dashes kept. */
+function inputVariableName(input) {
+    return `INPUT_${input.replace(/ /g, '_').toUpperCase()}`;
+}
+/** Sorts the `INPUT_*` names of an environment into known inputs, near misses (problems) and others (warnings). */
+function checkInputVariables(variableNames, inputs) {
+    const known = new Set(inputs.map(inputVariableName));
+    const problems = [];
+    const warnings = [];
+    for (const key of [...variableNames].sort()) {
+        if (!key.startsWith('INPUT_') || known.has(key))
+            continue;
+        const name = key.slice('INPUT_'.length).toLowerCase();
+        const guess = nearestInput(name, inputs);
+        if (guess !== undefined) {
+            problems.push({
+                input: name,
+                value: '***',
+                message: `is not an input of this action; did you mean '${guess}'? Rename it in the step's with: block`,
+            });
+        }
+        else {
+            warnings.push(`${key} is set, but '${name}' is not an input of this action: ignored. If it is a with: key, remove it (the inputs are listed in action.yml); if a job's env: sets it for another tool, nothing needs to change.`);
+        }
+    }
+    return { problems, warnings };
+}
+/** The real input `name` is a near miss of: same with `_` for `-`, or within a small edit distance. */
+function nearestInput(name, inputs) {
+    const normal = name.replace(/_/g, '-');
+    let best;
+    for (const input of inputs) {
+        if (input === normal)
+            return input;
+        const d = editDistance(normal, input);
+        if (best === undefined || d < best.d)
+            best = { input, d };
+    }
+    if (best === undefined)
+        return undefined;
+    // One slip in a short name, two in a longer one; a shorter name is something else (`INPUT_TOKEN` is not `auth`).
+    const allowed = Math.min(normal.length, best.input.length) < 6 ? 1 : 2;
+    return best.d <= allowed ? best.input : undefined;
+}
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
+function editDistance(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                v = Math.min(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
+        }
+    }
+    return d[a.length][b.length];
+}
+
+;// CONCATENATED MODULE: ./lib/engine/masking.js
+/** The shortest value registered as a secret. */
+const MIN_SECRET_LENGTH = 4;
+/** Wraps a host's redaction into a sink that registers each distinct secret once. */
+function secretSink(register) {
+    const seen = new Set();
+    return (secret) => {
+        if (secret.length < MIN_SECRET_LENGTH || seen.has(secret))
+            return;
+        seen.add(secret);
+        register(secret);
+    };
+}
+
 ;// CONCATENATED MODULE: ./lib/engine/index.js
 /**
  * acr-import engine: the library behind the GitHub Action, the CLI and the Azure Pipelines task.
@@ -88823,6 +90977,77 @@ function userAgent(host) {
 
 
 
+
+
+
+
+
+
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
+;// CONCATENATED MODULE: ./lib/action/azure-cli.js
+/**
+ * Whether the Azure CLI can sign this run in: an `az` (on Windows `az.cmd`) on PATH that has a signed-in account.
+ * GitHub's hosted images have `az` installed but not signed in, so "on PATH" alone must not make auth: auto pick it.
+ */
+
+
+
+/** `az account show` takes about a second; a CLI that hangs (a prompt, a broken install) must not hold the run. */
+const PROBE_TIMEOUT_MS = 10_000;
+function azureCliCommand(platform = process.platform) {
+    return platform === 'win32' ? 'az.cmd' : 'az';
+}
+/** The first `az` on PATH, or undefined. */
+async function findOnPath(command, pathVariable = process.env['PATH'] ?? '') {
+    for (const dir of pathVariable.split(external_node_path_.delimiter).filter(Boolean)) {
+        const candidate = external_node_path_.join(dir, command);
+        try {
+            await (0,promises_.access)(candidate, process.platform === 'win32' ? promises_.constants.F_OK : promises_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/** Runs `az account show` (exit 0 with an account id = signed in), within PROBE_TIMEOUT_MS. */
+async function probeAzureCli(timeoutMs = PROBE_TIMEOUT_MS) {
+    const command = azureCliCommand();
+    const found = await findOnPath(command);
+    if (!found)
+        return { signedIn: false, reason: `no ${command} on PATH` };
+    return new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)(found, ['account', 'show', '--output', 'json'], 
+        // az.cmd is a batch file: Windows runs it only through a shell.
+        { timeout: timeoutMs, windowsHide: true, shell: process.platform === 'win32', maxBuffer: 1 << 20 }, (error, stdout) => {
+            if (error) {
+                const timedOut = error.killed === true;
+                resolve({
+                    signedIn: false,
+                    reason: timedOut
+                        ? `${command} account show did not answer within ${timeoutMs / 1000} s`
+                        : `${command} is installed but not signed in (az account show failed)`,
+                });
+                return;
+            }
+            let id;
+            try {
+                id = JSON.parse(stdout).id;
+            }
+            catch {
+                id = undefined;
+            }
+            resolve(typeof id === 'string' && id
+                ? { signedIn: true }
+                : { signedIn: false, reason: `${command} account show returned no account` });
+        });
+    });
+}
 
 ;// CONCATENATED MODULE: ./lib/action/constants.js
 /** Output names of the action (its public contract, see action.yml). */
@@ -88841,24 +91066,28 @@ const OUTPUTS = {
 
 
 
-
-
 async function run() {
-    // Secrets first: nothing may be logged before they are masked.
+    // Secrets first: nothing may be logged before they are masked. Each secret is masked once, however often it arrives.
+    const mask = secretSink((secret) => setSecret(secret));
     for (const name of SECRET_INPUTS) {
         const value = getInput(name);
         if (value)
-            setSecret(value);
+            mask(value);
     }
     const raw = Object.fromEntries(Object.values(INPUTS).map((name) => [name, getInput(name)]));
     const env = process.env;
     const workspace = env['GITHUB_WORKSPACE'] ?? process.cwd();
-    const unknown = unknownInputs(env);
+    // images-file and lock-file: regular files of at most 1 MiB inside the workspace, never in .git/.
+    const files = { root: workspace, rootName: 'the workspace (GITHUB_WORKSPACE)' };
+    const inputVariables = checkInputVariables(Object.keys(env), Object.values(INPUTS));
+    for (const warning of inputVariables.warnings)
+        core_warning(warning);
+    const unknown = inputVariables.problems;
     let config;
     try {
         config = parseConfig(raw, {
-            env: pick(env, Object.values(ENV_FALLBACKS)),
-            readFile: (file) => (0,external_node_fs_.readFileSync)(external_node_path_.resolve(workspace, file), 'utf8'),
+            env: main_pick(env, Object.values(ENV_FALLBACKS)),
+            readFile: (file) => readWorkspaceFile(files, INPUTS.imagesFile, file),
         });
     }
     catch (err) {
@@ -88871,34 +91100,60 @@ async function run() {
     }
     // locked: true checks every source against the committed lock file before anything is imported.
     let lock;
-    if (config.locked && config.lockFile) {
-        try {
-            lock = readLockFile(external_node_path_.resolve(workspace, config.lockFile), config.lockFile);
-        }
-        catch (err) {
-            main_fail(err);
-            return;
-        }
+    try {
+        if (config.locked && config.lockFile)
+            lock = readLockFile(files, config.lockFile);
+        // A lock file to write must land in the workspace: checked now, before anything is imported.
+        else if (config.lockFile)
+            checkWorkspaceWrite(files, INPUTS.lockFile, config.lockFile);
     }
-    const { transport, close } = createUndiciTransport({ userAgent: userAgent(actionHost()) });
+    catch (err) {
+        main_fail(err);
+        return;
+    }
+    // One proxy decision for every request of the run (ARM, registries, Entra ID, GitHub's OIDC endpoint).
+    let http;
+    try {
+        http = createUndiciTransport({ userAgent: userAgent(actionHost()), proxy: proxySettingsFromEnv(env) });
+    }
+    catch (err) {
+        main_fail(err);
+        return;
+    }
+    const { transport, close } = http;
     const logger = {
         debug: (m) => debug(m),
         info: (m) => info(inert(m)),
-        warning: (m) => warning(m),
+        warning: (m) => core_warning(m),
         group: (name, fn) => group(name, fn),
     };
+    const oidcUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+    const oidcToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+    // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core would fetch it.
+    const idToken = oidcUrl && oidcToken
+        ? async (audience, engineHttp) => {
+            const token = engineHttp
+                ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
+                : await getIDToken(audience);
+            setSecret(token);
+            return token;
+        }
+        : undefined;
+    // auth: auto asks the Azure CLI only after OIDC and a client secret: probe it (about a second) only then.
+    const cli = config.auth === 'auto' && !(idToken && config.clientId && config.tenantId) && !config.clientSecret
+        ? await probeAzureCli()
+        : { signedIn: false };
     const authHost = {
-        idToken: env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']
-            ? (audience) => getIDToken(audience)
-            : undefined,
-        azureCliAvailable: await onPath('az'),
+        idToken,
+        azureCliAvailable: cli.signedIn,
+        ...(cli.reason ? { azureCliNote: cli.reason } : {}),
         // GitHub-hosted runners have no managed identity; probing for one would only wait for a timeout.
         managedIdentityPossible: env['RUNNER_ENVIRONMENT'] !== 'github-hosted',
     };
     let result;
     try {
         const count = config.images.length;
-        result = await group(`Import ${count} image${count === 1 ? '' : 's'}`, () => runImports(config, { logger, mask: setSecret, transport, clock: systemClock, authHost }, lock ? { lock } : {}));
+        result = await group(`Import ${count} image${count === 1 ? '' : 's'}`, () => runImports(config, { logger, mask, transport, clock: systemClock, authHost }, lock ? { lock } : {}));
     }
     catch (err) {
         main_fail(err);
@@ -88914,7 +91169,7 @@ async function run() {
     await writeSummary(result);
     // With locked: true the lock file is the reference the run was checked against; it is never rewritten.
     if (config.lockFile && !config.locked)
-        await writeLock(result, external_node_path_.resolve(workspace, config.lockFile));
+        writeLock(result, files, config.lockFile);
     if (!result.ok)
         setFailed(failureReport(result));
 }
@@ -88935,53 +91190,41 @@ function failureReport(result) {
             ...failed.map((i) => `- ${i.source}: ${describe(i)}`),
         ];
     if (landed.length) {
-        lines.push('Landed:', ...landed.map((i) => `- ${i.source}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()));
+        lines.push('Landed:', ...landed.map((i) => `- ${i.source} -> ${i.targets.map((t) => t.ref).join(', ') || '(no target)'}: ${i.status} ${i.sourceDigest ?? ''}`.trimEnd()));
     }
     return lines.join('\n');
 }
-function readLockFile(file, given) {
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(file, 'utf8');
-    }
-    catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        throw new errors_InputError([
-            {
-                input: INPUTS.lockFile,
-                value: given,
-                message: `cannot be read with locked: true (${reason}); write it first with lock-file and locked: false, commit it, and check out the repository before this step`,
-            },
-        ]);
-    }
+function readLockFile(files, given) {
+    const text = readWorkspaceFile(files, INPUTS.lockFile, given, {
+        missing: 'cannot be read with locked: true (it does not exist); write it first with lock-file and locked: false, commit it, and check out the repository before this step',
+    });
     return parseLockFile(text, given);
 }
 /** Writes the lock file, but only for a run in which every image succeeded: it never records half a run. */
-async function writeLock(result, file) {
+function writeLock(result, files, given) {
     const failed = result.images.filter((i) => i.status === 'failed').length;
     if (failed > 0) {
-        warning(`Lock file ${file} not written: ${failed} of ${result.images.length} images failed.`);
+        core_warning(`Lock file ${given} not written: ${failed} of ${result.images.length} images failed.`);
         return;
     }
     try {
-        await (0,promises_.mkdir)(external_node_path_.dirname(file), { recursive: true });
-        await (0,promises_.writeFile)(file, renderLockFile(result));
+        const file = writeWorkspaceFile(files, INPUTS.lockFile, given, renderLockFile(result));
         info(`Wrote lock file ${file} (${result.images.length} image${result.images.length === 1 ? '' : 's'}).`);
     }
     catch (err) {
-        setFailed(`Could not write lock file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+        setFailed(`Could not write lock file ${given}: ${err instanceof Error ? err.message : String(err)}`);
     }
 }
 async function writeSummary(result) {
     try {
-        const { context } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 92413));
+        const { context } = await __nccwpck_require__.e(/* import() */ 587).then(__nccwpck_require__.bind(__nccwpck_require__, 38587));
         const subtitle = context.runId && context.repo.owner
             ? `${context.repo.owner}/${context.repo.repo} · ${context.workflow} #${context.runNumber}`
             : undefined;
         await summary.addRaw(renderSummary(result, subtitle ? { subtitle } : {}), true).write();
     }
     catch (err) {
-        warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
+        core_warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
     }
 }
 function main_fail(err) {
@@ -88993,40 +91236,6 @@ function main_fail(err) {
     }
 }
 /**
- * `with:` keys the action does not declare: the runner only warns about them, and a misspelt `target-tag` or `timout`
- * would silently run with the default. Their values are not shown: a misspelt `client-secrets` holds a secret.
- */
-function unknownInputs(env) {
-    const known = Object.values(INPUTS);
-    const envName = (name) => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
-    const knownEnv = new Set(known.map(envName));
-    const problems = [];
-    for (const key of Object.keys(env).sort()) {
-        if (!key.startsWith('INPUT_') || knownEnv.has(key))
-            continue;
-        const name = key.slice('INPUT_'.length).toLowerCase();
-        const closest = known.map((k) => ({ k, d: editDistance(k, name) })).sort((a, b) => a.d - b.d)[0];
-        const guess = closest && closest.d <= 3 ? `did you mean '${closest.k}'?` : 'see the inputs in action.yml.';
-        problems.push({
-            input: name,
-            value: '***',
-            message: `is not an input of this action; ${guess} Remove or rename it`,
-        });
-    }
-    return problems;
-}
-function editDistance(a, b) {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-        const row = [i];
-        for (let j = 1; j <= b.length; j++) {
-            row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-        }
-        prev = row;
-    }
-    return prev[b.length];
-}
-/**
  * Log text may quote remote services (an ARM error, a registry's answer). The runner reads any stdout line that starts
  * with `::` (after spaces) as a workflow command, so such a line gets a zero-width space in front: shown the same,
  * never run. (Warnings, errors and debug lines are escaped by @actions/core itself.)
@@ -89034,7 +91243,7 @@ function editDistance(a, b) {
 function inert(text) {
     return text.replace(/^(\s*)::/gm, '$1\u200b::');
 }
-function pick(env, names) {
+function main_pick(env, names) {
     const out = {};
     for (const name of names) {
         const value = env[name];
@@ -89046,19 +91255,6 @@ function pick(env, names) {
 function actionHost() {
     const repo = process.env['GITHUB_REPOSITORY'];
     return repo ? `GitHub Actions; ${repo}` : 'GitHub Actions';
-}
-async function onPath(command) {
-    const dirs = (process.env['PATH'] ?? '').split(external_node_path_.delimiter).filter(Boolean);
-    for (const dir of dirs) {
-        try {
-            await (0,promises_.access)(external_node_path_.join(dir, command));
-            return true;
-        }
-        catch {
-            // not here
-        }
-    }
-    return false;
 }
 
 
@@ -89332,6 +91528,6 @@ async function onPath(command) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(67414);
+/******/ var __webpack_exports__ = __nccwpck_require__(27859);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

@@ -17,7 +17,8 @@
  * Who is who (see types.ts): tenants main/other; subscriptions main and second (tenant main), otherTenant; principals
  * deployer (federated subject `repo:acme/app:ref:refs/heads/main` + client secret; importer on target, pull on source,
  * locked, otherSub), reader (same federated subject, no role), foreign (tenant other; pull on otherTenant) and a
- * managed identity (importer on target). ACRs: target (empty), source, locked (public network access off), otherSub
+ * managed identity (importer on target), and pipelines (the Azure DevOps service connections' app, importer on target;
+ * see testbed/azure-devops-bed.ts). ACRs: target (empty), source, locked (public network access off), otherSub
  * (subscription second), otherTenant. Sources: hub (TLS, Bearer token auth through the emulator, anonymous pulls,
  * account `hubuser`), mcr (TLS, anonymous), private (TLS, htpasswd Basic).
  *
@@ -34,6 +35,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
 import type { EmulatorConfig } from './emulator/config.js';
+import { appCertificate, azureDevOpsSetup, type AzureDevOpsBed } from './azure-devops-bed.js';
 import { RegistryClient } from './oci.js';
 import { generatePki, type Pki } from './pki.js';
 import {
@@ -107,6 +109,8 @@ export interface StartedBed extends Bed {
   hubToken: (scope: string) => string;
   /** A client for any of the bed's registries (CA preset); `close()` it when done. */
   client(url: string, credentials?: { username: string; password: string }): RegistryClient;
+  /** The Azure DevOps organization, job and service connections (see testbed/azure-devops-bed.ts). */
+  azureDevOps: AzureDevOpsBed;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -348,11 +352,14 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
     if (!options.keepDir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
 
+  // The pipelines app's RSA certificate takes openssl a while: made alongside everything else.
+  const appCert = appCertificate(dir);
+  appCert.catch(() => undefined);
   try {
     // -- ports, PKI ---------------------------------------------------------------------------------------------
     const registryNames = [...SOURCE_KEYS, ...ACR_KEYS];
     const [portList, pki] = await Promise.all([
-      freePorts(5 + ACR_KEYS.length + registryNames.length),
+      freePorts(6 + ACR_KEYS.length + registryNames.length),
       (async () => {
         const t = performance.now();
         const result = await generatePki(join(dir, 'pki'));
@@ -366,6 +373,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       return port;
     };
     const emulatorPorts = { oidc: take(), entra: take(), arm: take(), hubAuth: take(), control: take() };
+    const azureDevOpsPort = take();
     const dataPlanePorts = Object.fromEntries(ACR_KEYS.map((k) => [k, take()])) as Record<AcrKey, number>;
     const registryPorts = Object.fromEntries(registryNames.map((k) => [k, take()])) as Record<
       (typeof registryNames)[number],
@@ -398,6 +406,12 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       reader: principal('reader', tenants.main),
       foreign: principal('foreign', tenants.other),
     };
+    const azureDevOps = azureDevOpsSetup(
+      azureDevOpsPort,
+      tenants.main,
+      await appCert,
+      origin(emulatorPorts.entra),
+    );
     const identity = {
       clientId: guid('app:identity'),
       objectId: guid('sp:identity'),
@@ -434,6 +448,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
           federated: p.federatedSubjects.map((subject) => ({ subject, audiences: [FEDERATED_AUDIENCE] })),
         })),
         { name: 'identity', ...identity, federated: [], managedIdentity: true },
+        azureDevOps.principal,
       ],
       subscriptions: (Object.keys(subscriptions) as (keyof typeof subscriptions)[]).map((k) => ({
         id: subscriptions[k],
@@ -465,6 +480,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
           { principal: 'deployer', role: 'pull', scope: acrResource('otherSub').id },
           { principal: 'foreign', role: 'pull', scope: acrResource('otherTenant').id },
           { principal: 'identity', role: 'importer', scope: acrResource('target').id },
+          { principal: 'pipelines', role: 'importer', scope: acrResource('target').id },
         ],
         {
           subscriptions,
@@ -483,6 +499,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       },
       retryAfterSeconds: options.retryAfterSeconds ?? 10,
       managedIdentityHeader,
+      azureDevOps: azureDevOps.config,
     };
     const configFile = join(dir, 'emulator.json');
     await writeFile(configFile, JSON.stringify(emulatorConfig, null, 2));
@@ -744,6 +761,7 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
       hubToken,
       client: (url: string, credentials?: { username: string; password: string }): RegistryClient =>
         new RegistryClient({ url, ca: caPem, ...(credentials ?? {}) }),
+      azureDevOps: azureDevOps.bed,
     };
     return bed;
   } catch (error) {

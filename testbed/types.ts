@@ -126,11 +126,19 @@ export interface Faults {
    */
   hangImports?: boolean | { sourceRepository: string };
   /** 429 with Retry-After on the first N requests to a service ('arm' includes poll URLs; 'entra' includes the managed identity endpoint; 'hub' = the hub token server). */
-  throttle?: { service: 'arm' | 'entra' | 'hub' | 'oidc'; count: number; retryAfter?: number | 'http-date' };
+  throttle?: {
+    service: 'arm' | 'entra' | 'hub' | 'oidc' | 'azuredevops';
+    count: number;
+    retryAfter?: number | 'http-date';
+  };
   /** A one-off 5xx from a service: the next N requests get this status ('arm' = every ARM request except the importImage poll URLs, which are 'poll'). */
-  serverError?: { service: 'arm' | 'entra' | 'hub' | 'oidc' | 'poll'; count: number; status: number };
+  serverError?: {
+    service: 'arm' | 'entra' | 'hub' | 'oidc' | 'poll' | 'azuredevops';
+    count: number;
+    status: number;
+  };
   /** Destroy the socket without an answer on the next N requests to a service. */
-  dropConnections?: { service: 'arm' | 'entra' | 'oidc'; count: number };
+  dropConnections?: { service: 'arm' | 'entra' | 'oidc' | 'azuredevops'; count: number };
   /** Lifetime in seconds of every token the emulator issues (defaults: Entra 3600, ACR refresh 10800 and access 4500, hub 300, OIDC 300). */
   tokenLifetimeSeconds?: number;
   /** The OIDC subject the GitHub endpoint puts in ID tokens (default the bed's branch subject). */

@@ -199,11 +199,12 @@ export async function startEmulatorVariant(
   exited: Promise<number | null>;
   stop: () => Promise<void>;
 }> {
-  const ports = await freePorts(5 + bed.emulatorConfig.registries.length);
+  const ports = await freePorts(6 + bed.emulatorConfig.registries.length);
   const take = (): number => ports.shift() ?? 0;
   const base: EmulatorConfig = structuredClone(bed.emulatorConfig);
   base.ports = { oidc: take(), entra: take(), arm: take(), hubAuth: take(), control: take() };
   base.registries = base.registries.map((r) => ({ ...r, port: take() }));
+  if (base.azureDevOps) base.azureDevOps = { ...base.azureDevOps, port: take() };
   const config = change(base);
   const dir = await mkdtemp(join(bed.dir, 'variant-'));
   const file = join(dir, 'emulator.json');

@@ -6,6 +6,8 @@
  * Ports are chosen by the bed beforehand (all on 127.0.0.1), so registries and emulator can start in parallel.
  */
 
+import type { AzureDevOpsConfig } from './azure-devops.js';
+
 export interface EmulatorConfig {
   /** PEM server certificate (SAN IP:127.0.0.1, DNS:localhost) and key, issued by the bed's CA. */
   tls: { certFile: string; keyFile: string; caFile: string };
@@ -39,8 +41,13 @@ export interface EmulatorConfig {
     tenantId: string;
     objectId: string;
     clientSecret?: string;
-    /** Federated credentials: issuer is the emulator's OIDC issuer; audiences default api://AzureADTokenExchange. */
-    federated: { subject: string; audiences: string[] }[];
+    /**
+     * Federated credentials: issuer defaults to the emulator's GitHub OIDC issuer (or an Azure DevOps organization's,
+     * `https://vstoken.dev.azure.com/<organization id>`); audiences default api://AzureADTokenExchange.
+     */
+    federated: { subject: string; audiences: string[]; issuer?: string }[];
+    /** PEM certificates uploaded to the app (certificate credentials, private_key_jwt). */
+    certificates?: string[];
     /** Issued for the managed identity endpoint (only one principal should have it). */
     managedIdentity?: boolean;
   }[];
@@ -97,4 +104,7 @@ export interface EmulatorConfig {
    * Optional; defaults to `github.requestToken`.
    */
   managedIdentityHeader?: string;
+
+  /** Azure DevOps (a pipeline job's OIDC token endpoint for its service connections), on its own port. */
+  azureDevOps?: AzureDevOpsConfig;
 }

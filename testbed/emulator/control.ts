@@ -8,7 +8,7 @@ import { isObject } from './jwt.js';
 import { sendJson, type Ctx } from './http.js';
 
 /** Services a network fault (throttle, 5xx, dropped connection) can target. */
-export type FaultService = 'arm' | 'entra' | 'hub' | 'oidc' | 'poll';
+export type FaultService = 'arm' | 'entra' | 'hub' | 'oidc' | 'poll' | 'azuredevops';
 
 const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
   syncThresholdMs: isNonNegative,
@@ -26,18 +26,20 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
     (isObject(v) && typeof v['sourceRepository'] === 'string' && v['sourceRepository'] !== ''),
   throttle: (v) =>
     isObject(v) &&
-    ['arm', 'entra', 'hub', 'oidc'].includes(v['service'] as string) &&
+    ['arm', 'entra', 'hub', 'oidc', 'azuredevops'].includes(v['service'] as string) &&
     isNonNegative(v['count']) &&
     (v['retryAfter'] === undefined || isNonNegative(v['retryAfter']) || v['retryAfter'] === 'http-date'),
   serverError: (v) =>
     isObject(v) &&
-    ['arm', 'entra', 'hub', 'oidc', 'poll'].includes(v['service'] as string) &&
+    ['arm', 'entra', 'hub', 'oidc', 'poll', 'azuredevops'].includes(v['service'] as string) &&
     isNonNegative(v['count']) &&
     typeof v['status'] === 'number' &&
     v['status'] >= 500 &&
     v['status'] <= 599,
   dropConnections: (v) =>
-    isObject(v) && ['arm', 'entra', 'oidc'].includes(v['service'] as string) && isNonNegative(v['count']),
+    isObject(v) &&
+    ['arm', 'entra', 'oidc', 'azuredevops'].includes(v['service'] as string) &&
+    isNonNegative(v['count']),
   tokenLifetimeSeconds: (v) => typeof v === 'number' && v > 0,
   oidcSubject: (v) => typeof v === 'string' && v.length > 0,
   asyncOperationHeader: (v) => typeof v === 'boolean',

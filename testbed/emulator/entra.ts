@@ -25,6 +25,8 @@ import {
   type Claims,
 } from './jwt.js';
 import { ACR_AUDIENCE, type PrincipalConfig, type World } from './state.js';
+import { federatedIssuerKeys } from './azure-devops.js';
+import { checkCertificateAssertion, isCertificateAssertion } from './entra-certificate.js';
 
 export const ENTRA_DEFAULT_LIFETIME = 3600;
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -251,8 +253,17 @@ function clientCredentialsToken(ctx: Ctx, world: World, tenant: string, v2: bool
         `The required field 'client_assertion_type' is missing or is not '${JWT_BEARER}'.`,
       );
     }
-    const problem = checkFederatedAssertion(ctx, world, app, assertion);
-    if (problem) return;
+    const decoded = decodeJwt(assertion);
+    if (decoded && isCertificateAssertion(decoded, app.clientId)) {
+      const endpoints = ['oauth2/v2.0/token', 'oauth2/token'].map(
+        (t) => `${world.urls.entra}/${tenant}/${t}`,
+      );
+      const checked = checkCertificateAssertion(decoded, app, endpoints);
+      if (!checked.ok) return aadError(ctx, 401, checked.error, checked.code, checked.text);
+    } else {
+      const problem = checkFederatedAssertion(ctx, world, app, assertion);
+      if (problem) return;
+    }
     appidacr = '2';
   } else {
     return aadError(
@@ -294,11 +305,12 @@ function checkFederatedAssertion(ctx: Ctx, world: World, app: PrincipalConfig, a
   const iss = strClaim(claims, 'iss') ?? '';
   const sub = strClaim(claims, 'sub') ?? '';
   const auds = audiences(claims);
-  const issuerOk = iss === world.urls.oidc;
+  const issuerKey = federatedIssuerKeys(world).get(iss);
   const match =
-    issuerOk &&
+    issuerKey !== undefined &&
     app.federated.some(
       (fc) =>
+        (fc.issuer ?? world.urls.oidc) === iss &&
         fc.subject === sub &&
         (fc.audiences.length > 0 ? fc.audiences : [DEFAULT_FEDERATED_AUDIENCE]).some((a) => auds.includes(a)),
     );
@@ -311,7 +323,7 @@ function checkFederatedAssertion(ctx: Ctx, world: World, app: PrincipalConfig, a
     aadError(ctx, 400, 'invalid_request', code, text);
     return true;
   }
-  const verified = verifyJwt(assertion, [world.keys.oidc]);
+  const verified = verifyJwt(assertion, [issuerKey]);
   if (!verified.ok) {
     aadError(ctx, 400, 'invalid_client', 700027, 'Client assertion failed signature validation.');
     return true;

@@ -1,7 +1,7 @@
 /**
  * The emulator process: `node build/testbed/emulator/main.js --config <EmulatorConfig.json>`.
  * Starts every HTTPS listener on 127.0.0.1 (GitHub OIDC, Entra + managed identity, ARM, the hub token server, the
- * Control API, and one ACR data plane per registry), then prints `READY {"pid":N}` on stdout. SIGTERM/SIGINT close
+ * Control API, one ACR data plane per registry, and Azure DevOps when configured), then prints `READY {"pid":N}` on stdout. SIGTERM/SIGINT close
  * the listeners and exit 0.
  */
 import { readFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { handleEntra } from './entra.js';
 import { handleArm, listOperations } from './arm.js';
 import { handleAcr } from './acr.js';
 import { handleHubAuth } from './hub-auth.js';
+import { handleAzureDevOps } from './azure-devops.js';
 
 function configPath(argv: string[]): string {
   const i = argv.indexOf('--config');
@@ -36,9 +37,14 @@ async function main(): Promise<void> {
     createPrivateKey(readFileSync(config.hub.signingKeyFile, 'utf8')),
     readFileSync(config.hub.signingCertFile, 'utf8'),
   );
-  const [oidc, entra, acr] = await Promise.all([generateRsaKey(), generateRsaKey(), generateRsaKey()]);
+  const [oidc, entra, acr, azureDevOps] = await Promise.all([
+    generateRsaKey(),
+    generateRsaKey(),
+    generateRsaKey(),
+    generateRsaKey(),
+  ]);
   const control = new ControlState();
-  const world = new World(config, { oidc, entra, acr, hub: hubKey }, control, ca);
+  const world = new World(config, { oidc, entra, acr, hub: hubKey, azureDevOps }, control, ca);
 
   const listeners: { port: number; service: (path: string) => string | undefined; handler: Handler }[] = [
     { port: config.ports.oidc, service: () => 'oidc', handler: (ctx) => handleOidc(ctx, world) },
@@ -64,6 +70,15 @@ async function main(): Promise<void> {
           health: () => ({ pid: process.pid, uptimeMs: Date.now() - world.startedAt, ports: config.ports }),
         }),
     },
+    ...(config.azureDevOps
+      ? [
+          {
+            port: config.azureDevOps.port,
+            service: () => 'azuredevops',
+            handler: (ctx: Parameters<Handler>[0]) => handleAzureDevOps(ctx, world),
+          },
+        ]
+      : []),
     ...world.registries.map((registry) => ({
       port: registry.config.port,
       service: () => `acr:${registry.name}`,

@@ -34,6 +34,8 @@ export interface Keys {
   acr: SigningKey;
   /** Hub registry tokens (the bed's EC signing key + certificate). */
   hub: SigningKey;
+  /** Azure DevOps OIDC tokens (service connections). */
+  azureDevOps: SigningKey;
 }
 
 export interface Urls {
@@ -94,6 +96,7 @@ export class World {
     this.managedIdentityHeader = config.managedIdentityHeader ?? config.github.requestToken;
     control.addSecret(this.managedIdentityHeader);
     control.addSecret(config.github.requestToken);
+    control.addSecret(config.azureDevOps?.accessToken);
     for (const p of config.principals) control.addSecret(p.clientSecret);
     for (const a of config.hub.accounts) control.addSecret(a.password);
   }

@@ -1,0 +1,106 @@
+/**
+ * `runTask(env, opts?)`: runs the bundled Azure Pipelines task (`node azure-pipelines/AcrImportV1/index.js`) the way
+ * the agent's Node24 handler does: a minimal base (PATH, HOME, LANG), then `env` (from testbed/agent-env.ts, e.g.
+ * `bedAgentEnv(bed, bedServiceConnection(bed, 'wif'), inputs, workFolder)`), then `opts.env` (`undefined` removes a
+ * variable). The result: exit code, stdout/stderr, the parsed logging commands (`log`), the output variables, and
+ * every uploaded summary file with its text (read before the work folder is removed).
+ * `opts.script` runs another file (tests of this harness); `opts.timeoutMs` (default 120 s) kills the run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseAgentLog, type AgentLog } from './agent-env.js';
+import { REPO_ROOT } from './run-action.js';
+
+/** The task's entry, as task.json's execution.Node24.target names it. */
+export const TASK_ENTRY = 'azure-pipelines/AcrImportV1/index.js';
+
+export interface RunTaskOptions {
+  env?: Record<string, string | undefined>;
+  script?: string;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+export interface TaskRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  log: AgentLog;
+  /** Output variables (`isOutput=true`) by name. */
+  outputs: Record<string, string>;
+  /** Uploaded summaries in order, with their text ('' when the file was missing). */
+  summaries: { path: string; text: string }[];
+  durationMs: number;
+  timedOut: boolean;
+  env: Record<string, string>;
+}
+
+/** A fresh agent work folder under `parent` (its `_temp` exists, as on an agent). */
+export async function agentWorkFolder(parent: string): Promise<string> {
+  const dir = await mkdtemp(join(parent, 'agent-work-'));
+  await Promise.all([mkdir(join(dir, '_temp')), mkdir(join(dir, '1', 's'), { recursive: true })]);
+  return dir;
+}
+
+export async function runTask(env: Record<string, string>, opts: RunTaskOptions = {}): Promise<TaskRun> {
+  const full: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/root',
+    LANG: 'C.UTF-8',
+    ...env,
+  };
+  for (const [name, value] of Object.entries(opts.env ?? {})) {
+    if (value === undefined) delete full[name];
+    else full[name] = value;
+  }
+  const script = resolve(REPO_ROOT, opts.script ?? TASK_ENTRY);
+  const started = performance.now();
+  const child = spawn(process.execPath, [script], {
+    cwd: opts.cwd ?? full['SYSTEM_DEFAULTWORKINGDIRECTORY'] ?? REPO_ROOT,
+    env: full,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 120_000);
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, sig) => done([code, sig]));
+  }).finally(() => clearTimeout(timer));
+  const durationMs = Math.round(performance.now() - started);
+  const stdout = Buffer.concat(out).toString('utf8');
+  const log = parseAgentLog(stdout);
+  const outputs = Object.fromEntries(
+    Object.entries(log.variables)
+      .filter(([, v]) => v.isOutput)
+      .map(([name, v]) => [name, v.value]),
+  );
+  const summaries = await Promise.all(
+    log.summaries.map(async (path) => ({ path, text: await readFile(path, 'utf8').catch(() => '') })),
+  );
+  return {
+    exitCode,
+    signal,
+    stdout,
+    stderr: Buffer.concat(err).toString('utf8'),
+    log,
+    outputs,
+    summaries,
+    durationMs,
+    timedOut,
+    env: full,
+  };
+}
+
+/** Removes a work folder made by agentWorkFolder. */
+export async function removeWorkFolder(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
