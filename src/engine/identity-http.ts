@@ -73,6 +73,8 @@ export function identityHttpClient(
         const wrapped = new Error(failure?.message ?? String(err), { cause: err }) as Error & {
           code?: string;
         };
+        // The library's retry policy retries only a RestError (by name) with a transport code; anything else is thrown.
+        wrapped.name = 'RestError';
         wrapped.code =
           code === 'ProxyRefused' || code === 'InsecureRedirect'
             ? code
