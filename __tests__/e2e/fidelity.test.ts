@@ -135,7 +135,7 @@ describe('auth: auto and the Azure CLI', () => {
     expect(text).toContain('permissions: id-token: write');
     expect(text).toMatch(/oidc.*client-id \(missing\) and tenant-id \(set\)/);
     expect(text).toContain('client-secret: needs client-secret');
-    expect(text).toContain('azure-cli: needs an az signed in');
+    expect(text).toMatch(/azure-cli: needs an az [a-z ]*signed in/);
     expect(text).toContain('az is installed but not signed in');
     expect(text).toContain('managed-identity');
     expect(text).not.toContain("az login'");
