@@ -142,6 +142,8 @@ class Run {
     const cloud = config.cloud.discoverMetadata
       ? handled(() => discoverCloud(config.cloud, this.http, this.log))
       : Promise.resolve(config.cloud);
+    // Loading the identity library takes a while: start it now, while the cloud metadata is read (issue 11).
+    if (!ports.credential && config.cloud.discoverMetadata) import('@azure/identity').catch(() => undefined);
     // The GitHub ID token needs no cloud metadata: fetch it while the metadata is read (issue 11).
     const authHost =
       config.cloud.discoverMetadata && this.mode === 'oidc'
