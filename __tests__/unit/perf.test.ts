@@ -199,40 +199,46 @@ describe('issue 11: the watch cadence', () => {
 });
 
 describe('issue 11: the parallel start', () => {
-  it('asks for the ARM and the registry-audience tokens at once, reads the source beside the ARM lookup, and lists no registries for a resource ID', async () => {
-    const clock = new FakeClock();
-    const w = world(clock, { copyMs: 300 });
-    // The ARM lookup of the target is slow: held until the source has been read.
-    let release!: () => void;
-    w.gates.set(`management.azure.com GET ${ACR_ID}`, new Promise<void>((r) => (release = r)));
-    const sourceRead = new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (w.order.some((o) => o.startsWith('registry-1.docker.io HEAD') && o.includes('/manifests/1'))) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 1);
-    });
-    const done = runIn(w, { source: 'docker.io/library/hello:1', 'target-tags': 'app:1' });
-    // The source is read while the ARM lookup of the target has not answered.
-    await sourceRead;
-    expect(w.order.filter((o) => o.endsWith('/importImage'))).toEqual([]);
-    release();
-    const { result, credential } = await done;
-    expect(result.images[0]!.status).toBe('imported');
-    const arm = credential.asked.findIndex((a) => a.scope.includes('management'));
-    const acr = credential.asked.findIndex((a) => a.scope.includes('containerregistry'));
-    expect(arm).toBeGreaterThanOrEqual(0);
-    expect(acr).toBeGreaterThanOrEqual(0);
-    const lookupSent = w.order.indexOf(`management.azure.com GET ${ACR_ID}`);
-    // The registry-audience token was asked for before anything was answered by ARM (it needs only the sign-in).
-    expect(credential.asked[acr]!.sentBefore).toBeLessThanOrEqual(lookupSent + 1);
-    // No registry list: registry is a resource ID.
-    expect(w.order.filter((o) => o.endsWith('/registries'))).toEqual([]);
-    // The POST came after the source was read and the target's tag was read, never before.
-    const post = w.order.findIndex((o) => o.endsWith('/importImage'));
-    const head = w.order.findIndex((o) => o.startsWith(`${LOGIN} HEAD /v2/app/manifests/1`));
-    expect(head).toBeGreaterThanOrEqual(0);
-    expect(post).toBeGreaterThan(head);
-  });
+  it.each([
+    ['registry as a resource ID', {}],
+    ['registry name + resource-group', { registry: 'prodacr', 'resource-group': 'rg-prod' }],
+  ])(
+    'asks for the ARM and the registry-audience tokens at once, reads the source beside the ARM lookup, and lists no registries (%s)',
+    async (_case, target: Record<string, string>) => {
+      const clock = new FakeClock();
+      const w = world(clock, { copyMs: 300 });
+      // The ARM lookup of the target is slow: held until the source has been read.
+      let release!: () => void;
+      w.gates.set(`management.azure.com GET ${ACR_ID}`, new Promise<void>((r) => (release = r)));
+      const sourceRead = new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (w.order.some((o) => o.startsWith('registry-1.docker.io HEAD') && o.includes('/manifests/1'))) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 1);
+      });
+      const done = runIn(w, { source: 'docker.io/library/hello:1', 'target-tags': 'app:1', ...target });
+      // The source is read while the ARM lookup of the target has not answered.
+      await sourceRead;
+      expect(w.order.filter((o) => o.endsWith('/importImage'))).toEqual([]);
+      release();
+      const { result, credential } = await done;
+      expect(result.images[0]!.status).toBe('imported');
+      const arm = credential.asked.findIndex((a) => a.scope.includes('management'));
+      const acr = credential.asked.findIndex((a) => a.scope.includes('containerregistry'));
+      expect(arm).toBeGreaterThanOrEqual(0);
+      expect(acr).toBeGreaterThanOrEqual(0);
+      const lookupSent = w.order.indexOf(`management.azure.com GET ${ACR_ID}`);
+      // The registry-audience token was asked for before anything was answered by ARM (it needs only the sign-in).
+      expect(credential.asked[acr]!.sentBefore).toBeLessThanOrEqual(lookupSent + 1);
+      // No registry list: registry is a resource ID.
+      expect(w.order.filter((o) => o.endsWith('/registries'))).toEqual([]);
+      // The POST came after the source was read and the target's tag was read, never before.
+      const post = w.order.findIndex((o) => o.endsWith('/importImage'));
+      const head = w.order.findIndex((o) => o.startsWith(`${LOGIN} HEAD /v2/app/manifests/1`));
+      expect(head).toBeGreaterThanOrEqual(0);
+      expect(post).toBeGreaterThan(head);
+    },
+  );
 });
