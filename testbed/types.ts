@@ -112,6 +112,12 @@ export interface Faults {
   syncThresholdMs?: number;
   /** Extra time each import takes after its copy finished (ms). */
   importLatencyMs?: number;
+  /**
+   * Where importLatencyMs falls (issue 11): 'copy-first' (default) copies at once and reports done importLatencyMs
+   * later, so the target holds the image long before ARM says so; 'tags-at-end' spends importLatencyMs first and
+   * copies at the end, so the target's tags appear only as the operation ends.
+   */
+  importLatencyModel?: 'copy-first' | 'tags-at-end';
   /** Time each import waits before its copy starts (ms): the target shows nothing of it until then. */
   importDelayMs?: number;
   /** Retry-After on 202 answers: seconds as a number, or 'http-date', or 'none'. Default 10. */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RemoteError } from './errors.js';
-import { formatBytes, jsonBody, type HttpClient, type HttpResponse } from './http.js';
+import { formatBytes, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
 import type { SecretSink } from './ports.js';
 
 export const MEDIA_TYPES = {
@@ -419,6 +419,7 @@ function registryError(label: string, res: HttpResponse, what: string, hadCreden
     message: `${label} answered ${res.status} for ${what}: ${detail}`,
     hint,
     retryable: res.status === 429 || res.status >= 500,
+    retryAfterMs: parseRetryAfter(res.headers['retry-after'], Date.now()),
   });
 }
 

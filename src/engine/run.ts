@@ -38,6 +38,7 @@ import {
 import { connectFailure, describeConnectFailure } from './reachability.js';
 import type { ImageResult, RunResult, TargetResult } from './result.js';
 import { limiter, runReferrers } from './referrers.js';
+import { RegistryWatch } from './watch.js';
 
 /** The username that goes with an ACR refresh token used as a password. */
 const ACR_TOKEN_USERNAME = '00000000-0000-0000-0000-000000000000';
@@ -111,6 +112,8 @@ class Run {
   /** How each image's source is reached, for its referrers; and the run-wide max-parallel for referrer imports. */
   private readonly plans = new WeakMap<ImageResult, SourcePlan>();
   private readonly referrerSlots: <T>(work: () => Promise<T>) => Promise<T>;
+  /** One watch per target registry client: its looks are shared between images, and so is a 429 pause. */
+  private readonly watches = new Map<RegistryClient, RegistryWatch>();
 
   constructor(
     private readonly config: ImportConfig,
@@ -139,12 +142,19 @@ class Run {
     const cloud = config.cloud.discoverMetadata
       ? handled(() => discoverCloud(config.cloud, this.http, this.log))
       : Promise.resolve(config.cloud);
+    // Loading the identity library takes a while: start it now, while the cloud metadata is read (issue 11).
+    if (!ports.credential && config.cloud.discoverMetadata) import('@azure/identity').catch(() => undefined);
+    // The GitHub ID token needs no cloud metadata: fetch it while the metadata is read (issue 11).
+    const authHost =
+      config.cloud.discoverMetadata && this.mode === 'oidc'
+        ? idTokenAhead(ports.authHost, config.audience, this.http, ports.mask)
+        : ports.authHost;
     this.choice = ports.credential
       ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
       : cloud.then((c) =>
           createCredential(
             { ...auth, authorityHost: c.authorityHost, disableInstanceDiscovery: c.disableInstanceDiscovery },
-            ports.authHost,
+            authHost,
             ports.clock,
             ports.mask,
             this.http,
@@ -174,6 +184,8 @@ class Run {
     this.log.info(`Signing in to Azure (${this.mode}) and finding registry ${describeTarget(this.config)}`);
     // Start the sign-in and the target lookup at once; source resolution runs beside it.
     const target = this.targetRegistry();
+    // The registry-audience token comes from the same sign-in as the ARM token: ask for both at once (issue 11).
+    if (this.config.images.length > 0) handled(() => this.tokens.token(this.config.cloud.acrScope));
     let registry: RegistryResource | undefined;
     target.then((r) => (registry = r)).catch(() => undefined);
     const images = this.config.images;
@@ -835,10 +847,9 @@ class Run {
           : [];
     const untaggedOnly = digest && states ? states.filter((s) => s.tag === undefined) : [];
     const canWatch = watched.length > 0 || untaggedOnly.length > 0;
-    const client = canWatch ? await this.targetDataPlane() : undefined;
+    const watch = canWatch ? this.watchOf(await this.targetDataPlane()) : undefined;
     let pollAt = clock.now() + pollDelay(retryAfterMs);
-    let watchDelay = 100;
-    let watchAt = clock.now() + watchDelay;
+    let watchAt = watch ? watch.nextAt(clock.now()) : Infinity;
     let currentLocation = location;
     this.operations.set(signal, location);
     let pollFailures = 0;
@@ -852,15 +863,19 @@ class Run {
       if (wakeAt > now) await clock.sleep(wakeAt - now, signal);
       if (signal.aborted) throw signal.reason;
       if (canWatch && clock.now() >= watchAt) {
-        const done = await this.targetsHold(client!, watched, untaggedOnly, digest, signal).catch(
-          () => false,
-        );
+        let failed = false;
+        const lookedAt = clock.now();
+        const done = await this.targetsHold(watch!, watched, untaggedOnly, digest, signal).catch(() => {
+          if (signal.aborted) throw signal.reason;
+          failed = true;
+          return false;
+        });
         if (done) {
           this.log.info(`${label}: the target holds ${digest ?? 'the imported image'}; import complete.`);
           return;
         }
-        watchDelay = Math.min(2_000, watchDelay * 1.5);
-        watchAt = clock.now() + watchDelay;
+        // A steady interval: only a 429 (its Retry-After) or a failed look moves the next one further out.
+        watchAt = watch!.nextAt(lookedAt, failed);
       }
       if (clock.now() >= pollAt) {
         let poll;
@@ -887,25 +902,32 @@ class Run {
     }
   }
 
+  private watchOf(client: RegistryClient): RegistryWatch {
+    let watch = this.watches.get(client);
+    if (!watch) {
+      watch = new RegistryWatch(client, this.ports.clock, this.stopped.signal);
+      this.watches.set(client, watch);
+    }
+    return watch;
+  }
+
   private async targetsHold(
-    client: RegistryClient,
+    watch: RegistryWatch,
     watched: TargetState[],
     untagged: TargetState[],
     digest: string | undefined,
     signal: AbortSignal,
   ): Promise<boolean> {
+    const head = (repository: string, reference: string): Promise<ManifestInfo | undefined> =>
+      abortable(watch.head(repository, reference), signal);
     if (!digest) {
       // Unpinned: every (new) tag exists, and they all point to the same manifest.
-      const held = await Promise.all(
-        watched.map(async (s) => (await client.headManifest(s.repository, s.tag!, signal))?.digest),
-      );
+      const held = await Promise.all(watched.map(async (s) => (await head(s.repository, s.tag!))?.digest));
       return held.every((d) => d !== undefined && d === held[0]);
     }
     const checks = await Promise.all([
-      ...watched.map(
-        async (s) => (await client.headManifest(s.repository, s.tag!, signal))?.digest === digest,
-      ),
-      ...untagged.map(async (s) => (await client.headManifest(s.repository, digest, signal)) !== undefined),
+      ...watched.map(async (s) => (await head(s.repository, s.tag!))?.digest === digest),
+      ...untagged.map(async (s) => (await head(s.repository, digest)) !== undefined),
     ]);
     return checks.every(Boolean);
   }
@@ -949,6 +971,33 @@ class Run {
 }
 
 class ImportConflict extends VerificationError {}
+
+/**
+ * The host, with its first ID token already on its way: the credential's first request for one gets that token (a
+ * failed one counts as its first attempt), later requests go to the host as before. The token is masked on arrival.
+ */
+function idTokenAhead(
+  host: AuthHost,
+  audience: string,
+  http: HttpClient,
+  mask: (s: string) => void,
+): AuthHost {
+  const idToken = host.idToken;
+  if (!idToken) return host;
+  let ahead: Promise<string> | undefined = idToken(audience, http).then((token) => {
+    mask(token);
+    return token;
+  });
+  ahead.catch(() => undefined);
+  return {
+    ...host,
+    idToken: (wanted, client) => {
+      const first = ahead;
+      ahead = undefined;
+      return first && wanted === audience ? first : idToken(wanted, client);
+    },
+  };
+}
 
 type Resolved = { info: ManifestInfo; platformNote?: string } | undefined;
 interface PreResolved {

@@ -48,6 +48,7 @@ export function listOperations(): unknown[] {
     error: op.error,
     startedAt: op.startedAt,
     finishedAt: op.finishedAt,
+    copiedAt: op.copiedAt,
   }));
 }
 

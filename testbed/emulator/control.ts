@@ -13,6 +13,7 @@ export type FaultService = 'arm' | 'entra' | 'hub' | 'oidc' | 'poll' | 'azuredev
 const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
   syncThresholdMs: isNonNegative,
   importLatencyMs: isNonNegative,
+  importLatencyModel: (v) => v === 'copy-first' || v === 'tags-at-end',
   importDelayMs: isNonNegative,
   retryAfter: (v) => isNonNegative(v) || v === 'http-date' || v === 'none',
   failureForm: (v) => v === 'status' || v === 'http',

@@ -48,6 +48,8 @@ export interface ImportOperation {
   error?: ArmError;
   startedAt: number;
   finishedAt?: number;
+  /** When the copy into the target ended (its tags exist from then on). */
+  copiedAt?: number;
   hung: boolean;
   digest?: string;
   /** Resolves when the operation leaves `running` (never, for a hung import). */
@@ -266,6 +268,7 @@ export function startImport(world: World, options: StartImportOptions): ImportOp
     hang === true || (typeof hang === 'object' && hang.sourceRepository === options.request.sourceRepo);
   const latency = world.control.faults.importLatencyMs ?? 0;
   const delay = world.control.faults.importDelayMs ?? 0;
+  const tagsAtEnd = world.control.faults.importLatencyModel === 'tags-at-end';
   const op: ImportOperation = {
     id: options.id,
     target: options.target,
@@ -296,8 +299,10 @@ export function startImport(world: World, options: StartImportOptions): ImportOp
         return finish(failure);
       }
       if (delay > 0) await sleep(delay);
+      if (tagsAtEnd && latency > 0) await sleep(latency);
       op.digest = await copy(world, options);
-      if (latency > 0) await sleep(latency);
+      op.copiedAt = Date.now();
+      if (!tagsAtEnd && latency > 0) await sleep(latency);
       finish();
     } catch (error) {
       const detail =
