@@ -5,7 +5,7 @@
  * output variables' exact logging commands, the one task.complete, the uploaded summary file, the issues, and the
  * digest the target registry holds (read back by the bed's own client).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedBed } from '../../testbed/bed.js';
@@ -15,7 +15,8 @@ import {
   type ConnectionKind,
   type ServiceConnectionSpec,
 } from '../../testbed/agent-env.js';
-import { agentWorkFolder, runTask, type TaskRun } from '../../testbed/run-task.js';
+import { agentWorkFolder, runTask, TASK_ENTRY, type TaskRun } from '../../testbed/run-task.js';
+import { REPO_ROOT } from '../../testbed/run-action.js';
 import { useBed } from '../bed-hooks.js';
 
 let bed: StartedBed;
@@ -225,6 +226,26 @@ describe('the bundled Azure Pipelines task', () => {
     expect(error).not.toContain('max-parallel');
     expect(await bed.control.requests()).toEqual([]);
     expect(run.outputs).toEqual({});
+  });
+
+  it('runs from a copy of its folder alone (no node_modules, nothing from the repository)', async () => {
+    const folder = join(parent, 'AcrImportV1');
+    await cp(join(REPO_ROOT, 'azure-pipelines', 'AcrImportV1'), folder, { recursive: true });
+    expect((await readdir(folder)).some((f) => f === 'node_modules')).toBe(false);
+    const workFolder = await agentWorkFolder(parent);
+    const digest = hub().images['multiArch']!.digest;
+    const env = bedAgentEnv(
+      bed,
+      bedServiceConnection(bed, 'wif'),
+      {
+        registry: bed.acrs.target.name,
+        source: `${hub().host}/library/hello:latest`,
+        targetTags: 'azp/copy:latest',
+      },
+      workFolder,
+    );
+    const run = await runTask(env, { script: join(folder, TASK_ENTRY.split('/').at(-1)!), cwd: workFolder });
+    await expectImported(run, 'azp/copy', 'latest', digest);
   });
 
   it('a connection the agent did not hand over (a script step): says the task input must name it', async () => {
