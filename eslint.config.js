@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'cli/', 'lib/', 'build/', 'node_modules/', 'coverage/'] },
+  {
+    ignores: [
+      'dist/',
+      'cli/',
+      'azure-pipelines/AcrImportV1/*.js',
+      'lib/',
+      'build/',
+      'node_modules/',
+      'coverage/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

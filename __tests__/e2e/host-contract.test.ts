@@ -1,7 +1,9 @@
 /**
- * The host contract: the GitHub Action bundle (dist/index.js) and the CLI bundle (cli/index.js) run the same scenarios
- * against the emulator, from the same inputs (the CLI gets each input as its long flag), and must hand back the same
- * `results` JSON and leave the same digests in the target registry. Both sign in with GitHub OIDC, as a job would.
+ * The host contract: the GitHub Action bundle (dist/index.js), the CLI bundle (cli/index.js) and the Azure Pipelines
+ * task bundle (azure-pipelines/AcrImportV1/index.js) run the same scenarios against the emulator, from the same inputs
+ * (the CLI gets each input as its long flag, the task as its camelCase task input), and must hand back the same
+ * `results` JSON and leave the same digests in the target registry. The Action and the CLI sign in with GitHub OIDC,
+ * as a job would; the task through a workload identity federation service connection, as a pipeline would.
  */
 import type { StartedBed } from '../../testbed/bed.js';
 import { useBed } from '../bed-hooks.js';
@@ -12,13 +14,19 @@ import { INPUT_TABLE, type HostWording } from '../../src/engine/index.js';
 import { GITHUB_WORDING } from '../../src/hosts/action/wording.js';
 import { CLI_WORDING } from '../../src/hosts/cli/wording.js';
 import { failureText, results, type ResultJson } from './scenario-helpers.js';
+import { bedAgentEnv, bedServiceConnection } from '../../testbed/agent-env.js';
+import { agentWorkFolder, removeWorkFolder, runTask } from '../../testbed/run-task.js';
+import { taskInputLabel } from '../../src/hosts/pipelines/inputs.js';
+import { PIPELINES_WORDING } from '../../src/hosts/pipelines/wording.js';
+import { INPUTS } from '../../src/engine/index.js';
+import { tmpdir } from 'node:os';
 
 let bed: StartedBed;
 useBed((started) => {
   bed = started;
 });
 
-type HostName = 'action' | 'cli';
+type HostName = 'action' | 'cli' | 'task';
 
 interface Scenario {
   name: string;
@@ -154,6 +162,39 @@ async function viaCli(s: Scenario): Promise<HostRun> {
   };
 }
 
+/** The task, with each input as its task input (`target-tags` -> `targetTags`) and the bed's WIF connection. */
+async function viaTask(s: Scenario): Promise<HostRun> {
+  const workFolder = await agentWorkFolder(tmpdir());
+  try {
+    const inputs = Object.fromEntries(
+      Object.entries(s.inputs('task')).map(([k, v]) => [taskInputLabel(k), v]),
+    );
+    const env = bedAgentEnv(
+      bed,
+      bedServiceConnection(bed, 'wif'),
+      { registry: bed.acrs.target.name, ...inputs },
+      workFolder,
+    );
+    const run = await runTask(env);
+    const actionName = new Map(
+      (Object.values(INPUTS) as string[]).map((name) => [taskInputLabel(name), name]),
+    );
+    const errors = run.log.issues.filter((i) => i.type === 'error').map((i) => i.message);
+    return {
+      exit: run.exitCode,
+      results:
+        run.outputs['results'] === undefined
+          ? undefined
+          : (JSON.parse(run.outputs['results']) as ResultJson[]),
+      problems: problemLines(
+        errors.join('\n').replace(/^- (\w+): /gm, (m, k: string) => `- ${actionName.get(k) ?? k}: `),
+      ),
+    };
+  } finally {
+    await removeWorkFolder(workFolder);
+  }
+}
+
 function problemLines(text: string): string[] {
   return text
     .split('\n')
@@ -182,7 +223,7 @@ function normalized(list: ResultJson[] | undefined, h: HostName): unknown {
   if (!list) return undefined;
   const text = unword(
     JSON.stringify(list.map((r) => ({ ...r, durationMs: 0 }))),
-    h === 'cli' ? CLI_WORDING : GITHUB_WORDING,
+    h === 'cli' ? CLI_WORDING : h === 'task' ? PIPELINES_WORDING : GITHUB_WORDING,
   );
   return JSON.parse(text.replace(new RegExp(`-${h}\\b`, 'g'), '-HOST')) as unknown;
 }
@@ -203,12 +244,19 @@ async function heldDigests(list: ResultJson[] | undefined): Promise<(string | un
   return held;
 }
 
-describe('host contract: the Action and the CLI hand back the same results', () => {
+describe('host contract: the Action, the CLI and the Pipelines task hand back the same results', () => {
   it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (_name, s) => {
     await s.prepare?.('action');
     await s.prepare?.('cli');
+    await s.prepare?.('task');
     const action = await viaAction(s);
     const cli = await viaCli(s);
+    const task = await viaTask(s);
+
+    expect(task.exit).toBe(s.exit === 0 ? 0 : 1);
+    expect(normalized(task.results, 'task')).toEqual(normalized(action.results, 'action'));
+    expect(task.problems).toEqual(action.problems);
+    expect(await heldDigests(task.results)).toEqual(await heldDigests(action.results));
 
     expect(cli.exit).toBe(s.exit);
     expect(action.exit).toBe(s.exit === 0 ? 0 : 1);

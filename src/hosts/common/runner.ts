@@ -41,6 +41,7 @@ import {
   type Transport,
   type WorkspaceRules,
 } from '../../engine/index.js';
+import type { TokenCredential } from '@azure/identity';
 
 export interface Host {
   /** The raw value of an input by its public name; '' when it was not given. */
@@ -75,6 +76,11 @@ export interface Host {
   summarySubtitle?(): Promise<string | undefined>;
   /** A transport to use instead of undici (tests); the runner closes only the one it made. */
   transport?: Transport;
+  /**
+   * A ready-made sign-in (the Azure Pipelines task: its service connection's credential), or a function of the valid
+   * config that builds one. When given, the engine signs in with it instead of choosing a mode from the auth inputs.
+   */
+  credential?: TokenCredential | ((config: ImportConfig) => TokenCredential | Promise<TokenCredential>);
 }
 
 /** What a run ended as, in one word a host maps to its status (the CLI: to an exit code). */
@@ -149,6 +155,8 @@ export async function runHost(host: Host): Promise<HostResult> {
   let result: RunResult;
   try {
     const authHost = await host.authHost(config);
+    const credential =
+      typeof host.credential === 'function' ? await host.credential(config) : host.credential;
     const count = config.images.length;
     const run = (): Promise<RunResult> =>
       runImports(
@@ -159,6 +167,7 @@ export async function runHost(host: Host): Promise<HostResult> {
           transport,
           clock: host.clock ?? systemClock,
           authHost: { ...authHost, wording: host.wording },
+          ...(credential ? { credential } : {}),
         },
         lock ? { lock } : {},
       );

@@ -1,0 +1,4 @@
+/** Entry point of the Azure Pipelines task (bundled into azure-pipelines/AcrImportV1/index.js). */
+import { run } from './main.js';
+
+await run();
