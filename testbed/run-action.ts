@@ -11,11 +11,11 @@
  * - `opts.script` runs another file instead of dist/index.js (tests of this harness); `opts.timeoutMs` (default
  *   120 s) kills the run.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from './run-process.js';
 import type { Bed } from './types.js';
 
 /** The repository root (this file runs from build/testbed/). */
@@ -152,28 +152,15 @@ export async function runAction(
   }
 
   const script = resolve(REPO_ROOT, opts.script ?? 'dist/index.js');
-  const started = performance.now();
-  const child = spawn(process.execPath, [script], {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, opts.timeoutMs ?? 120_000);
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
-    (resolveExit, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, sig) => resolveExit([code, sig]));
+  const { stdout, stderr, exitCode, signal, durationMs, timedOut } = await runProcess(
+    process.execPath,
+    [script],
+    {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env,
+      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
     },
-  ).finally(() => clearTimeout(timer));
-  const durationMs = Math.round(performance.now() - started);
+  );
 
   const [output, summary, exported] = await Promise.all([
     readFile(files.GITHUB_OUTPUT, 'utf8'),
@@ -181,13 +168,12 @@ export async function runAction(
     readFile(files.GITHUB_ENV, 'utf8'),
   ]);
   await rm(work, { recursive: true, force: true });
-  const stdout = Buffer.concat(out).toString('utf8');
   const { masks, annotations } = parseWorkflowCommands(stdout);
   return {
     exitCode,
     signal,
     stdout,
-    stderr: Buffer.concat(err).toString('utf8'),
+    stderr,
     outputs: parseCommandFile(output),
     summary,
     exportedEnv: parseCommandFile(exported),

@@ -9,9 +9,9 @@
  *   arrives as one stream (`stdout`, with stderr merged), as a terminal shows it.
  * - `bedFlags(bed)` turns `bed.baseInputs()` into the CLI's flags (`registry` -> `--name`).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { runProcess } from './run-process.js';
 import { REPO_ROOT } from './run-action.js';
 import type { Bed } from './types.js';
 
@@ -79,29 +79,14 @@ export async function runCli(
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(cwd, '.stdin'), opts.stdin);
   }
-  const started = performance.now();
-  const child = spawn(command, argv, { cwd, env: { ...env, TERM: env['TERM'] ?? 'xterm' }, stdio: 'pipe' });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  child.stdin.end(opts.tty ? undefined : (opts.stdin ?? ''));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, opts.timeoutMs ?? 120_000);
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, sig) => done([code, sig]));
-  }).finally(() => clearTimeout(timer));
+  const run = await runProcess(command, argv, {
+    cwd,
+    env: { ...env, TERM: env['TERM'] ?? 'xterm' },
+    ...(opts.tty || opts.stdin === undefined ? {} : { stdin: opts.stdin }),
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+  });
   return {
-    exitCode,
-    signal,
-    stdout: Buffer.concat(out).toString('utf8'),
-    stderr: Buffer.concat(err).toString('utf8'),
-    durationMs: Math.round(performance.now() - started),
-    timedOut,
+    ...run,
     cwd,
     env,
   };

@@ -6,11 +6,11 @@
  * every uploaded summary file with its text (read before the work folder is removed).
  * `opts.script` runs another file (tests of this harness); `opts.timeoutMs` (default 120 s) kills the run.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseAgentLog, type AgentLog } from './agent-env.js';
 import { REPO_ROOT } from './run-action.js';
+import { runProcess } from './run-process.js';
 
 /** The task's entry, as task.json's execution.Node24.target names it. */
 export const TASK_ENTRY = 'azure-pipelines/AcrImportV1/index.js';
@@ -56,27 +56,15 @@ export async function runTask(env: Record<string, string>, opts: RunTaskOptions 
     else full[name] = value;
   }
   const script = resolve(REPO_ROOT, opts.script ?? TASK_ENTRY);
-  const started = performance.now();
-  const child = spawn(process.execPath, [script], {
-    cwd: opts.cwd ?? full['SYSTEM_DEFAULTWORKINGDIRECTORY'] ?? REPO_ROOT,
-    env: full,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, opts.timeoutMs ?? 120_000);
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, sig) => done([code, sig]));
-  }).finally(() => clearTimeout(timer));
-  const durationMs = Math.round(performance.now() - started);
-  const stdout = Buffer.concat(out).toString('utf8');
+  const { stdout, stderr, exitCode, signal, durationMs, timedOut } = await runProcess(
+    process.execPath,
+    [script],
+    {
+      cwd: opts.cwd ?? full['SYSTEM_DEFAULTWORKINGDIRECTORY'] ?? REPO_ROOT,
+      env: full,
+      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    },
+  );
   const log = parseAgentLog(stdout);
   const outputs = Object.fromEntries(
     Object.entries(log.variables)
@@ -90,7 +78,7 @@ export async function runTask(env: Record<string, string>, opts: RunTaskOptions 
     exitCode,
     signal,
     stdout,
-    stderr: Buffer.concat(err).toString('utf8'),
+    stderr,
     log,
     outputs,
     summaries,

@@ -1,0 +1,46 @@
+/**
+ * `runProcess(command, argv, opts)`: runs one process the way the harnesses need it (run-action, run-cli, run-task):
+ * stdout and stderr collected, stdin given (or empty), and a SIGKILL after `timeoutMs` (default 120 s) so a hung run
+ * ends the test instead of jest's limit.
+ */
+import { spawn } from 'node:child_process';
+
+export interface ProcessRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+export async function runProcess(
+  command: string,
+  argv: readonly string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
+): Promise<ProcessRun> {
+  const started = performance.now();
+  const child = spawn(command, argv, { cwd: opts.cwd, env: opts.env, stdio: 'pipe' });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin.end(opts.stdin ?? '');
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 120_000);
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, sig) => done([code, sig]));
+  }).finally(() => clearTimeout(timer));
+  return {
+    exitCode,
+    signal,
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+    durationMs: Math.round(performance.now() - started),
+    timedOut,
+  };
+}
