@@ -9,7 +9,7 @@ import {
   type ConfigPorts,
   type ImportConfig,
   type RawInputs,
-} from '../../src/engine/config.js';
+} from '../../src/engine/config/config.js';
 import { InputError, type InputProblem } from '../../src/engine/errors.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';

@@ -2,7 +2,7 @@
  * acr-import engine: the library behind the GitHub Action, the CLI and the Azure Pipelines task.
  * Host-agnostic: give it a validated config and its ports; it returns a result to publish.
  */
-export { runImports, type RunPorts } from './run.js';
+export { runImports, type RunPorts } from './run/run.js';
 export {
   parseConfig,
   INPUTS,
@@ -15,11 +15,11 @@ export {
   type RawInputs,
   type InputName,
   type CloudName,
-} from './config.js';
-export { INPUT_TABLE, type InputDeclaration, type InputType } from './input-table.js';
+} from './config/config.js';
+export { INPUT_TABLE, type InputDeclaration, type InputType } from './config/input-table.js';
 export * from './reference.js';
-export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
-export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './lock.js';
+export { renderSummary, escapeMarkdown, type SummaryContext } from './report/summary.js';
+export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './report/lock.js';
 export {
   toOutputs,
   type RunResult,
@@ -27,7 +27,7 @@ export {
   type ImageStatus,
   type RunOutputs,
   type ReferrerResult,
-} from './result.js';
+} from './report/result.js';
 export {
   ImportError,
   InputError,
@@ -37,9 +37,9 @@ export {
   VerificationError,
   type InputProblem,
 } from './errors.js';
-export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
-export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './proxy.js';
-export { requestGithubIdToken } from './identity-http.js';
+export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './net/http.js';
+export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './net/proxy.js';
+export { requestGithubIdToken } from './net/identity-http.js';
 export {
   systemClock,
   NEUTRAL_WORDING,
@@ -49,8 +49,8 @@ export {
   type SecretSink,
   type EnginePorts,
 } from './ports.js';
-export { failureKind, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
-export type { AuthHost, AuthMode } from './auth.js';
+export { failureKind, FAILURE_KINDS, type FailureKind } from './report/failure-kind.js';
+export type { AuthHost, AuthMode } from './run/sign-in.js';
 export { VERSION, userAgent } from './version.js';
 export {
   readWorkspaceFile,
@@ -59,12 +59,12 @@ export {
   maskedExcerpt,
   MAX_INPUT_FILE_BYTES,
   type WorkspaceRules,
-} from './workspace-files.js';
+} from './config/workspace-files.js';
 export {
   checkInputVariables,
   editDistance,
   inputVariableName,
   type InputVariableCheck,
-} from './input-variables.js';
+} from './config/input-variables.js';
 export { secretSink } from './masking.js';
-export { suspiciousCharacter, describeCharacter } from './characters.js';
+export { suspiciousCharacter, describeCharacter } from './config/characters.js';

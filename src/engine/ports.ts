@@ -3,7 +3,7 @@
  * unit tests supply small fakes.
  */
 import type { TokenCredential } from '@azure/identity';
-import type { Transport } from './http.js';
+import type { Transport } from './net/http.js';
 
 export interface Logger {
   debug(message: string): void;

@@ -2,9 +2,9 @@
  * The import engine: sign in, find the target registry, pin each source to its digest, import exactly that digest,
  * finish as soon as the target visibly holds it, verify, and return one result per image.
  */
-import { AcrAuthorizer } from './acr.js';
-import { ArmClient, registryId, type ImportImageBody, type RegistryResource } from './arm.js';
-import { UNTRUSTED_ARM_URL } from './arm.js';
+import { AcrAuthorizer } from '../clients/acr.js';
+import { ArmClient, registryId, type ImportImageBody, type RegistryResource } from '../clients/arm.js';
+import { UNTRUSTED_ARM_URL } from '../clients/arm.js';
 import {
   chooseAuthMode,
   createCredential,
@@ -12,9 +12,9 @@ import {
   wording,
   type AuthHost,
   type CredentialChoice,
-} from './auth.js';
+} from './sign-in.js';
 import { discoverCloud } from './cloud.js';
-import { formatPlatform, type ImageSpec, type ImportConfig } from './config.js';
+import { formatPlatform, type ImageSpec, type ImportConfig } from '../config/config.js';
 import {
   asImportError,
   AuthError,
@@ -22,21 +22,21 @@ import {
   RemoteError,
   TimeoutError,
   VerificationError,
-} from './errors.js';
-import { failureKind } from './failure-kind.js';
-import { HttpClient, REQUEST_DEADLINE_MS } from './http.js';
-import { describeImportFailure, importFailureHint } from './hints.js';
-import type { EnginePorts, Logger } from './ports.js';
-import { formatReference, registryApiHost, sourceImage } from './reference.js';
+} from '../errors.js';
+import { failureKind } from '../report/failure-kind.js';
+import { HttpClient, REQUEST_DEADLINE_MS } from '../net/http.js';
+import { describeImportFailure, importFailureHint } from '../report/hints.js';
+import type { EnginePorts, Logger } from '../ports.js';
+import { formatReference, registryApiHost, sourceImage } from '../reference.js';
 import {
   isIndexMediaType,
   platformsOf,
   RegistryClient,
   TokenServerAuthorizer,
   type ManifestInfo,
-} from './registry.js';
-import { connectFailure, describeConnectFailure } from './reachability.js';
-import type { ImageResult, RunResult, TargetResult } from './result.js';
+} from '../clients/registry.js';
+import { connectFailure, describeConnectFailure } from '../net/reachability.js';
+import type { ImageResult, RunResult, TargetResult } from '../report/result.js';
 import { limiter, runReferrers } from './referrers.js';
 import { RegistryWatch } from './watch.js';
 

@@ -4,8 +4,8 @@
  * credentials to another host, and never logs headers or bodies that may hold secrets.
  */
 import { Agent, ProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
-import { ImportError, RemoteError } from './errors.js';
-import type { Clock, Logger } from './ports.js';
+import { ImportError, RemoteError } from '../errors.js';
+import type { Clock, Logger } from '../ports.js';
 import { describeProxy, NO_PROXY_SETTINGS, proxyFor, type ProxySettings } from './proxy.js';
 import { connectFailure } from './reachability.js';
 

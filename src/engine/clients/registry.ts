@@ -4,9 +4,9 @@
  * anonymously, a private registry with a password, and an ACR with an Entra-exchanged token.
  */
 import { createHash } from 'node:crypto';
-import { RemoteError } from './errors.js';
-import { formatBytes, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
-import type { SecretSink } from './ports.js';
+import { RemoteError } from '../errors.js';
+import { formatBytes, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from '../net/http.js';
+import type { SecretSink } from '../ports.js';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',

@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 /** The largest file an input may name (an images file of 5,000 entries is about 400 KiB). */
 export const MAX_INPUT_FILE_BYTES = 1024 * 1024;

@@ -5,7 +5,7 @@
  * it would otherwise run with the default; any other unknown name is only a warning. Values are never shown: a
  * misspelt `client-secrets` holds a secret.
  */
-import type { InputProblem } from './errors.js';
+import type { InputProblem } from '../errors.js';
 
 export interface InputVariableCheck {
   /** Near misses of real inputs: fail the run with these. */

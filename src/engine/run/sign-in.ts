@@ -3,10 +3,10 @@
  * audience for the whole run, masks every token it receives, and turns AADSTS errors into the fix.
  */
 import type { TokenCredential } from '@azure/identity';
-import { AuthError, ImportError, RemoteError } from './errors.js';
-import { isClosedClient, type HttpClient } from './http.js';
-import { failureRecorder, identityHttpClient } from './identity-http.js';
-import { NEUTRAL_WORDING, type Clock, type HostWording, type SecretSink } from './ports.js';
+import { AuthError, ImportError, RemoteError } from '../errors.js';
+import { isClosedClient, type HttpClient } from '../net/http.js';
+import { failureRecorder, identityHttpClient } from '../net/identity-http.js';
+import { NEUTRAL_WORDING, type Clock, type HostWording, type SecretSink } from '../ports.js';
 
 export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
 export type ResolvedAuthMode = Exclude<AuthMode, 'auto'>;

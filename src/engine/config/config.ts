@@ -6,9 +6,9 @@
 
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { suspiciousCharacter } from './characters.js';
-import { InputError, type InputProblem } from './errors.js';
+import { InputError, type InputProblem } from '../errors.js';
 import { maskedExcerpt } from './workspace-files.js';
-import { NEUTRAL_WORDING, type HostWording } from './ports.js';
+import { NEUTRAL_WORDING, type HostWording } from '../ports.js';
 import {
   checkDigest,
   checkImageReference,
@@ -20,8 +20,8 @@ import {
   type ImageReference,
   type ParseResult,
   type TargetTag,
-} from './reference.js';
-import { checkReferrers, type ReferrerSelection } from './referrers.js';
+} from '../reference.js';
+import { checkReferrers, type ReferrerSelection } from '../run/referrers.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names, defaults, public types

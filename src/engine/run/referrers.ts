@@ -12,13 +12,13 @@
  * manifest by digest works (dotnet/docker-tools relies on it) but is not documented by Microsoft, so every referrer is
  * verified afterwards on the target: its referrers API lists it for its subject, a cosign tag holds its digest.
  */
-import type { ImportImageBody, RegistryResource } from './arm.js';
-import type { ImageSpec, ImportConfig } from './config.js';
-import { asImportError, RemoteError, VerificationError } from './errors.js';
-import type { Logger } from './ports.js';
-import { quote, sourceImage, type ParseResult } from './reference.js';
-import { isIndexMediaType, MEDIA_TYPES, type RegistryClient } from './registry.js';
-import type { ImageResult, ReferrerResult } from './result.js';
+import type { ImportImageBody, RegistryResource } from '../clients/arm.js';
+import type { ImageSpec, ImportConfig } from '../config/config.js';
+import { asImportError, RemoteError, VerificationError } from '../errors.js';
+import type { Logger } from '../ports.js';
+import { quote, sourceImage, type ParseResult } from '../reference.js';
+import { isIndexMediaType, MEDIA_TYPES, type RegistryClient } from '../clients/registry.js';
+import type { ImageResult, ReferrerResult } from '../report/result.js';
 
 /** The `referrers` input: none, all, or the artifact types to copy (lower case). */
 export type ReferrerSelection = 'none' | 'all' | readonly string[];
