@@ -4,7 +4,7 @@
  * from the array form.
  */
 import { discoverCloud } from '../../src/engine/run/cloud.js';
-import { CLOUDS } from '../../src/engine/config/config.js';
+import { CLOUDS } from '../../src/engine/config/clouds.js';
 import { HttpClient } from '../../src/engine/net/http.js';
 import { connectFailure } from '../../src/engine/net/reachability.js';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeCharacter, suspiciousCharacter } from '../../src/engine/config/characters.js';
-import { parseConfig } from '../../src/engine/config/config.js';
+import { parseConfig } from '../../src/engine/config/parse.js';
 import { InputError, MAX_LISTED_PROBLEMS } from '../../src/engine/errors.js';
 import { HttpClient } from '../../src/engine/net/http.js';
 import { checkInputVariables, nearestInput } from '../../src/engine/config/input-variables.js';

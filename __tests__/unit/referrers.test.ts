@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { parseConfig } from '../../src/engine/config/config.js';
+import { parseConfig } from '../../src/engine/config/parse.js';
 import { InputError } from '../../src/engine/errors.js';
 import {
   HttpClient,

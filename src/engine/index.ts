@@ -3,19 +3,18 @@
  * Host-agnostic: give it a validated config and its ports; it returns a result to publish.
  */
 export { runImports, type RunPorts } from './run/run.js';
+export { parseConfig } from './config/parse.js';
 export {
-  parseConfig,
   INPUTS,
   SECRET_INPUTS,
   ENV_FALLBACKS,
   DEFAULTS,
-  CLOUDS,
   type ImportConfig,
   type ImageSpec,
   type RawInputs,
   type InputName,
-  type CloudName,
-} from './config/config.js';
+} from './config/model.js';
+export { CLOUDS, type CloudName } from './config/clouds.js';
 export { INPUT_TABLE, type InputDeclaration, type InputType } from './config/input-table.js';
 export * from './reference.js';
 export { renderSummary, escapeMarkdown, type SummaryContext } from './report/summary.js';

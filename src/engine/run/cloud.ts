@@ -3,7 +3,7 @@
  * token audience of Azure Stack Hub and other custom clouds is not the ARM URL, so asking Entra for `<arm>/.default`
  * fails with AADSTS500011. Read at the start of each run; nothing is cached across runs.
  */
-import { MICROSOFT_AUTHORITY_HOSTS, type CloudSettings } from '../config/config.js';
+import { MICROSOFT_AUTHORITY_HOSTS, type CloudSettings } from '../config/clouds.js';
 import { RemoteError } from '../errors.js';
 import { describeUrl, jsonBody, type HttpClient } from '../net/http.js';
 import type { Logger } from '../ports.js';

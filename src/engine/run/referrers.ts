@@ -13,7 +13,7 @@
  * verified afterwards on the target: its referrers API lists it for its subject, a cosign tag holds its digest.
  */
 import type { ImportImageBody, RegistryResource } from '../clients/arm.js';
-import type { ImageSpec, ImportConfig } from '../config/config.js';
+import type { ImageSpec, ImportConfig } from '../config/model.js';
 import { asImportError, RemoteError, VerificationError } from '../errors.js';
 import type { Logger } from '../ports.js';
 import { quote, sourceImage, type ParseResult } from '../reference.js';

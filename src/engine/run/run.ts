@@ -14,7 +14,8 @@ import {
   type CredentialChoice,
 } from './sign-in.js';
 import { discoverCloud } from './cloud.js';
-import { formatPlatform, type ImageSpec, type ImportConfig } from '../config/config.js';
+import { type ImageSpec, type ImportConfig } from '../config/model.js';
+import { formatPlatform } from '../config/rules.js';
 import {
   asImportError,
   AuthError,
