@@ -2,7 +2,7 @@
  * acr-import engine: the library behind the GitHub Action, the CLI and the Azure Pipelines task.
  * Host-agnostic: give it a validated config and its ports; it returns a result to publish.
  */
-export { runImports, type RunPorts } from './run/run.js';
+export { runImports } from './run/run.js';
 export { parseConfig } from './config/parse.js';
 export {
   INPUTS,
@@ -36,20 +36,26 @@ export {
   VerificationError,
   type InputProblem,
 } from './errors.js';
-export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './net/http.js';
+export { createUndiciTransport } from './net/http.js';
 export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './net/proxy.js';
 export { requestGithubIdToken } from './net/identity-http.js';
 export {
-  systemClock,
   NEUTRAL_WORDING,
   type Clock,
   type HostWording,
   type Logger,
   type SecretSink,
   type EnginePorts,
+  type RunPorts,
+  type AuthHost,
+  type WorkspaceRules,
+  type Transport,
+  type HttpRequest,
+  type HttpResponse,
 } from './ports.js';
+export { systemClock } from './clock.js';
 export { failureKind, FAILURE_KINDS, type FailureKind } from './report/failure-kind.js';
-export type { AuthHost, AuthMode } from './run/sign-in.js';
+export type { AuthMode } from './run/sign-in.js';
 export { VERSION, userAgent } from './version.js';
 export {
   readWorkspaceFile,
@@ -57,7 +63,6 @@ export {
   writeWorkspaceFile,
   maskedExcerpt,
   MAX_INPUT_FILE_BYTES,
-  type WorkspaceRules,
 } from './config/workspace-files.js';
 export {
   checkInputVariables,

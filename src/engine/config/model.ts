@@ -2,7 +2,6 @@
  * The config model: the public input names, their defaults and environment fallbacks, the auth modes, and the typed
  * `ImportConfig` every stage of a run reads. Types and constants only.
  */
-import type { HostWording } from '../ports.js';
 import type { ImageReference, TargetTag } from '../reference.js';
 import type { ReferrerSelection } from '../run/referrers.js';
 import type { CloudName, CloudSettings } from './clouds.js';
@@ -157,12 +156,4 @@ export interface ImportConfig {
   readonly referrers: ReferrerSelection;
 }
 
-/** What the adapter lends to `parseConfig`. */
-export interface ConfigPorts {
-  /** Reads a file given by a user path (relative to the workspace); throws when it cannot. */
-  readonly readFile?: (path: string) => string;
-  /** Fallbacks for subscription, tenant and client ids. */
-  readonly env?: EnvFallbacks;
-  /** How the host's users pass a secret, for the message when one is missing. */
-  readonly wording?: Pick<HostWording, 'secretFrom'>;
-}
+export type { ConfigPorts } from '../ports.js';

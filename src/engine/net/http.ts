@@ -5,18 +5,11 @@
  */
 import { Agent, ProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
 import { ImportError, RemoteError } from '../errors.js';
-import type { Clock, Logger } from '../ports.js';
+import type { Clock, HttpRequest, HttpResponse, Logger, Transport } from '../ports.js';
+
+export type { HttpRequest, HttpResponse, Transport } from '../ports.js';
 import { describeProxy, NO_PROXY_SETTINGS, proxyFor, type ProxySettings } from './proxy.js';
 import { connectFailure } from './reachability.js';
-
-export interface HttpRequest {
-  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
-  url: string;
-  headers?: Record<string, string>;
-  body?: string;
-  /** The most bytes the answer's body may have (default DEFAULT_MAX_RESPONSE_BYTES); more fails as too large. */
-  maxResponseBytes?: number;
-}
 
 /** No answer the engine needs is anywhere near this large (manifests have their own, smaller cap). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -46,16 +39,6 @@ export class TransportFailure extends Error {
     this.name = 'TransportFailure';
   }
 }
-
-export interface HttpResponse {
-  status: number;
-  /** Lower-case header names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** Sends one request, no retries, no redirects. Throws only for transport failures (reset, refused, timeout). */
-export type Transport = (req: HttpRequest, signal?: AbortSignal) => Promise<HttpResponse>;
 
 export interface TransportOptions {
   userAgent: string;
@@ -294,6 +277,11 @@ export class HttpClient {
     this.requestDeadlineMs = options.requestDeadlineMs ?? REQUEST_DEADLINE_MS;
   }
 
+  /** The time on the run's clock (a Retry-After date is read against it). */
+  now(): number {
+    return this.clock.now();
+  }
+
   /** The requests still waiting for an answer, oldest first per service: what a timeout message names. */
   waitingFor(): string | undefined {
     const now = this.clock.now();
@@ -324,7 +312,11 @@ export class HttpClient {
       let response: HttpResponse | undefined;
       let failure: unknown;
       // Every attempt has a deadline for its whole answer: a stalled or dribbling service cannot hold a run.
-      const deadline = AbortSignal.timeout(this.requestDeadlineMs);
+      const limit = new AbortController();
+      const cancelDeadline = this.clock.timer(this.requestDeadlineMs, () =>
+        limit.abort(new DOMException('The request deadline passed.', 'TimeoutError')),
+      );
+      const deadline = limit.signal;
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
       const entry: InFlight = { service: options.service, url: req.url, since: this.clock.now() };
       this.inFlight.add(entry);
@@ -336,6 +328,7 @@ export class HttpClient {
         if (err instanceof ImportError) throw err;
         failure = deadline.aborted ? this.deadlineFailure(err) : err;
       } finally {
+        cancelDeadline();
         this.inFlight.delete(entry);
       }
       if (response) this.failing.delete(options.service);
