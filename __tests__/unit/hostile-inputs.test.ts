@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/engine/config/parse.js';
 import { InputError, MAX_LISTED_PROBLEMS } from '../../src/engine/errors.js';
 import { HttpClient } from '../../src/engine/net/http.js';
 import { checkInputVariables, nearestInput } from '../../src/engine/config/input-variables.js';
+import { GITHUB_INPUT_VARIABLES } from '../../src/hosts/action/wording.js';
 import { parseLockFile } from '../../src/engine/report/lock.js';
 import { secretSink } from '../../src/engine/masking.js';
 import { RegistryClient, TokenServerAuthorizer } from '../../src/engine/clients/registry.js';
@@ -280,6 +281,7 @@ describe('INPUT_* variables', () => {
         'INPUT_WAIT',
       ],
       inputs,
+      GITHUB_INPUT_VARIABLES,
     );
     expect(problems.map((p) => [p.input, p.value, p.message])).toEqual([
       [

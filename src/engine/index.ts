@@ -41,6 +41,8 @@ export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './net/proxy.
 export { requestGithubIdToken } from './net/identity-http.js';
 export {
   NEUTRAL_WORDING,
+  NEUTRAL_INPUT_VARIABLE_WORDING,
+  type InputVariableWording,
   type Clock,
   type HostWording,
   type Logger,

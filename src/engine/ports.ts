@@ -39,6 +39,27 @@ export interface Logger {
   warning(message: string): void;
 }
 
+/**
+ * How a host explains its `INPUT_*` variables (Actions and Azure Pipelines pass inputs so): a near miss of an input,
+ * and an unknown one that is ignored.
+ */
+export interface InputVariableWording {
+  /** What takes the inputs, e.g. 'action' or 'task'. */
+  readonly step: string;
+  /** How to rename a misspelt input, e.g. "Rename it in the step's with: block". */
+  readonly rename: string;
+  /** What to do about an unknown variable that is ignored. */
+  readonly ignored: string;
+}
+
+/** The same, naming no host. */
+export const NEUTRAL_INPUT_VARIABLE_WORDING: InputVariableWording = {
+  step: 'step',
+  rename: 'Rename it where the step sets its inputs',
+  ignored:
+    'If it is meant as an input, rename or remove it; if another tool reads it, nothing needs to change.',
+};
+
 /** Registers a secret so the host redacts it from every log line from now on. */
 export type SecretSink = (secret: string) => void;
 
