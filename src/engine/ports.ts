@@ -148,6 +148,8 @@ export interface ConfigPorts {
   readonly env?: EnvFallbacks;
   /** How the host's users pass a secret, for the message when one is missing. */
   readonly wording?: Pick<HostWording, 'secretFrom'>;
+  /** The source ACR by name (the CLI's `--registry NAME`): the sources are then `repo:tag` in it. */
+  readonly sourceRegistryName?: string;
 }
 
 export interface EnginePorts {

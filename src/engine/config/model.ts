@@ -137,6 +137,11 @@ export interface ImportConfig {
   readonly images: readonly ImageSpec[];
   /** Source ACR by resource ID; the images' sources are then host-less. */
   readonly sourceRegistryResourceId?: RegistryResourceId;
+  /**
+   * The source ACR by its name (the CLI's `--registry NAME`, as az takes it): found in the subscription's registry
+   * list, then imported through its resource ID. Not an input: a host sets it (ConfigPorts.sourceRegistryName).
+   */
+  readonly sourceRegistryName?: string;
   readonly sourceCredentials?: { readonly username: string; readonly password: string };
   /** A second federated identity in the source's tenant; its Entra token becomes the import password. */
   readonly sourceFederation?: { readonly tenantId: string; readonly clientId: string };

@@ -141,7 +141,8 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
           sourceRegistryText,
           checkRegistryResourceId(sourceRegistryText, 'the source registry'),
         );
-  const hostless = sourceRegistryText !== undefined;
+  const sourceRegistryName = ports.sourceRegistryName;
+  const hostless = sourceRegistryText !== undefined || sourceRegistryName !== undefined;
 
   const platformText = get(INPUTS.platform);
   const platform =
@@ -252,6 +253,7 @@ export function parseConfig(raw: RawInputs, ports: ConfigPorts = {}): ImportConf
     cloud,
     images,
     ...(sourceRegistryResourceId !== undefined && { sourceRegistryResourceId }),
+    ...(sourceRegistryName !== undefined && { sourceRegistryName }),
     ...credentials,
     force,
     pinDigest,

@@ -6,7 +6,7 @@ import { AcrAuthorizer } from '../clients/acr.js';
 import type { ImportImageBody, RegistryResource } from '../clients/arm.js';
 import { RegistryClient } from '../clients/registry.js';
 import type { ImageSpec } from '../config/model.js';
-import { asImportError, AuthError } from '../errors.js';
+import { asImportError, AuthError, RemoteError } from '../errors.js';
 import { sourceImage } from '../reference.js';
 import type { Session } from './session.js';
 import { TokenProvider } from './sign-in.js';
@@ -40,6 +40,11 @@ export async function planSource(s: Session, spec: ImageSpec): Promise<SourcePla
   const ref = spec.source;
   const image = sourceImage(ref);
   const creds = s.config.sourceCredentials;
+  if (s.config.sourceRegistryName !== undefined) {
+    // As az does it: the name is looked up among the subscription's registries, and the import goes by resource ID.
+    const registry = await sourceRegistryByName(s, s.config.sourceRegistryName);
+    return reachableAcr(s, registry, image);
+  }
   if (s.config.sourceRegistryResourceId) {
     const id = s.config.sourceRegistryResourceId.resourceId;
     let registry: RegistryResource | undefined;
@@ -53,14 +58,7 @@ export async function planSource(s: Session, spec: ImageSpec): Promise<SourcePla
         unreachable: `the source registry could not be read through ARM (${e.message})`,
       };
     }
-    if (!registry.publicNetworkAccess) {
-      return {
-        source: { resourceId: registry.id, sourceImage: image },
-        client: undefined,
-        unreachable: `${registry.name} has public network access disabled`,
-      };
-    }
-    return { source: { resourceId: registry.id, sourceImage: image }, client: s.acrClient(registry) };
+    return reachableAcr(s, registry, image);
   }
   const host = ref.registry!;
   if (s.config.sourceFederation) return federatedSource(s, host, image);
@@ -80,6 +78,33 @@ export async function planSource(s: Session, spec: ImageSpec): Promise<SourcePla
     if (acr) return { source: { resourceId: acr.id, sourceImage: image }, client: s.acrClient(acr) };
   }
   return { source: { registryUri: host, sourceImage: image }, client: s.sourceClient(host) };
+}
+
+/** A source ACR imported by resource ID; read from here too, unless its public network access is disabled. */
+function reachableAcr(s: Session, registry: RegistryResource, image: string): SourcePlan {
+  if (!registry.publicNetworkAccess) {
+    return {
+      source: { resourceId: registry.id, sourceImage: image },
+      client: undefined,
+      unreachable: `${registry.name} has public network access disabled`,
+    };
+  }
+  return { source: { resourceId: registry.id, sourceImage: image }, client: s.acrClient(registry) };
+}
+
+/** The source ACR named `name` among the subscription's registries. */
+async function sourceRegistryByName(s: Session, name: string): Promise<RegistryResource> {
+  const all = await s.registries();
+  const match = all.find((r) => r.name.toLowerCase() === name.toLowerCase());
+  if (!match) {
+    throw new RemoteError({
+      service: 'Azure Resource Manager',
+      code: 'ResourceNotFound',
+      message: `No container registry named '${name}' is visible in subscription ${s.config.subscriptionId} (${all.length} registr${all.length === 1 ? 'y' : 'ies'} listed), so the source registry cannot be found.`,
+      hint: 'Check the source registry name; the identity needs read access on it (Reader or the importer role). A registry in another subscription: give its login server or resource ID instead.',
+    });
+  }
+  return match;
 }
 
 /**
