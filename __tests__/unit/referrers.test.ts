@@ -8,16 +8,10 @@ import {
   type HttpResponse,
   type Transport,
 } from '../../src/engine/net/http.js';
-import {
-  artifactTypeOf,
-  checkReferrers,
-  childDigests,
-  copyReferrers,
-  describeReferrerCounts,
-  limiter,
-  REFERRER_LIMITS,
-  referrerKind,
-} from '../../src/engine/run/referrers.js';
+import { artifactTypeOf, childDigests } from '../../src/engine/clients/referrers.js';
+import { checkReferrers, REFERRER_LIMITS } from '../../src/engine/config/referrers.js';
+import { describeReferrerCounts, referrerKind } from '../../src/engine/report/referrers.js';
+import { copyReferrers, limiter } from '../../src/engine/run/referrers.js';
 import { RegistryClient } from '../../src/engine/clients/registry.js';
 import type { ReferrerResult } from '../../src/engine/report/result.js';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';

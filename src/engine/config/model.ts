@@ -3,7 +3,7 @@
  * `ImportConfig` every stage of a run reads. Types and constants only.
  */
 import type { ImageReference, TargetTag } from '../reference.js';
-import type { ReferrerSelection } from '../run/referrers.js';
+import type { ReferrerSelection } from './referrers.js';
 import type { CloudName, CloudSettings } from './clouds.js';
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * reported together in one `InputError`, each naming the input, the bad value (secrets as `***`) and the fix.
  */
 import { NEUTRAL_WORDING, type HostWording } from '../ports.js';
-import { checkReferrers } from '../run/referrers.js';
+import { checkReferrers } from './referrers.js';
 import { CLOUDS, MICROSOFT_AUTHORITY_HOSTS, type CloudName, type CloudSettings } from './clouds.js';
 import { collectImages } from './images.js';
 import {

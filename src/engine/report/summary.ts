@@ -2,7 +2,7 @@
  * The job summary, rendered from a run's result as Markdown. Every value that comes from a user or a remote service
  * is escaped, so a crafted tag or error text cannot inject markup, links or HTML into the summary.
  */
-import { describeReferrerCounts } from '../run/referrers.js';
+import { describeReferrerCounts } from './referrers.js';
 import type { ImageResult, ImageStatus, RunResult } from './result.js';
 
 const STATUS_LABEL: Record<ImageStatus, string> = {
