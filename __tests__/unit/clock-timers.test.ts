@@ -2,7 +2,8 @@
  * Every time limit of the engine runs on the Clock port: with a fake clock, a 10-minute image timeout, a 30-second
  * request deadline and the 60-second sign-in budget each fire the moment the test moves the clock on, with no real
  * waiting. The transport here never answers (it only gives up when its request is aborted), so nothing but the clock
- * can end these runs: a limit still on a real timer would hold the test until Jest's own timeout.
+ * can end these runs: a limit still on a real timer would hold the test until Jest's own timeout. The 100 ms the
+ * client gives a transport that ignores an abort is on the clock too.
  */
 import { describe, expect, it } from '@jest/globals';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
@@ -115,6 +116,40 @@ describe('timers through the clock', () => {
     clock.advance(1);
     const err = await pending;
     expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain('no answer within 30 s');
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('gives a transport that ignores the abort 100 ms on the clock, then stops waiting for it', async () => {
+    const clock = new FakeClock();
+    let sent = 0;
+    const http = new HttpClient(
+      () => {
+        sent++;
+        return new Promise<never>(() => undefined);
+      },
+      clock,
+      new MemoryLogger(),
+      { requestDeadlineMs: 30_000 },
+    );
+    const started = performance.now();
+    const pending = http
+      .send(
+        { method: 'GET', url: 'https://stuck.example/v2/' },
+        { service: 'registry stuck.example', retry: false },
+      )
+      .then(
+        () => new Error('answered'),
+        (err: unknown) => err as Error,
+      );
+    await until(() => sent === 1);
+    clock.advance(30_000);
+    let settled = false;
+    void pending.then(() => (settled = true));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    clock.advance(100);
+    const err = await pending;
     expect(err.message).toContain('no answer within 30 s');
     expect(performance.now() - started).toBeLessThan(2_000);
   });

@@ -321,7 +321,7 @@ export class HttpClient {
       const entry: InFlight = { service: options.service, url: req.url, since: this.clock.now() };
       this.inFlight.add(entry);
       try {
-        response = await settleBy(this.sendFollowingRedirects(req, options, signal), signal);
+        response = await settleBy(this.sendFollowingRedirects(req, options, signal), signal, this.clock);
       } catch (err) {
         if (options.signal?.aborted) throw err;
         // A refused redirect: nothing a retry can change.
@@ -435,23 +435,23 @@ export class HttpClient {
  * handshake stalls until its own connect timeout). A transport that reacts to the abort within a moment settles first,
  * so what it knew (a body cut off after some bytes) is kept.
  */
-function settleBy<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+function settleBy<T>(work: Promise<T>, signal: AbortSignal, clock: Clock): Promise<T> {
   work.catch(() => undefined);
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: (() => void) | undefined;
     const onAbort = (): void => {
-      timer = setTimeout(() => reject(signal.reason as Error), 100);
+      cancel = clock.timer(100, () => reject(signal.reason as Error));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
-        clearTimeout(timer);
+        cancel?.();
         signal.removeEventListener('abort', onAbort);
         resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        cancel?.();
         signal.removeEventListener('abort', onAbort);
         reject(err as Error);
       },
