@@ -1,6 +1,6 @@
 /**
- * HTTP for every remote call of the engine: a small transport port (undici in production, fakes in unit tests)
- * and a client on top that retries what is worth retrying, honours Retry-After, follows redirects without carrying
+ * HTTP for every remote call of the engine: the production transport (undici; the Transport port is in ports.ts,
+ * fakes stand in for it in unit tests) and a client on top that retries what is worth retrying, honours Retry-After, follows redirects without carrying
  * credentials to another host, and never logs headers or bodies that may hold secrets.
  */
 import { Agent, ProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
