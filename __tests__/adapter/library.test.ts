@@ -33,7 +33,7 @@ describe('the acr-import library', () => {
 
   it('does not import @actions/* anywhere in the built engine (the engine knows nothing of its host)', () => {
     const dir = join(REPO_ROOT, 'lib', 'engine');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.js'));
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
     expect(files.length).toBeGreaterThan(10);
     const offenders = files.filter((f) =>
       /(?:\bfrom|\bimport)\s*\(?\s*['"]@actions\//.test(readFileSync(join(dir, f), 'utf8')),

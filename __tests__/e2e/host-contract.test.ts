@@ -9,7 +9,7 @@ import type { StartedBed } from '../../testbed/bed.js';
 import { useBed } from '../bed-hooks.js';
 import { runAction } from '../../testbed/run-action.js';
 import { bedFlags, runCli } from '../../testbed/run-cli.js';
-import { AUTH_MODES } from '../../src/engine/config.js';
+import { AUTH_MODES } from '../../src/engine/config/model.js';
 import { INPUT_TABLE, type HostWording } from '../../src/engine/index.js';
 import { GITHUB_WORDING } from '../../src/hosts/action/wording.js';
 import { CLI_WORDING } from '../../src/hosts/cli/wording.js';

@@ -1,15 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
+import { CLOUDS } from '../../src/engine/config/clouds.js';
 import {
-  CLOUDS,
   DEFAULTS,
   INPUTS,
-  parseConfig,
-  parseDuration,
   SECRET_INPUTS,
   type ConfigPorts,
   type ImportConfig,
   type RawInputs,
-} from '../../src/engine/config.js';
+} from '../../src/engine/config/model.js';
+import { parseConfig } from '../../src/engine/config/parse.js';
+import { parseDuration } from '../../src/engine/config/rules.js';
 import { InputError, type InputProblem } from '../../src/engine/errors.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';

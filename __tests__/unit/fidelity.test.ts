@@ -3,10 +3,10 @@
  * failures to connect not retried (a name that does not resolve) or retried once (refused), cloud metadata picked
  * from the array form.
  */
-import { discoverCloud } from '../../src/engine/cloud.js';
-import { CLOUDS } from '../../src/engine/config.js';
-import { HttpClient } from '../../src/engine/http.js';
-import { connectFailure } from '../../src/engine/reachability.js';
+import { discoverCloud } from '../../src/engine/run/cloud.js';
+import { CLOUDS } from '../../src/engine/config/clouds.js';
+import { HttpClient } from '../../src/engine/net/http.js';
+import { connectFailure } from '../../src/engine/net/reachability.js';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';
 
 const errno = (code: string): Error => Object.assign(new Error(`connect ${code}`), { code });

@@ -19,7 +19,7 @@ import {
   type ImportError,
   type Transport,
 } from '../../src/engine/index.js';
-import { chooseAuthMode } from '../../src/engine/auth.js';
+import { chooseAuthMode } from '../../src/engine/run/sign-in.js';
 import { GITHUB_WORDING } from '../../src/hosts/action/wording.js';
 import { CLI_WORDING } from '../../src/hosts/cli/wording.js';
 import { FakeClock, MemoryLogger, StaticCredential, respond } from './fakes.js';
@@ -76,7 +76,7 @@ describe('host-neutral engine text', () => {
   /** The engine's code without its comments. */
   function engineCode(): string {
     const dir = new URL('../../../src/engine/', import.meta.url);
-    return readdirSync(dir)
+    return readdirSync(dir, { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts'))
       .map((f) =>
         readFileSync(new URL(f, dir), 'utf8')

@@ -8,23 +8,29 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeCharacter, suspiciousCharacter } from '../../src/engine/characters.js';
-import { parseConfig } from '../../src/engine/config.js';
+import { describeCharacter, suspiciousCharacter } from '../../src/engine/config/characters.js';
+import { parseConfig } from '../../src/engine/config/parse.js';
 import { InputError, MAX_LISTED_PROBLEMS } from '../../src/engine/errors.js';
-import { HttpClient } from '../../src/engine/http.js';
-import { checkInputVariables, nearestInput } from '../../src/engine/input-variables.js';
-import { parseLockFile } from '../../src/engine/lock.js';
+import { HttpClient } from '../../src/engine/net/http.js';
+import { checkInputVariables, nearestInput } from '../../src/engine/config/input-variables.js';
+import { GITHUB_INPUT_VARIABLES } from '../../src/hosts/action/wording.js';
+import { parseLockFile } from '../../src/engine/report/lock.js';
 import { secretSink } from '../../src/engine/masking.js';
-import { RegistryClient, TokenServerAuthorizer } from '../../src/engine/registry.js';
-import type { ImageResult, RunResult } from '../../src/engine/result.js';
-import { escapeMarkdown, escapeRemoteText, renderSummary, SUMMARY_LIMITS } from '../../src/engine/summary.js';
+import { RegistryClient, TokenServerAuthorizer } from '../../src/engine/clients/registry.js';
+import type { ImageResult, RunResult } from '../../src/engine/report/result.js';
+import {
+  escapeMarkdown,
+  escapeRemoteText,
+  renderSummary,
+  SUMMARY_LIMITS,
+} from '../../src/engine/report/summary.js';
 import {
   checkWorkspaceWrite,
   maskedExcerpt,
   readWorkspaceFile,
   writeWorkspaceFile,
   type WorkspaceRules,
-} from '../../src/engine/workspace-files.js';
+} from '../../src/engine/config/workspace-files.js';
 import { FakeClock, fakeTransport, MemoryLogger, respond } from './fakes.js';
 
 function problemOf(fn: () => unknown): string {
@@ -275,6 +281,7 @@ describe('INPUT_* variables', () => {
         'INPUT_WAIT',
       ],
       inputs,
+      GITHUB_INPUT_VARIABLES,
     );
     expect(problems.map((p) => [p.input, p.value, p.message])).toEqual([
       [

@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY, HttpClient, parseRetryAfter } from '../../src/engine/http.js';
+import { DEFAULT_RETRY, HttpClient, parseRetryAfter } from '../../src/engine/net/http.js';
 import { RemoteError } from '../../src/engine/errors.js';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';
 

@@ -4,9 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { InputError, RemoteError } from '../../src/engine/errors.js';
-import { HttpClient } from '../../src/engine/http.js';
-import { proxyFor, proxySettingsFromEnv } from '../../src/engine/proxy.js';
-import { isDigest, RegistryClient, type RegistryAuthorizer } from '../../src/engine/registry.js';
+import { HttpClient } from '../../src/engine/net/http.js';
+import { proxyFor, proxySettingsFromEnv } from '../../src/engine/net/proxy.js';
+import { isDigest, RegistryClient, type RegistryAuthorizer } from '../../src/engine/clients/registry.js';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';
 
 describe('proxy decision', () => {

@@ -3,7 +3,7 @@
  * fallback) and the parallel start (what needs nothing else goes out at once), against a fake world on a fake clock.
  */
 import { parseConfig, runImports, type HttpRequest, type HttpResponse } from '../../src/engine/index.js';
-import { WATCH_INTERVAL_MS } from '../../src/engine/watch.js';
+import { WATCH_INTERVAL_MS } from '../../src/engine/run/watch.js';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';
 

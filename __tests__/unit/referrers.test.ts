@@ -1,20 +1,19 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { parseConfig } from '../../src/engine/config.js';
+import { parseConfig } from '../../src/engine/config/parse.js';
 import { InputError } from '../../src/engine/errors.js';
-import { HttpClient, type HttpRequest, type HttpResponse, type Transport } from '../../src/engine/http.js';
 import {
-  artifactTypeOf,
-  checkReferrers,
-  childDigests,
-  copyReferrers,
-  describeReferrerCounts,
-  limiter,
-  REFERRER_LIMITS,
-  referrerKind,
-} from '../../src/engine/referrers.js';
-import { RegistryClient } from '../../src/engine/registry.js';
-import type { ReferrerResult } from '../../src/engine/result.js';
+  HttpClient,
+  type HttpRequest,
+  type HttpResponse,
+  type Transport,
+} from '../../src/engine/net/http.js';
+import { artifactTypeOf, childDigests } from '../../src/engine/clients/referrers.js';
+import { checkReferrers, REFERRER_LIMITS } from '../../src/engine/config/referrers.js';
+import { describeReferrerCounts, referrerKind } from '../../src/engine/report/referrers.js';
+import { copyReferrers, limiter } from '../../src/engine/run/referrers.js';
+import { RegistryClient } from '../../src/engine/clients/registry.js';
+import type { ReferrerResult } from '../../src/engine/report/result.js';
 import { FakeClock, MemoryLogger, fakeTransport, respond } from './fakes.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { renderSummary, type ImageResult, type RunResult } from '../../src/engine/index.js';
-import { shortRef, SOURCE_CELL_MAX } from '../../src/engine/summary.js';
+import { shortRef, SOURCE_CELL_MAX } from '../../src/engine/report/summary.js';
 
 const D = `sha256:${'e8'.repeat(32)}`;
 const LOGIN = 'prodregistry.azurecr.io';

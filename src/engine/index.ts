@@ -2,24 +2,23 @@
  * acr-import engine: the library behind the GitHub Action, the CLI and the Azure Pipelines task.
  * Host-agnostic: give it a validated config and its ports; it returns a result to publish.
  */
-export { runImports, type RunPorts } from './run.js';
+export { runImports } from './run/run.js';
+export { parseConfig } from './config/parse.js';
 export {
-  parseConfig,
   INPUTS,
   SECRET_INPUTS,
   ENV_FALLBACKS,
   DEFAULTS,
-  CLOUDS,
   type ImportConfig,
   type ImageSpec,
   type RawInputs,
   type InputName,
-  type CloudName,
-} from './config.js';
-export { INPUT_TABLE, type InputDeclaration, type InputType } from './input-table.js';
+} from './config/model.js';
+export { CLOUDS, type CloudName } from './config/clouds.js';
+export { INPUT_TABLE, type InputDeclaration, type InputType } from './config/input-table.js';
 export * from './reference.js';
-export { renderSummary, escapeMarkdown, type SummaryContext } from './summary.js';
-export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './lock.js';
+export { renderSummary, escapeMarkdown, type SummaryContext } from './report/summary.js';
+export { renderLockFile, parseLockFile, LOCK_VERSION, type LockFile, type LockEntry } from './report/lock.js';
 export {
   toOutputs,
   type RunResult,
@@ -27,7 +26,7 @@ export {
   type ImageStatus,
   type RunOutputs,
   type ReferrerResult,
-} from './result.js';
+} from './report/result.js';
 export {
   ImportError,
   InputError,
@@ -37,20 +36,28 @@ export {
   VerificationError,
   type InputProblem,
 } from './errors.js';
-export { createUndiciTransport, type Transport, type HttpRequest, type HttpResponse } from './http.js';
-export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './proxy.js';
-export { requestGithubIdToken } from './identity-http.js';
+export { createUndiciTransport } from './net/http.js';
+export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './net/proxy.js';
+export { requestGithubIdToken } from './net/identity-http.js';
 export {
-  systemClock,
   NEUTRAL_WORDING,
+  NEUTRAL_INPUT_VARIABLE_WORDING,
+  type InputVariableWording,
   type Clock,
   type HostWording,
   type Logger,
   type SecretSink,
   type EnginePorts,
+  type RunPorts,
+  type AuthHost,
+  type WorkspaceRules,
+  type Transport,
+  type HttpRequest,
+  type HttpResponse,
 } from './ports.js';
-export { failureKind, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
-export type { AuthHost, AuthMode } from './auth.js';
+export { systemClock } from './clock.js';
+export { failureKind, FAILURE_KINDS, type FailureKind } from './report/failure-kind.js';
+export type { AuthMode } from './run/sign-in.js';
 export { VERSION, userAgent } from './version.js';
 export {
   readWorkspaceFile,
@@ -58,13 +65,12 @@ export {
   writeWorkspaceFile,
   maskedExcerpt,
   MAX_INPUT_FILE_BYTES,
-  type WorkspaceRules,
-} from './workspace-files.js';
+} from './config/workspace-files.js';
 export {
   checkInputVariables,
   editDistance,
   inputVariableName,
   type InputVariableCheck,
-} from './input-variables.js';
+} from './config/input-variables.js';
 export { secretSink } from './masking.js';
-export { suspiciousCharacter, describeCharacter } from './characters.js';
+export { suspiciousCharacter, describeCharacter } from './config/characters.js';

@@ -12,7 +12,7 @@ import {
 } from '../../engine/index.js';
 import { azureCliFor } from '../common/azure-cli.js';
 import { runHost } from '../common/runner.js';
-import { GITHUB_WORDING } from './wording.js';
+import { GITHUB_INPUT_VARIABLES, GITHUB_WORDING } from './wording.js';
 import { OUTPUTS } from './constants.js';
 
 export async function run(): Promise<void> {
@@ -52,7 +52,7 @@ export async function run(): Promise<void> {
   const outcome = await runHost({
     input: (name) => core.getInput(name),
     // A runner turns with: keys and a job's env: INPUT_* alike into variables: near misses fail, others warn.
-    checkGiven: (inputs) => checkInputVariables(Object.keys(env), inputs),
+    checkGiven: (inputs) => checkInputVariables(Object.keys(env), inputs, GITHUB_INPUT_VARIABLES),
     env,
     // images-file and lock-file: regular files of at most 1 MiB inside the workspace, never in .git/.
     files: { root: workspace, rootName: 'the workspace (GITHUB_WORKSPACE)' },

@@ -1,5 +1,5 @@
 /** How a GitHub workflow sets things up: the phrases the engine's hints use on this host. */
-import type { HostWording } from '../../engine/index.js';
+import type { HostWording, InputVariableWording } from '../../engine/index.js';
 
 export const GITHUB_WORDING: HostWording = {
   idTokenSetup:
@@ -9,4 +9,12 @@ export const GITHUB_WORDING: HostWording = {
   existingSession: 'run azure/login before this step',
   authMode: (mode) => `auth: ${mode}`,
   setInput: (input, value) => `${input}: ${value}`,
+};
+
+/** What the engine says about an `INPUT_*` variable that is no input of this action. */
+export const GITHUB_INPUT_VARIABLES: InputVariableWording = {
+  step: 'action',
+  rename: "Rename it in the step's with: block",
+  ignored:
+    "If it is a with: key, remove it (the inputs are listed in action.yml); if a job's env: sets it for another tool, nothing needs to change.",
 };

@@ -5,10 +5,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  CLOUDS,
   INPUTS,
   VERSION,
-  type CloudName,
   type InputName,
   type InputProblem,
 } from '../../engine/index.js';
@@ -74,7 +72,7 @@ export async function main(io: CliIo): Promise<number> {
       `${flag} on the command line is visible to other users (process list) and in shell history: set ${env}${flag === '--client-secret' ? '' : ' or use --password-stdin'} instead.`,
     );
   }
-  applySourceRegistry(flags, inputs, problems);
+  const sourceRegistryName = applySourceRegistry(flags, inputs, problems);
 
   const signIn = cliSignIn(io.env, {
     auth: inputs[INPUTS.auth] ?? '',
@@ -85,6 +83,7 @@ export async function main(io: CliIo): Promise<number> {
   let tracked = false;
   const outcome: HostResult = await runHost({
     input: (name) => inputs[name as InputName] ?? '',
+    ...(sourceRegistryName !== undefined && { sourceRegistryName }),
     problems,
     // A problem names the flag the user typed (`--subscription` or `--subscription-id`), else the input's own flag.
     inputLabel: (name) => flags.setBy[name as InputName] ?? `--${flagOf(name)}`,
@@ -125,42 +124,57 @@ export async function main(io: CliIo): Promise<number> {
 }
 
 /**
- * az's --registry: the source ACR by resource ID (then --source is repo:tag in it), or by login server or name
- * (then --source is prefixed with its login server; a name gets the cloud's login suffix, and the engine finds the
- * login server among the subscription's registries, as az does).
+ * az's --registry: the source ACR by resource ID or by name (then --source is repo:tag in it; a name is looked up
+ * among the subscription's registries, as az does, since its login server need not be NAME.azurecr.io), or by login
+ * server (then --source is prefixed with it). Returns the name, when a name was given.
  */
 function applySourceRegistry(
   flags: ParsedFlags,
   inputs: Partial<Record<InputName, string>>,
   problems: InputProblem[],
-): void {
+): string | undefined {
   const registry = flags.sourceRegistry?.trim();
-  if (!registry) return;
-  if (registry.startsWith('/')) {
+  if (!registry) return undefined;
+  if (registry.startsWith('/') || !/[.:/]/.test(registry)) {
     if (inputs[INPUTS.sourceRegistryResourceId] !== undefined) {
       problems.push({
         input: '--registry',
         value: registry,
         message: 'and --source-registry-resource-id both name the source registry; keep one',
       });
-      return;
+      return undefined;
+    }
+    if (!registry.startsWith('/')) {
+      if (!/^[a-zA-Z0-9]{5,50}$/.test(registry)) {
+        problems.push({
+          input: '--registry',
+          value: registry,
+          message:
+            'is not a registry name (5 to 50 letters and digits), login server (myregistry.azurecr.io) or resource ID (/subscriptions/...)',
+        });
+        return undefined;
+      }
+      if (inputs[INPUTS.source] === undefined) problems.push(noSource(registry));
+      return registry;
     }
     inputs[INPUTS.sourceRegistryResourceId] = registry;
-    return;
+    return undefined;
   }
   const source = inputs[INPUTS.source];
   if (source === undefined) {
-    problems.push({
-      input: '--registry',
-      value: registry,
-      message: 'names the source registry of --source, but --source is not given; add --source REPO:TAG',
-    });
-    return;
+    problems.push(noSource(registry));
+    return undefined;
   }
-  const cloud =
-    CLOUDS[(inputs[INPUTS.environment] as CloudName | undefined) ?? 'AzureCloud'] ?? CLOUDS.AzureCloud;
-  const loginServer = /[.:]/.test(registry) ? registry : `${registry}${cloud.loginSuffix}`;
-  inputs[INPUTS.source] = `${loginServer.replace(/\/+$/, '')}/${source.replace(/^\/+/, '')}`;
+  inputs[INPUTS.source] = `${registry.replace(/\/+$/, '')}/${source.replace(/^\/+/, '')}`;
+  return undefined;
+}
+
+function noSource(registry: string): InputProblem {
+  return {
+    input: '--registry',
+    value: registry,
+    message: 'names the source registry of --source, but --source is not given; add --source REPO:TAG',
+  };
 }
 
 function jsonResults(results: string): string {

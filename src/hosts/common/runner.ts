@@ -52,6 +52,8 @@ export interface Host {
    * already refused unknown flags (see `problems`).
    */
   checkGiven?(inputs: readonly string[]): { problems: InputProblem[]; warnings: string[] };
+  /** The source ACR by name (the CLI's `--registry NAME`): the sources are `repo:tag` in it, found through ARM. */
+  sourceRegistryName?: string;
   /** Problems the host found itself (the CLI: unknown flags, stray arguments), reported with the engine's at once. */
   problems?: readonly InputProblem[];
   /** How the host shows an input's name in a message: `target-tags` in a workflow, `--target-tags` on a command line. */
@@ -120,6 +122,7 @@ export async function runHost(host: Host): Promise<HostResult> {
       env: pick(host.env, Object.values(ENV_FALLBACKS)),
       readFile: (file) => readWorkspaceFile(host.files, INPUTS.imagesFile, file),
       wording: host.wording,
+      ...(host.sourceRegistryName !== undefined && { sourceRegistryName: host.sourceRegistryName }),
     });
   } catch (err) {
     return failed(

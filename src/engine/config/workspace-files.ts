@@ -21,23 +21,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
+import type { WorkspaceRules } from '../ports.js';
+
+export type { WorkspaceRules } from '../ports.js';
 
 /** The largest file an input may name (an images file of 5,000 entries is about 400 KiB). */
 export const MAX_INPUT_FILE_BYTES = 1024 * 1024;
-
-export interface WorkspaceRules {
-  /** The directory input paths are relative to, and must stay in. */
-  readonly root: string;
-  /** How messages name the root, e.g. 'the workspace (GITHUB_WORKSPACE)' or 'the current directory'. */
-  readonly rootName: string;
-  /** Allow files outside the root (the CLI's explicit flag); type, size and `.git/` are still checked. */
-  readonly allowOutside?: boolean;
-  /** How to allow outside paths, for the message (e.g. 'pass --allow-outside-workspace'); absent: not possible. */
-  readonly allowOutsideHint?: string;
-  /** The size limit; default MAX_INPUT_FILE_BYTES. */
-  readonly maxBytes?: number;
-}
 
 /**
  * Reads a file an input names, under the rules; throws an `InputError` for `input` when it may not or cannot.

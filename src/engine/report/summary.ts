@@ -109,7 +109,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
     for (const target of targets) {
       rows++;
       lines.push(
-        `| ${statusCell(image)} | ${target.ref === '—' ? '—' : code(inRegistry(target.ref))} | ${code(shortRef(image.source))}<br>${shortDigest(image.sourceDigest)}${image.referrers?.length ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${platforms(image)} | ${duration(image.durationMs)} |`,
+        `| ${statusCell(image)} | ${target.ref === '—' ? '—' : targetCell(inRegistry(target.ref))} | ${code(shortRef(image.source))}<br>${shortDigest(image.sourceDigest)}${image.referrers?.length ? `<br>${escapeMarkdown(describeReferrerCounts(image.referrers))}` : ''} | ${platforms(image)} | ${duration(image.durationMs)} |`,
       );
     }
   }
@@ -208,6 +208,37 @@ function kind(mediaType: string): string {
   if (mediaType.endsWith('manifest.v1+json') || mediaType.endsWith('manifest.v2+json'))
     return 'single platform';
   return mediaType;
+}
+
+/**
+ * Longest line of a target in the table. A longer one (a deep repository path, a long tag) breaks after a `/` or
+ * before its `:tag`, so Status and Target stay within GitHub's 1,000 px page at any length; the details list it whole.
+ */
+export const TARGET_LINE_MAX = 64;
+
+function targetCell(ref: string): string {
+  return wrapRef(ref, TARGET_LINE_MAX).map(code).join('<br>');
+}
+
+/** `ref` in lines of at most `max` characters, broken after a `/` or before a `:` or `@` where it can be. */
+export function wrapRef(ref: string, max: number): string[] {
+  if (ref.length <= max) return [ref];
+  const pieces = ref.match(/[^/:@]*\/|[:@][^/:@]*|[^/:@]+/g) ?? [ref];
+  const lines: string[] = [];
+  let line = '';
+  for (let piece of pieces) {
+    if (line.length + piece.length > max && line) {
+      lines.push(line);
+      line = '';
+    }
+    while (piece.length > max) {
+      lines.push(piece.slice(0, max));
+      piece = piece.slice(max);
+    }
+    line += piece;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 /** Longest source shown in the table; the details list it in full. */

@@ -3,10 +3,10 @@
  * token audience of Azure Stack Hub and other custom clouds is not the ARM URL, so asking Entra for `<arm>/.default`
  * fails with AADSTS500011. Read at the start of each run; nothing is cached across runs.
  */
-import { MICROSOFT_AUTHORITY_HOSTS, type CloudSettings } from './config.js';
-import { RemoteError } from './errors.js';
-import { describeUrl, jsonBody, type HttpClient } from './http.js';
-import type { Logger } from './ports.js';
+import { MICROSOFT_AUTHORITY_HOSTS, type CloudSettings } from '../config/clouds.js';
+import { RemoteError } from '../errors.js';
+import { describeUrl, jsonBody, type HttpClient } from '../net/http.js';
+import type { Logger } from '../ports.js';
 
 /** The array form (one entry per cloud); clouds that predate it answer only the 2015-01-01 object form. */
 export const METADATA_API_VERSIONS = ['2022-09-01', '2015-01-01'] as const;

@@ -3,10 +3,12 @@
  * audience for the whole run, masks every token it receives, and turns AADSTS errors into the fix.
  */
 import type { TokenCredential } from '@azure/identity';
-import { AuthError, ImportError, RemoteError } from './errors.js';
-import { isClosedClient, type HttpClient } from './http.js';
-import { failureRecorder, identityHttpClient } from './identity-http.js';
-import { NEUTRAL_WORDING, type Clock, type HostWording, type SecretSink } from './ports.js';
+import { AuthError, ImportError, RemoteError } from '../errors.js';
+import { isClosedClient, type HttpClient } from '../net/http.js';
+import { failureRecorder, identityHttpClient } from '../net/identity-http.js';
+import { NEUTRAL_WORDING, type AuthHost, type Clock, type HostWording, type SecretSink } from '../ports.js';
+
+export type { AuthHost } from '../ports.js';
 
 export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
 export type ResolvedAuthMode = Exclude<AuthMode, 'auto'>;
@@ -20,23 +22,6 @@ export interface AuthSettings {
   audience: string;
   authorityHost: string;
   disableInstanceDiscovery: boolean;
-}
-
-/** What the host can offer; the adapter finds out (environment variables, PATH) so the engine does not have to. */
-export interface AuthHost {
-  /**
-   * Fetches an OIDC ID token for an audience; undefined when the host has none (no `id-token: write`). `http` is the
-   * engine's client: a host that fetches over HTTP should use it (deadlines, the run's proxy decision).
-   */
-  idToken: ((audience: string, http?: HttpClient) => Promise<string>) | undefined;
-  /** Whether an `az` on PATH has a signed-in account (`az account show` succeeds); auth: auto uses it only then. */
-  azureCliAvailable: boolean;
-  /** Why the Azure CLI cannot sign in (no az on PATH, not signed in): shown when no mode can. */
-  azureCliNote?: string;
-  /** Whether a managed identity may exist here (false on GitHub-hosted runners, which have none). */
-  managedIdentityPossible: boolean;
-  /** How this host's users set things up, for the hints (default: wording that names no host). */
-  wording?: HostWording;
 }
 
 export function wording(host: Pick<AuthHost, 'wording'>): HostWording {
@@ -351,7 +336,11 @@ export class TokenProvider {
     const choice = await this.choice;
     let result;
     // Sign-in has a budget of its own: a stalled endpoint fails it, naming the endpoint, instead of holding the run.
-    const budget = AbortSignal.timeout(SIGN_IN_BUDGET_MS);
+    const budgetLimit = new AbortController();
+    const cancelBudget = this.clock.timer(SIGN_IN_BUDGET_MS, () =>
+      budgetLimit.abort(new DOMException('The sign-in budget ran out.', 'TimeoutError')),
+    );
+    const budget = budgetLimit.signal;
     try {
       result = await choice.credential.getToken(scope, {
         abortSignal: this.stop ? AbortSignal.any([budget, this.stop]) : budget,
@@ -367,6 +356,8 @@ export class TokenProvider {
         );
       }
       throw translateAuthError(err, choice, this.settings, scope, this.wording);
+    } finally {
+      cancelBudget();
     }
     if (!result) throw new AuthError(`Entra ID returned no token for ${scope}.`);
     this.mask(result.token);

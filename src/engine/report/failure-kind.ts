@@ -2,7 +2,7 @@
  * What kind of problem failed an image, in the terms a host acts on: the CLI turns sign-in and permission problems
  * into their own exit code, and a host may word or colour each kind differently.
  */
-import { AuthError, ImportError, InputError, RemoteError, TimeoutError } from './errors.js';
+import { AuthError, ImportError, InputError, RemoteError, TimeoutError } from '../errors.js';
 
 export const FAILURE_KINDS = [
   'input',

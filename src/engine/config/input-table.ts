@@ -3,7 +3,7 @@
  * environment fallback and a one-line description. It is the source of truth for every host: action.yml's `inputs`,
  * the CLI's flags and `--help`, and README's inputs table are checked against it (__tests__/unit/input-table.test.ts).
  */
-import { DEFAULTS, ENV_FALLBACKS, INPUTS, SECRET_INPUTS, type InputName } from './config.js';
+import { DEFAULTS, ENV_FALLBACKS, INPUTS, SECRET_INPUTS, type InputName } from './model.js';
 
 export type InputType = 'string' | 'boolean' | 'list' | 'lines';
 

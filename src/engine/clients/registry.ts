@@ -4,9 +4,9 @@
  * anonymously, a private registry with a password, and an ACR with an Entra-exchanged token.
  */
 import { createHash } from 'node:crypto';
-import { RemoteError } from './errors.js';
-import { formatBytes, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from './http.js';
-import type { SecretSink } from './ports.js';
+import { RemoteError } from '../errors.js';
+import { formatBytes, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from '../net/http.js';
+import type { SecretSink } from '../ports.js';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -103,6 +103,7 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
     );
     if (res.status !== 200) {
       const err = registryError(
+        this.http.now(),
         this.service,
         res,
         `token request for ${scope}`,
@@ -181,6 +182,7 @@ export class RegistryClient {
     if (res.status === 404) return undefined;
     if (res.status !== 200)
       throw registryError(
+        this.http.now(),
         this.label,
         res,
         `${repository}:${reference}`,
@@ -205,6 +207,7 @@ export class RegistryClient {
     if (res.status === 404) return undefined;
     if (res.status !== 200)
       throw registryError(
+        this.http.now(),
         this.label,
         res,
         `${repository}:${reference}`,
@@ -347,7 +350,7 @@ export class RegistryClient {
 
   /** The error for an unexpected answer to `getResource`. */
   resourceError(res: HttpResponse, what: string): RemoteError {
-    return registryError(this.label, res, what, true);
+    return registryError(this.http.now(), this.label, res, what, true);
   }
 
   private cachedAuthorization(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
@@ -397,7 +400,13 @@ export function ociError(res: HttpResponse): { code: string | undefined; message
   return { code: first?.code, message: first?.message };
 }
 
-function registryError(label: string, res: HttpResponse, what: string, hadCredentials: boolean): RemoteError {
+function registryError(
+  now: number,
+  label: string,
+  res: HttpResponse,
+  what: string,
+  hadCredentials: boolean,
+): RemoteError {
   const { code, message } = ociError(res);
   const detail = [code, message].filter(Boolean).join(': ') || `HTTP ${res.status}`;
   let hint: string | undefined;
@@ -419,7 +428,7 @@ function registryError(label: string, res: HttpResponse, what: string, hadCreden
     message: `${label} answered ${res.status} for ${what}: ${detail}`,
     hint,
     retryable: res.status === 429 || res.status >= 500,
-    retryAfterMs: parseRetryAfter(res.headers['retry-after'], Date.now()),
+    retryAfterMs: parseRetryAfter(res.headers['retry-after'], now),
   });
 }
 

@@ -5,7 +5,8 @@
  * it would otherwise run with the default; any other unknown name is only a warning. Values are never shown: a
  * misspelt `client-secrets` holds a secret.
  */
-import type { InputProblem } from './errors.js';
+import type { InputProblem } from '../errors.js';
+import { NEUTRAL_INPUT_VARIABLE_WORDING, type InputVariableWording } from '../ports.js';
 
 export interface InputVariableCheck {
   /** Near misses of real inputs: fail the run with these. */
@@ -23,6 +24,7 @@ export function inputVariableName(input: string): string {
 export function checkInputVariables(
   variableNames: Iterable<string>,
   inputs: readonly string[],
+  wording: InputVariableWording = NEUTRAL_INPUT_VARIABLE_WORDING,
 ): InputVariableCheck {
   const known = new Set(inputs.map(inputVariableName));
   const problems: InputProblem[] = [];
@@ -35,11 +37,11 @@ export function checkInputVariables(
       problems.push({
         input: name,
         value: '***',
-        message: `is not an input of this action; did you mean '${guess}'? Rename it in the step's with: block`,
+        message: `is not an input of this ${wording.step}; did you mean '${guess}'? ${wording.rename}`,
       });
     } else {
       warnings.push(
-        `${key} is set, but '${name}' is not an input of this action: ignored. If it is a with: key, remove it (the inputs are listed in action.yml); if a job's env: sets it for another tool, nothing needs to change.`,
+        `${key} is set, but '${name}' is not an input of this ${wording.step}: ignored. ${wording.ignored}`,
       );
     }
   }

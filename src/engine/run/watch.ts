@@ -5,9 +5,9 @@
  * data plane pauses the watch of the whole registry for its Retry-After (the registry throttles per client, not per
  * image); nothing else slows it down.
  */
-import { RemoteError } from './errors.js';
-import type { Clock } from './ports.js';
-import type { ManifestInfo, RegistryClient } from './registry.js';
+import { RemoteError } from '../errors.js';
+import type { Clock } from '../ports.js';
+import type { ManifestInfo, RegistryClient } from '../clients/registry.js';
 
 /** How often an image waiting for its import looks at the target. */
 export const WATCH_INTERVAL_MS = 200;

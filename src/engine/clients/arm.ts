@@ -3,7 +3,7 @@
  * Every ARM error is translated into what to do about it (the role to grant, the input to change).
  */
 import { randomUUID } from 'node:crypto';
-import { AuthError, RemoteError } from './errors.js';
+import { AuthError, RemoteError } from '../errors.js';
 import {
   DEFAULT_RETRY,
   describeUrl,
@@ -11,8 +11,8 @@ import {
   parseRetryAfter,
   type HttpClient,
   type HttpResponse,
-} from './http.js';
-import type { Clock, Logger } from './ports.js';
+} from '../net/http.js';
+import type { Clock, Logger } from '../ports.js';
 
 export const IMPORTER_ROLE = 'Container Registry Data Importer and Data Reader';
 

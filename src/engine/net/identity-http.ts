@@ -4,7 +4,7 @@
  * transport, a deadline for each answer, and failures that name the endpoint (and the proxy) that did not answer.
  */
 import type { TokenCredentialOptions } from '@azure/identity';
-import { ImportError, RemoteError } from './errors.js';
+import { ImportError, RemoteError } from '../errors.js';
 import { isClosedClient, jsonBody, type HttpClient, type HttpRequest } from './http.js';
 
 type AzureHttpClient = NonNullable<TokenCredentialOptions['httpClient']>;

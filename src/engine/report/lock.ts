@@ -2,8 +2,8 @@
  * The lock file: what each source resolved to, in a stable order, to commit and review. With `locked: true` a run
  * fails before importing anything when a source now resolves to another digest (drift).
  */
-import { InputError } from './errors.js';
-import { maskedExcerpt } from './workspace-files.js';
+import { InputError } from '../errors.js';
+import { maskedExcerpt } from '../config/workspace-files.js';
 import type { RunResult } from './result.js';
 
 export const LOCK_VERSION = 1;

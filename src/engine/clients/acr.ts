@@ -2,9 +2,9 @@
  * ACR data-plane sign-in: an Entra access token is exchanged once per registry for an ACR refresh token
  * (`/oauth2/exchange`), which buys short-lived access tokens per repository scope (`/oauth2/token`).
  */
-import { AuthError, RemoteError } from './errors.js';
-import { jsonBody, type HttpClient, type HttpResponse } from './http.js';
-import type { SecretSink } from './ports.js';
+import { AuthError, RemoteError } from '../errors.js';
+import { jsonBody, type HttpClient, type HttpResponse } from '../net/http.js';
+import type { SecretSink } from '../ports.js';
 import { ociError, type RegistryAuthorizer } from './registry.js';
 
 export class AcrAuthorizer implements RegistryAuthorizer {

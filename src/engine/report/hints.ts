@@ -2,8 +2,8 @@
  * A failed import operation, explained: ACR reports what went wrong inside one long message; this finds the cause
  * and says what to change.
  */
-import { RemoteError } from './errors.js';
-import { IMPORTER_ROLE } from './arm.js';
+import { RemoteError } from '../errors.js';
+import { IMPORTER_ROLE } from '../clients/arm.js';
 
 interface Rule {
   test: RegExp;

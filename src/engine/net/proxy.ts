@@ -5,7 +5,7 @@
  * by commas or spaces, `*` for every host, `host`, `.domain` or `*.domain` for a host and its subdomains, an optional
  * `:port`), so a value means the same whichever library would have read it.
  */
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 export interface ProxySettings {
   /** Proxy for https URLs, and the variable it came from. */

@@ -1,22 +1,15 @@
 /**
- * HTTP for every remote call of the engine: a small transport port (undici in production, fakes in unit tests)
- * and a client on top that retries what is worth retrying, honours Retry-After, follows redirects without carrying
+ * HTTP for every remote call of the engine: the production transport (undici; the Transport port is in ports.ts,
+ * fakes stand in for it in unit tests) and a client on top that retries what is worth retrying, honours Retry-After, follows redirects without carrying
  * credentials to another host, and never logs headers or bodies that may hold secrets.
  */
 import { Agent, ProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
-import { ImportError, RemoteError } from './errors.js';
-import type { Clock, Logger } from './ports.js';
+import { ImportError, RemoteError } from '../errors.js';
+import type { Clock, HttpRequest, HttpResponse, Logger, Transport } from '../ports.js';
+
+export type { HttpRequest, HttpResponse, Transport } from '../ports.js';
 import { describeProxy, NO_PROXY_SETTINGS, proxyFor, type ProxySettings } from './proxy.js';
 import { connectFailure } from './reachability.js';
-
-export interface HttpRequest {
-  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
-  url: string;
-  headers?: Record<string, string>;
-  body?: string;
-  /** The most bytes the answer's body may have (default DEFAULT_MAX_RESPONSE_BYTES); more fails as too large. */
-  maxResponseBytes?: number;
-}
 
 /** No answer the engine needs is anywhere near this large (manifests have their own, smaller cap). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -46,16 +39,6 @@ export class TransportFailure extends Error {
     this.name = 'TransportFailure';
   }
 }
-
-export interface HttpResponse {
-  status: number;
-  /** Lower-case header names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** Sends one request, no retries, no redirects. Throws only for transport failures (reset, refused, timeout). */
-export type Transport = (req: HttpRequest, signal?: AbortSignal) => Promise<HttpResponse>;
 
 export interface TransportOptions {
   userAgent: string;
@@ -294,6 +277,11 @@ export class HttpClient {
     this.requestDeadlineMs = options.requestDeadlineMs ?? REQUEST_DEADLINE_MS;
   }
 
+  /** The time on the run's clock (a Retry-After date is read against it). */
+  now(): number {
+    return this.clock.now();
+  }
+
   /** The requests still waiting for an answer, oldest first per service: what a timeout message names. */
   waitingFor(): string | undefined {
     const now = this.clock.now();
@@ -324,18 +312,23 @@ export class HttpClient {
       let response: HttpResponse | undefined;
       let failure: unknown;
       // Every attempt has a deadline for its whole answer: a stalled or dribbling service cannot hold a run.
-      const deadline = AbortSignal.timeout(this.requestDeadlineMs);
+      const limit = new AbortController();
+      const cancelDeadline = this.clock.timer(this.requestDeadlineMs, () =>
+        limit.abort(new DOMException('The request deadline passed.', 'TimeoutError')),
+      );
+      const deadline = limit.signal;
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
       const entry: InFlight = { service: options.service, url: req.url, since: this.clock.now() };
       this.inFlight.add(entry);
       try {
-        response = await settleBy(this.sendFollowingRedirects(req, options, signal), signal);
+        response = await settleBy(this.sendFollowingRedirects(req, options, signal), signal, this.clock);
       } catch (err) {
         if (options.signal?.aborted) throw err;
         // A refused redirect: nothing a retry can change.
         if (err instanceof ImportError) throw err;
         failure = deadline.aborted ? this.deadlineFailure(err) : err;
       } finally {
+        cancelDeadline();
         this.inFlight.delete(entry);
       }
       if (response) this.failing.delete(options.service);
@@ -442,23 +435,23 @@ export class HttpClient {
  * handshake stalls until its own connect timeout). A transport that reacts to the abort within a moment settles first,
  * so what it knew (a body cut off after some bytes) is kept.
  */
-function settleBy<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+function settleBy<T>(work: Promise<T>, signal: AbortSignal, clock: Clock): Promise<T> {
   work.catch(() => undefined);
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: (() => void) | undefined;
     const onAbort = (): void => {
-      timer = setTimeout(() => reject(signal.reason as Error), 100);
+      cancel = clock.timer(100, () => reject(signal.reason as Error));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
-        clearTimeout(timer);
+        cancel?.();
         signal.removeEventListener('abort', onAbort);
         resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        cancel?.();
         signal.removeEventListener('abort', onAbort);
         reject(err as Error);
       },
