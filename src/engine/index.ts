@@ -50,7 +50,7 @@ export {
   type EnginePorts,
 } from './ports.js';
 export { failureKind, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
-export type { AuthHost, AuthMode } from './auth.js';
+export type { AuthHost, AuthMode, HostSignIn, SignInContext } from './auth.js';
 export { VERSION, userAgent } from './version.js';
 export {
   readWorkspaceFile,

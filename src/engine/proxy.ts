@@ -13,6 +13,8 @@ export interface ProxySettings {
   /** Proxy for http URLs. */
   http: { url: URL; variable: string } | undefined;
   noProxy: NoProxyEntry[];
+  /** More exceptions, tested against the whole request URL (an Azure Pipelines agent's proxy bypass list). */
+  bypass?: readonly RegExp[];
 }
 
 interface NoProxyEntry {
@@ -102,6 +104,7 @@ const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
 export function proxyFor(settings: ProxySettings, url: URL): URL | undefined {
   const proxy = url.protocol === 'https:' ? settings.https : settings.http;
   if (!proxy) return undefined;
+  if (settings.bypass?.some((pattern) => pattern.test(url.href))) return undefined;
   const hostname = url.hostname
     .replace(/^\[(.+)\]$/, '$1')
     .replace(/\.$/, '')

@@ -8,10 +8,13 @@ import { UNTRUSTED_ARM_URL } from './arm.js';
 import {
   chooseAuthMode,
   createCredential,
+  hostCredential,
   TokenProvider,
   wording,
   type AuthHost,
   type CredentialChoice,
+  type HostSignIn,
+  type SignInContext,
 } from './auth.js';
 import { discoverCloud } from './cloud.js';
 import { formatPlatform, type ImageSpec, type ImportConfig } from './config.js';
@@ -58,6 +61,11 @@ const PUBLIC_REGISTRIES = new Set([
 
 export interface RunPorts extends EnginePorts {
   authHost: AuthHost;
+  /**
+   * A host's own sign-in, built once the cloud is known (a custom cloud's authority read from its ARM metadata) and
+   * sending through the engine's HTTP client. Wins over `credential` and the auth settings.
+   */
+  signIn?: (context: SignInContext) => HostSignIn | Promise<HostSignIn>;
 }
 
 export interface RunOptions {
@@ -137,7 +145,7 @@ class Run {
       disableInstanceDiscovery: config.cloud.disableInstanceDiscovery,
     };
     // Choosing the mode is synchronous, so a run with no way to sign in fails before any request.
-    this.mode = ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
+    this.mode = ports.signIn || ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
     // A custom cloud (resource-manager-endpoint) names its token audience and authority in its ARM metadata.
     const cloud = config.cloud.discoverMetadata
       ? handled(() => discoverCloud(config.cloud, this.http, this.log))
@@ -149,17 +157,24 @@ class Run {
       config.cloud.discoverMetadata && this.mode === 'oidc'
         ? idTokenAhead(ports.authHost, config.audience, this.http, ports.mask)
         : ports.authHost;
-    this.choice = ports.credential
-      ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
-      : cloud.then((c) =>
-          createCredential(
-            { ...auth, authorityHost: c.authorityHost, disableInstanceDiscovery: c.disableInstanceDiscovery },
-            authHost,
-            ports.clock,
-            ports.mask,
-            this.http,
-          ),
-        );
+    const signIn = ports.signIn;
+    this.choice = signIn
+      ? cloud.then((c) => hostCredential(signIn, c, this.http))
+      : ports.credential
+        ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
+        : cloud.then((c) =>
+            createCredential(
+              {
+                ...auth,
+                authorityHost: c.authorityHost,
+                disableInstanceDiscovery: c.disableInstanceDiscovery,
+              },
+              authHost,
+              ports.clock,
+              ports.mask,
+              this.http,
+            ),
+          );
     this.choice.catch(() => undefined);
     this.tokens = new TokenProvider(
       this.choice,
