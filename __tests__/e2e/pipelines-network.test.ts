@@ -106,6 +106,7 @@ describe('a source ACR in another tenant (sourceTenantId, sourceClientId)', () =
   it.each([
     ['secret', 'a service principal with a secret'],
     ['certificate', 'a service principal with a certificate'],
+    ['managed-identity', 'a managed identity'],
   ] as const)(
     'with a %s connection: an input error before any request, saying what to use',
     async (kind, how) => {
