@@ -103,6 +103,29 @@ describe('a source ACR in another tenant (sourceTenantId, sourceClientId)', () =
     ).toEqual([]);
   });
 
+  it("a source tenant's app without a federated credential for this connection: names that app and the subject", async () => {
+    const partner = bed.acrs.otherTenant;
+    const image = partner.images['ociSingle']!;
+    const foreign = bed.principals.foreign;
+    // acr-entra: trusted by the target tenant's app, not by the partner tenant's.
+    const entra = bed.azureDevOps.connections.entra;
+    const run = await task(bedServiceConnection(bed, 'wif-entra'), {
+      source: `${partner.loginServer}/${image.repository}:${image.tag}`,
+      targetTags: 'azp/partner-untrusted:1.0',
+      sourceTenantId: bed.tenants.other,
+      sourceClientId: foreign.clientId,
+    });
+    expect(run.log.completions).toHaveLength(1);
+    expect(run.log.completions[0]!.result).toBe('Failed');
+    const text = errors(run);
+    expect(text).toContain(
+      `No federated credential of app ${foreign.clientId} matches this service connection`,
+    );
+    expect(text).toContain(`subject '${entra.subject}'`);
+    expect(text).toContain(`az ad app federated-credential create --id ${foreign.clientId}`);
+    expect(await bed.digestOf(bed.acrs.target, 'azp/partner-untrusted', '1.0')).toBeUndefined();
+  });
+
   it.each([
     ['secret', 'a service principal with a secret'],
     ['certificate', 'a service principal with a certificate'],

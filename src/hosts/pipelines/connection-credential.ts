@@ -10,7 +10,9 @@
  *   error that says what to change, instead of AzurePipelinesCredential's wrapped response dump (which also carries
  *   the response body into the message);
  * - the OIDC request URI and the job token come from the environment this module is given (tests pass one), not from
- *   `process.env` read inside the library; transient failures are retried with the host's clock.
+ *   `process.env` read inside the library; transient failures are retried with the host's clock;
+ * - in the task, the OIDC request and every Entra request go through the engine's HTTP client (`send`,
+ *   `identityOptions` of RunPorts.signIn's context): the agent's proxy and the run's deadlines apply to them too.
  * The request is the one AzurePipelinesCredential sends (POST, api-version 7.1, `serviceConnectionId`, Bearer job
  * token, `X-TFS-FedAuthRedirect: Suppress`), and a fresh token is fetched for every Entra request (MSAL asks for the
  * assertion twice per request; both get the same token): the tokens live about 10 minutes, and MSAL asks only when it
