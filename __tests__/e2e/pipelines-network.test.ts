@@ -225,6 +225,28 @@ describe("the agent's proxy (AGENT_PROXYURL, AGENT_PROXYUSERNAME, AGENT_PROXYPAS
     }
   });
 
+  it('wrong proxy credentials: Failed with the 407 named, the proxy by its origin, never the password', async () => {
+    const wrong = 'not-the-password';
+    const run = await task(
+      bedServiceConnection(bed, 'wif'),
+      { ...hello(), targetTags: 'azp/proxy-407:1' },
+      { ...agentProxy(), AGENT_PROXYPASSWORD: wrong },
+    );
+    expect(run.log.completions).toHaveLength(1);
+    expect(run.log.completions[0]!.result).toBe('Failed');
+    const text = errors(run);
+    expect(text).toContain(`the proxy ${proxy.url} refused to connect`);
+    expect(text).toContain('407 Proxy Authentication Required');
+    // What to do in the agent's terms, not the HTTPS_PROXY advice of the Action and the CLI.
+    expect(text).toContain('--proxyusername <user> --proxypassword <password>');
+    expect(text).not.toContain('HTTPS_PROXY');
+    expect(proxy.connects.length).toBeGreaterThan(0);
+    expect(proxy.connects.every((c) => !c.authorized)).toBe(true);
+    const lines = run.stdout.split('\n');
+    expect(lines.filter((l) => l.includes(wrong) && !l.startsWith('##vso[task.setsecret]'))).toEqual([]);
+    expect(await bed.digestOf(bed.acrs.target, 'azp/proxy-407', '1')).toBeUndefined();
+  });
+
   it('a bypass list that is not a JSON array of expressions: fails before any request, naming the variable', async () => {
     await bed.control.clearRequests();
     const run = await task(

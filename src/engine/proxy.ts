@@ -15,6 +15,8 @@ export interface ProxySettings {
   noProxy: NoProxyEntry[];
   /** More exceptions, tested against the whole request URL (an Azure Pipelines agent's proxy bypass list). */
   bypass?: readonly RegExp[];
+  /** The hint when the proxy asks for credentials (HTTP 407); default: put them in the HTTPS_PROXY URL. */
+  authenticationHint?: string;
 }
 
 interface NoProxyEntry {

@@ -69,8 +69,11 @@ export function agentProxySettings(env: AgentEnv): ProxySettings {
     NO_PROXY: standard['no_proxy'] ?? standard['NO_PROXY'],
   });
   const named = settings.https && { ...settings.https, variable: 'AGENT_PROXYURL' };
-  return { ...settings, https: named, http: named, bypass };
+  return { ...settings, https: named, http: named, bypass, authenticationHint: AGENT_PROXY_CREDENTIALS };
 }
+
+const AGENT_PROXY_CREDENTIALS =
+  "The agent's proxy asks for credentials it was not given, or refused them: reconfigure the agent with the proxy's user and password (./config.sh --proxyurl <url> --proxyusername <user> --proxypassword <password>, which sets Agent.ProxyUsername and Agent.ProxyPassword), or add a regular expression matching this host to the agent's .proxybypass file if it should be reached directly.";
 
 function bypassList(text: string | undefined): RegExp[] {
   if (!text?.trim()) return [];
