@@ -11,6 +11,7 @@ export default tseslint.config(
       'build/',
       'node_modules/',
       'coverage/',
+      'out/',
     ],
   },
   js.configs.recommended,

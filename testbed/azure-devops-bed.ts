@@ -103,6 +103,8 @@ export function azureDevOpsSetup(
   config: AzureDevOpsConfig;
   principal: EmulatorConfig['principals'][number];
   bed: AzureDevOpsBed;
+  /** The federated credential another tenant's app holds for acr-prod (a source ACR in another tenant). */
+  crossTenantFederation: EmulatorConfig['principals'][number]['federated'][number];
 } {
   const organization = 'acme';
   const project = 'app';
@@ -156,6 +158,11 @@ export function azureDevOpsSetup(
   const origin = `https://127.0.0.1:${port}`;
   return {
     config,
+    crossTenantFederation: {
+      issuer: connections.prod.issuer,
+      subject: connections.prod.subject,
+      audiences: ['api://AzureADTokenExchange'],
+    },
     principal: {
       name: 'pipelines',
       clientId: app.clientId,

@@ -16,11 +16,12 @@
  *
  * Who is who (see types.ts): tenants main/other; subscriptions main and second (tenant main), otherTenant; principals
  * deployer (federated subject `repo:acme/app:ref:refs/heads/main` + client secret; importer on target, pull on source,
- * locked, otherSub), reader (same federated subject, no role), foreign (tenant other; pull on otherTenant) and a
- * managed identity (importer on target), and pipelines (the Azure DevOps service connections' app, importer on target;
- * see testbed/azure-devops-bed.ts). ACRs: target (empty), source, locked (public network access off), otherSub
- * (subscription second), otherTenant. Sources: hub (TLS, Bearer token auth through the emulator, anonymous pulls,
- * account `hubuser`), mcr (TLS, anonymous), private (TLS, htpasswd Basic).
+ * locked, otherSub), reader (same federated subject, no role), foreign (tenant other; pull on otherTenant; also a
+ * federated credential for the Azure DevOps connection acr-prod's subject) and a managed identity (importer on target),
+ * and pipelines (the Azure DevOps service connections' app, importer on target; see testbed/azure-devops-bed.ts). ACRs:
+ * target (empty), source, locked (public network access off), otherSub (subscription second), otherTenant. Sources: hub
+ * (TLS, Bearer token auth through the emulator, anonymous pulls, account `hubuser`), mcr (TLS, anonymous), private
+ * (TLS, htpasswd Basic).
  *
  * Processes never outlive the bed's owner: see `spawnTracked` in testbed/registries.ts. `stop()` kills them by PID and
  * removes the directory. Beds whose owner died without stopping are reaped by the next `startBed()`.
@@ -445,7 +446,11 @@ export async function startBed(options: BedOptions = {}): Promise<StartedBed> {
           tenantId: p.tenantId,
           objectId: p.objectId,
           ...(p.clientSecret ? { clientSecret: p.clientSecret } : {}),
-          federated: p.federatedSubjects.map((subject) => ({ subject, audiences: [FEDERATED_AUDIENCE] })),
+          federated: [
+            ...p.federatedSubjects.map((subject) => ({ subject, audiences: [FEDERATED_AUDIENCE] })),
+            // The partner tenant's app also trusts the acr-prod service connection (the task's cross-tenant source).
+            ...(name === 'foreign' ? [azureDevOps.crossTenantFederation] : []),
+          ],
         })),
         { name: 'identity', ...identity, federated: [], managedIdentity: true },
         azureDevOps.principal,

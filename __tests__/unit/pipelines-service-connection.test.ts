@@ -226,12 +226,13 @@ describe('readServiceConnection', () => {
         source: 'docker.io/library/nginx:1.27',
         ...engineInputs(c),
       });
+      // The authority and token audience are read from the ARM's /metadata/endpoints at run time (the connection's
+      // authority must agree with it: checkCustomCloudAuthority), so no authority-host is passed on.
       expect(config.cloud).toMatchObject({
         armEndpoint: 'https://management.local.azurestack.external',
-        armScope: 'https://management.local.azurestack.external/.default',
-        authorityHost: 'https://adfs.local.azurestack.external/adfs',
-        disableInstanceDiscovery: true,
+        discoverMetadata: true,
       });
+      expect(config.cloud.authorityGiven).toBeUndefined();
     },
   );
 
@@ -301,9 +302,21 @@ describe('readServiceConnection errors', () => {
     expect(readError(f).message).toContain('job access token');
   });
 
-  it('needs https endpoints for another cloud', () => {
-    const error = readError(env(connection({ data: { environment: 'AzureStack', subscriptionId: SUB } })));
+  it('needs https endpoints for another cloud (the authority may be left to the ARM metadata)', () => {
+    const data = { environment: 'AzureStack', subscriptionId: SUB };
+    const error = readError(
+      env(
+        connection({ data: { ...data, activeDirectoryAuthority: 'http://adfs.local.azurestack.external/' } }),
+      ),
+    );
     expect(error.message).toContain('activeDirectoryAuthority');
+    expect(readError(env(connection({ url: 'http://management.local/', data }))).message).toContain(
+      'Azure Resource Manager URL',
+    );
+    expect(readServiceConnection(env(connection({ data }))).endpoints).toEqual({
+      resourceManager: 'https://management.azure.com',
+      authorityHost: undefined,
+    });
   });
 });
 

@@ -57,7 +57,7 @@ export {
 } from './ports.js';
 export { systemClock } from './clock.js';
 export { failureKind, FAILURE_KINDS, type FailureKind } from './report/failure-kind.js';
-export type { AuthMode } from './run/sign-in.js';
+export type { AuthMode, HostSignIn, SignInContext } from './run/sign-in.js';
 export { VERSION, userAgent } from './version.js';
 export {
   readWorkspaceFile,

@@ -7,6 +7,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { EnvFallbacks } from './config/model.js';
 import type { HttpClient } from './net/http.js';
+import type { HostSignIn, SignInContext } from './run/sign-in.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Transport: how one request reaches the network (undici in production, fakes in unit tests)
@@ -163,4 +164,9 @@ export interface EnginePorts {
 
 export interface RunPorts extends EnginePorts {
   authHost: AuthHost;
+  /**
+   * A host's own sign-in, built once the cloud is known (a custom cloud's authority read from its ARM metadata) and
+   * sending through the engine's HTTP client. Wins over `credential` and the auth settings.
+   */
+  signIn?: (context: SignInContext) => HostSignIn | Promise<HostSignIn>;
 }

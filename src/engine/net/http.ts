@@ -32,6 +32,8 @@ export class TransportFailure extends Error {
       limit?: number;
       /** The proxy, without credentials. */
       proxy?: string;
+      /** What to do when the proxy asks for credentials (ProxySettings.authenticationHint). */
+      authenticationHint?: string;
       cause?: unknown;
     } = {},
   ) {
@@ -92,7 +94,7 @@ export function createUndiciTransport(options: TransportOptions): {
         signal: signal ?? null,
       });
     } catch (err) {
-      throw proxy && !signal?.aborted ? proxyFailure(err, proxy, target) : err;
+      throw proxy && !signal?.aborted ? proxyFailure(err, proxy, target, settings.authenticationHint) : err;
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) {
@@ -167,14 +169,19 @@ const PROXY_STATUS_TEXT: Record<number, string> = {
 };
 
 /** A failure on a proxied request, told as what the proxy did. */
-function proxyFailure(err: unknown, proxy: string, target: URL): TransportFailure {
+function proxyFailure(
+  err: unknown,
+  proxy: string,
+  target: URL,
+  authenticationHint?: string,
+): TransportFailure {
   const status = /Proxy response \((\d+)\)/.exec(errorText(err))?.[1];
   if (status) {
     const code = Number(status);
     return new TransportFailure(
       'proxy-refused',
       `the proxy ${proxy} refused to connect to ${target.host} (HTTP ${code}${PROXY_STATUS_TEXT[code] ? ` ${PROXY_STATUS_TEXT[code]}` : ''})`,
-      { status: code, proxy, cause: err },
+      { status: code, proxy, cause: err, ...(authenticationHint ? { authenticationHint } : {}) },
     );
   }
   return new TransportFailure('proxy', `through the proxy ${proxy}: ${errorText(err)}`, {
@@ -492,7 +499,8 @@ function unreachable(req: HttpRequest, options: SendOptions, failure: unknown): 
           message: `Could not reach ${options.service} (${describeUrl(req.url)}): ${failure.message}.`,
           hint:
             failure.detail.status === 407
-              ? `The proxy asks for credentials: put them in the proxy URL (http://user:password@host:port in HTTPS_PROXY), or add ${new URL(req.url).hostname} to NO_PROXY if it should be reached directly.`
+              ? (failure.detail.authenticationHint ??
+                `The proxy asks for credentials: put them in the proxy URL (http://user:password@host:port in HTTPS_PROXY), or add ${new URL(req.url).hostname} to NO_PROXY if it should be reached directly.`)
               : `The proxy does not let the runner through to ${new URL(req.url).host}: have it allowed there, or add ${new URL(req.url).hostname} to NO_PROXY if it should be reached directly.`,
         });
       case 'proxy':

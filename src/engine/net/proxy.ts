@@ -13,6 +13,10 @@ export interface ProxySettings {
   /** Proxy for http URLs. */
   http: { url: URL; variable: string } | undefined;
   noProxy: NoProxyEntry[];
+  /** More exceptions, tested against the whole request URL (an Azure Pipelines agent's proxy bypass list). */
+  bypass?: readonly RegExp[];
+  /** The hint when the proxy asks for credentials (HTTP 407); default: put them in the HTTPS_PROXY URL. */
+  authenticationHint?: string;
 }
 
 interface NoProxyEntry {
@@ -102,6 +106,7 @@ const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
 export function proxyFor(settings: ProxySettings, url: URL): URL | undefined {
   const proxy = url.protocol === 'https:' ? settings.https : settings.http;
   if (!proxy) return undefined;
+  if (settings.bypass?.some((pattern) => pattern.test(url.href))) return undefined;
   const hostname = url.hostname
     .replace(/^\[(.+)\]$/, '$1')
     .replace(/\.$/, '')

@@ -14,6 +14,7 @@ import { handled, imageTimeout } from './limits.js';
 import {
   chooseAuthMode,
   createCredential,
+  hostCredential,
   TokenProvider,
   wording,
   type CredentialChoice,
@@ -71,29 +72,37 @@ export class Session {
       disableInstanceDiscovery: config.cloud.disableInstanceDiscovery,
     };
     // Choosing the mode is synchronous, so a run with no way to sign in fails before any request.
-    this.mode = ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
+    this.mode = ports.signIn || ports.credential ? 'given' : chooseAuthMode(auth, ports.authHost);
     // A custom cloud (resource-manager-endpoint) names its token audience and authority in its ARM metadata.
     const cloud = config.cloud.discoverMetadata
       ? handled(() => discoverCloud(config.cloud, this.http, this.log))
       : Promise.resolve(config.cloud);
     // Loading the identity library takes a while: start it now, while the cloud metadata is read (issue 11).
-    if (!ports.credential && config.cloud.discoverMetadata) import('@azure/identity').catch(() => undefined);
+    if (!ports.credential && !ports.signIn && config.cloud.discoverMetadata)
+      import('@azure/identity').catch(() => undefined);
     // The GitHub ID token needs no cloud metadata: fetch it while the metadata is read (issue 11).
     const authHost =
       config.cloud.discoverMetadata && this.mode === 'oidc'
         ? idTokenAhead(ports.authHost, config.audience, this.http, ports.mask)
         : ports.authHost;
-    this.choice = ports.credential
-      ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
-      : cloud.then((c) =>
-          createCredential(
-            { ...auth, authorityHost: c.authorityHost, disableInstanceDiscovery: c.disableInstanceDiscovery },
-            authHost,
-            ports.clock,
-            ports.mask,
-            this.http,
-          ),
-        );
+    const signIn = ports.signIn;
+    this.choice = signIn
+      ? cloud.then((c) => hostCredential(signIn, c, this.http))
+      : ports.credential
+        ? Promise.resolve({ credential: ports.credential, mode: 'oidc', presented: () => undefined })
+        : cloud.then((c) =>
+            createCredential(
+              {
+                ...auth,
+                authorityHost: c.authorityHost,
+                disableInstanceDiscovery: c.disableInstanceDiscovery,
+              },
+              authHost,
+              ports.clock,
+              ports.mask,
+              this.http,
+            ),
+          );
     this.choice.catch(() => undefined);
     this.tokens = new TokenProvider(
       this.choice,

@@ -6,7 +6,15 @@ import type { TokenCredential } from '@azure/identity';
 import { AuthError, ImportError, RemoteError } from '../errors.js';
 import { isClosedClient, type HttpClient } from '../net/http.js';
 import { failureRecorder, identityHttpClient } from '../net/identity-http.js';
-import { NEUTRAL_WORDING, type AuthHost, type Clock, type HostWording, type SecretSink } from '../ports.js';
+import {
+  NEUTRAL_WORDING,
+  type AuthHost,
+  type Clock,
+  type HostWording,
+  type HttpRequest,
+  type HttpResponse,
+  type SecretSink,
+} from '../ports.js';
 
 export type { AuthHost } from '../ports.js';
 
@@ -220,6 +228,54 @@ export async function createCredential(
  * each request, which the engine's client ignores. The proxy is decided by the transport, once, for every request.
  */
 const IDENTITY_PROXY_OFF = { host: 'http://proxy-decided-by-the-transport.invalid', port: 9 };
+
+/**
+ * What a host that signs in its own way (the Azure Pipelines task: its service connection) gets from the engine, once
+ * the cloud is known: a custom cloud's authority as read from its ARM metadata, and the engine's HTTP client, so its
+ * requests (Entra ID, its own token endpoint) get the run's one proxy decision and deadlines like every other request.
+ */
+export interface SignInContext {
+  authorityHost: string;
+  disableInstanceDiscovery: boolean;
+  /** Spread into the options of every `@azure/identity` credential the host builds. */
+  identityOptions: {
+    httpClient: ReturnType<typeof identityHttpClient>;
+    proxyOptions: typeof IDENTITY_PROXY_OFF;
+  };
+  /** One request through the engine's client, without its retries (the host retries what it wants to). */
+  send(request: HttpRequest, service: string): Promise<HttpResponse>;
+}
+
+/** A host's own sign-in: the target tenant's credential, and for federated sign-in one for another tenant's app. */
+export interface HostSignIn {
+  credential: TokenCredential;
+  federated?: (tenantId: string, clientId: string) => TokenCredential;
+}
+
+/** The credential choice of a host's own sign-in (RunPorts.signIn), built with the discovered cloud. */
+export async function hostCredential(
+  signIn: (context: SignInContext) => HostSignIn | Promise<HostSignIn>,
+  cloud: { authorityHost: string; disableInstanceDiscovery: boolean },
+  http: HttpClient,
+): Promise<CredentialChoice> {
+  const failures = failureRecorder();
+  const made = await signIn({
+    authorityHost: cloud.authorityHost,
+    disableInstanceDiscovery: cloud.disableInstanceDiscovery,
+    identityOptions: {
+      httpClient: identityHttpClient(http, cloud.authorityHost, failures),
+      proxyOptions: IDENTITY_PROXY_OFF,
+    },
+    send: (request, service) => http.send(request, { service, retry: false, followRedirects: false }),
+  });
+  return {
+    credential: made.credential,
+    mode: 'oidc',
+    presented: () => undefined,
+    transportFailure: () => failures.last(),
+    ...(made.federated ? { federated: made.federated } : {}),
+  };
+}
 
 /** How long one sign-in (one token, every request and retry it takes) may take at most. */
 export const SIGN_IN_BUDGET_MS = 60_000;

@@ -36,6 +36,8 @@ import {
   type Logger,
   type RawInputs,
   type RunOutputs,
+  type ProxySettings,
+  type RunPorts,
   type RunResult,
   type SecretSink,
   type Transport,
@@ -83,6 +85,13 @@ export interface Host {
    * config that builds one. When given, the engine signs in with it instead of choosing a mode from the auth inputs.
    */
   credential?: TokenCredential | ((config: ImportConfig) => TokenCredential | Promise<TokenCredential>);
+  /**
+   * A sign-in the engine builds once the cloud is known (a custom cloud's authority from its ARM metadata), whose
+   * requests go through the engine's client (the run's proxy decision). Wins over `credential`.
+   */
+  signIn?: (config: ImportConfig) => RunPorts['signIn'];
+  /** The proxy decision, when the host makes it itself (the agent's proxy settings); default: from `env`. */
+  proxy?: ProxySettings;
 }
 
 /** What a run ended as, in one word a host maps to its status (the CLI: to an exit code). */
@@ -149,7 +158,7 @@ export async function runHost(host: Host): Promise<HostResult> {
       ? undefined
       : createUndiciTransport({
           userAgent: userAgent(host.userAgentHost),
-          proxy: proxySettingsFromEnv(host.env),
+          proxy: host.proxy ?? proxySettingsFromEnv(host.env),
         });
   } catch (err) {
     return failed(err, host.inputLabel);
@@ -158,6 +167,7 @@ export async function runHost(host: Host): Promise<HostResult> {
   let result: RunResult;
   try {
     const authHost = await host.authHost(config);
+    const signIn = host.signIn?.(config);
     const credential =
       typeof host.credential === 'function' ? await host.credential(config) : host.credential;
     const count = config.images.length;
@@ -171,6 +181,7 @@ export async function runHost(host: Host): Promise<HostResult> {
           clock: host.clock ?? systemClock,
           authHost: { ...authHost, wording: host.wording },
           ...(credential ? { credential } : {}),
+          ...(signIn ? { signIn } : {}),
         },
         lock ? { lock } : {},
       );

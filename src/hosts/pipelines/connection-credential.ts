@@ -10,14 +10,16 @@
  *   error that says what to change, instead of AzurePipelinesCredential's wrapped response dump (which also carries
  *   the response body into the message);
  * - the OIDC request URI and the job token come from the environment this module is given (tests pass one), not from
- *   `process.env` read inside the library; transient failures are retried with the host's clock.
+ *   `process.env` read inside the library; transient failures are retried with the host's clock;
+ * - in the task, the OIDC request and every Entra request go through the engine's HTTP client (`send`,
+ *   `identityOptions` of RunPorts.signIn's context): the agent's proxy and the run's deadlines apply to them too.
  * The request is the one AzurePipelinesCredential sends (POST, api-version 7.1, `serviceConnectionId`, Bearer job
  * token, `X-TFS-FedAuthRedirect: Suppress`), and a fresh token is fetched for every Entra request (MSAL asks for the
  * assertion twice per request; both get the same token): the tokens live about 10 minutes, and MSAL asks only when it
  * has no cached access token, so a token is never reused after it could have expired.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { AuthError, ImportError, type Clock } from '../../engine/index.js';
+import { AuthError, ImportError, type Clock, type SignInContext } from '../../engine/index.js';
 import { SCRIPT_STEP_HINT, type ServiceConnection } from './service-connection.js';
 
 export interface ConnectionCredentialOptions {
@@ -26,8 +28,14 @@ export interface ConnectionCredentialOptions {
   /** Registers a secret (task.setsecret) before it is used. */
   mask: (secret: string) => void;
   clock: Clock;
-  /** The HTTP client for the OIDC request (default: the global fetch). */
+  /** The HTTP client for the OIDC request (default: the global fetch); `send` wins when given. */
   fetch?: typeof fetch;
+  /**
+   * The engine's client (RunPorts.signIn's context): the OIDC request and, through `identityOptions`, every Entra and
+   * managed identity request then get the run's proxy decision and deadlines.
+   */
+  send?: SignInContext['send'];
+  identityOptions?: SignInContext['identityOptions'];
 }
 
 /** The claims of the OIDC token last presented to Entra (for the mismatch hint). */
@@ -56,9 +64,11 @@ export async function createConnectionCredential(
   options: ConnectionCredentialOptions,
 ): Promise<ConnectionCredential> {
   const identity = await import('@azure/identity');
+  const transport = options.identityOptions ?? {};
   const common = {
     authorityHost: options.authorityHost,
     disableInstanceDiscovery: options.disableInstanceDiscovery,
+    ...transport,
   };
   let presented: Presented | undefined;
   let inner: TokenCredential;
@@ -108,8 +118,8 @@ export async function createConnectionCredential(
     }
     case 'ManagedServiceIdentity':
       inner = connection.clientId
-        ? new identity.ManagedIdentityCredential({ clientId: connection.clientId })
-        : new identity.ManagedIdentityCredential();
+        ? new identity.ManagedIdentityCredential({ clientId: connection.clientId, ...transport })
+        : new identity.ManagedIdentityCredential(transport);
       break;
   }
   return {
@@ -147,24 +157,33 @@ async function requestOidcToken(
   connection: ServiceConnection,
   options: ConnectionCredentialOptions,
 ): Promise<string> {
-  const doFetch = options.fetch ?? fetch;
   const url = `${connection.oidcRequestUri ?? ''}?api-version=7.1&serviceConnectionId=${encodeURIComponent(connection.id)}`;
+  const headers = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${connection.accessToken ?? ''}`,
+    'x-tfs-fedauthredirect': 'Suppress',
+  };
+  const post = async (): Promise<{ status: number; text: string }> => {
+    if (options.send) {
+      const res = await options.send(
+        { method: 'POST', url, headers, body: '{}' },
+        "Azure DevOps' OIDC endpoint",
+      );
+      return { status: res.status, text: res.body.toString('utf8') };
+    }
+    const response = await (options.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers,
+      body: '{}',
+      redirect: 'manual',
+    });
+    return { status: response.status, text: await response.text() };
+  };
   for (let attempt = 1; ; attempt++) {
     let status: number;
     let text: string;
     try {
-      const response = await doFetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${connection.accessToken ?? ''}`,
-          'x-tfs-fedauthredirect': 'Suppress',
-        },
-        body: '{}',
-        redirect: 'manual',
-      });
-      status = response.status;
-      text = await response.text();
+      ({ status, text } = await post());
     } catch (err) {
       if (attempt < OIDC_ATTEMPTS) {
         await options.clock.sleep(500 * 2 ** (attempt - 1));

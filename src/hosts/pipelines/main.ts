@@ -7,11 +7,11 @@
  */
 import {
   ImportError,
+  InputError,
   VERSION,
   systemClock,
   type AuthHost,
-  type ImportConfig,
-  type RawInputs,
+  type ProxySettings,
 } from '../../engine/index.js';
 import { runHost, type HostResult } from '../common/runner.js';
 import {
@@ -26,9 +26,12 @@ import {
 import { createConnectionCredential } from './connection-credential.js';
 import { taskInputs, taskInputVariable } from './inputs.js';
 import { AgentLog, type TaskResult } from './logging.js';
+import { agentProxySecrets, agentProxySettings, standardProxyEnv } from './proxy.js';
 import {
   agentSecrets,
+  checkCustomCloudAuthority,
   readServiceConnection,
+  SERVICE_CONNECTION_INPUT,
   type AgentEnv,
   type ServiceConnection,
 } from './service-connection.js';
@@ -58,7 +61,11 @@ export async function run(io: TaskIo = processIo): Promise<TaskResult> {
   const { env } = io;
   // Secrets first: the job token and the connection's secrets, and the source password, before any other line.
   const sourcePassword = env[taskInputVariable('sourcePassword')];
-  const log = new AgentLog(io.write, [...agentSecrets(env), ...(sourcePassword ? [sourcePassword] : [])]);
+  const log = new AgentLog(io.write, [
+    ...agentSecrets(env),
+    ...agentProxySecrets(env),
+    ...(sourcePassword ? [sourcePassword] : []),
+  ]);
   let result: TaskResult;
   try {
     result = await runTask(env, log);
@@ -74,31 +81,40 @@ export async function run(io: TaskIo = processIo): Promise<TaskResult> {
 
 async function runTask(env: AgentEnv, log: AgentLog): Promise<TaskResult> {
   let connection: ServiceConnection;
+  let proxy: ProxySettings;
   try {
     connection = readServiceConnection(env);
+    proxy = agentProxySettings(env);
   } catch (err) {
     return fail(log, describe(err));
   }
   for (const secret of connection.secrets) log.setSecret(secret);
   const inputs = taskInputs(env, connection);
+  const sourceFederation = checkSourceFederation(env, connection);
+  if (sourceFederation) return fail(log, describe(sourceFederation));
   const outcome: HostResult = await runHost({
     input: (name) => inputs.input(name),
     checkGiven: () => inputs.checkGiven(),
     inputLabel: inputs.inputLabel,
-    env: runnerEnv(env),
+    env: standardProxyEnv(env),
+    proxy,
     files: inputs.files,
     mask: (secret) => log.setSecret(secret),
     logger: agentLogger(log),
     authHost: () => NO_OTHER_SIGN_IN,
-    credential: async (config: ImportConfig) =>
-      (
-        await createConnectionCredential(connection, {
-          authorityHost: config.cloud.authorityHost,
-          disableInstanceDiscovery: config.cloud.disableInstanceDiscovery,
-          mask: (secret) => log.setSecret(secret),
-          clock: systemClock,
-        })
-      ).credential,
+    // Built once the cloud is known (a custom cloud's authority from its ARM metadata), sending through the engine.
+    signIn: () => async (context) => {
+      if (connection.endpoints) checkCustomCloudAuthority(connection, context.authorityHost);
+      const made = await createConnectionCredential(connection, {
+        authorityHost: context.authorityHost,
+        disableInstanceDiscovery: context.disableInstanceDiscovery,
+        mask: (secret) => log.setSecret(secret),
+        clock: systemClock,
+        send: context.send,
+        identityOptions: context.identityOptions,
+      });
+      return { credential: made.credential, ...(made.federated ? { federated: made.federated } : {}) };
+    },
     wording: PIPELINES_WORDING,
     userAgentHost: userAgentHost(env),
     group: agentGroup(log),
@@ -131,15 +147,27 @@ function fail(log: AgentLog, text: string): TaskResult {
 }
 
 /**
- * What the runner reads from the environment: the proxy variables (a self-hosted agent's), not the Action's
- * AZURE_* fallbacks (the service connection gives tenant, client and subscription).
+ * sourceTenantId/sourceClientId sign the source tenant's app in with the connection's OIDC tokens: only a workload
+ * identity federation connection has them. Any other scheme fails here, before any request, saying what to use.
  */
-function runnerEnv(env: AgentEnv): RawInputs {
-  const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (/^(https?_proxy|no_proxy|all_proxy)$/i.test(name)) out[name] = value;
-  }
-  return out;
+function checkSourceFederation(env: AgentEnv, connection: ServiceConnection): InputError | undefined {
+  if (connection.scheme === 'WorkloadIdentityFederation') return undefined;
+  const given = (['sourceTenantId', 'sourceClientId'] as const).filter((key) =>
+    env[taskInputVariable(key)]?.trim(),
+  );
+  const [first] = given;
+  if (!first) return undefined;
+  const how =
+    connection.scheme === 'ServicePrincipal'
+      ? `a service principal with a ${connection.secret?.kind === 'certificate' ? 'certificate' : 'secret'}`
+      : 'a managed identity';
+  return new InputError([
+    {
+      input: first,
+      value: env[taskInputVariable(first)]?.trim() ?? '',
+      message: `needs a workload identity federation service connection in ${SERVICE_CONNECTION_INPUT}, but '${connection.id}' signs in with ${how} (scheme ${connection.scheme}), which has no OIDC token for the source tenant's app. Convert the connection to workload identity federation and add a federated credential for its subject (sc://ORG/PROJECT/CONNECTION) to the source tenant's app, or give sourceUsername and sourcePassword (e.g. a token of the source registry) instead`,
+    },
+  ]);
 }
 
 function userAgentHost(env: AgentEnv): string {

@@ -27,8 +27,12 @@ export interface ServiceConnection {
   secret?: { kind: 'key'; key: string } | { kind: 'certificate'; pem: string };
   /** `environment` of the connection's data (AzureCloud when absent). */
   environment: string;
-  /** The ARM URL and authority host when the environment is not a public cloud the engine knows (Azure Stack ...). */
-  endpoints?: { resourceManager: string; authorityHost: string };
+  /**
+   * When the environment is not a public cloud the engine knows (Azure Stack ...): the ARM URL, and the Entra
+   * authority the connection names (activeDirectoryAuthority, else environmentAuthorityUrl), if it names one. The
+   * authority signed in with is the one the ARM's metadata names (cloud.ts); a named one must agree with it.
+   */
+  endpoints?: { resourceManager: string; authorityHost: string | undefined };
   /** The subject Azure DevOps shows for a WIF connection (auth parameter workloadIdentityFederationSubject), if any. */
   federatedSubject: string | undefined;
   /** The job's System.AccessToken (WIF only). */
@@ -186,14 +190,18 @@ export function readServiceConnection(env: AgentEnv): ServiceConnection {
   let endpoints: ServiceConnection['endpoints'];
   if (!Object.keys(CLOUDS).some((c) => c.toLowerCase() === environment.toLowerCase())) {
     const resourceManager = (url ?? '').trim().replace(/\/+$/, '');
-    const authorityHost = (data('activedirectoryauthority') ?? '').trim().replace(/\/+$/, '');
-    if (!/^https:\/\//i.test(resourceManager) || !/^https:\/\//i.test(authorityHost)) {
+    const authorityKey = data('activedirectoryauthority')?.trim()
+      ? 'activeDirectoryAuthority'
+      : 'environmentAuthorityUrl';
+    const authority = (data(authorityKey.toLowerCase()) ?? '').trim().replace(/\/+$/, '');
+    const https = (text: string): boolean => /^https:\/\/[^/]/i.test(text);
+    if (!https(resourceManager) || (authority && !https(authority))) {
       throw new AuthError(
-        `Service connection '${id}' is for the environment '${environment}', but its ${!/^https:\/\//i.test(resourceManager) ? `Azure Resource Manager URL (ENDPOINT_URL_${id}: '${resourceManager}')` : `Entra authority (activeDirectoryAuthority: '${authorityHost}')`} is not an https URL.`,
+        `Service connection '${id}' is for the environment '${environment}', but its ${!https(resourceManager) ? `Azure Resource Manager URL (ENDPOINT_URL_${id}: '${resourceManager}')` : `Entra authority (${authorityKey}: '${authority}')`} is not an https URL.`,
         'Edit the service connection and give the environment URL of your Azure Stack Hub (or other cloud), so that its resource manager and authority can be read.',
       );
     }
-    endpoints = { resourceManager, authorityHost };
+    endpoints = { resourceManager, authorityHost: authority || undefined };
   }
 
   let accessToken: string | undefined;
@@ -238,7 +246,33 @@ export function engineInputs(connection: ServiceConnection): RawInputs {
     'client-id': connection.scheme === 'ManagedServiceIdentity' ? undefined : connection.clientId,
     'subscription-id': connection.subscriptionId,
     environment: known,
+    // A custom cloud's authority and token audience come from its ARM's /metadata/endpoints (the engine reads it):
+    // the connection's own authority is only checked against it (customCloudAuthority).
     'resource-manager-endpoint': connection.endpoints?.resourceManager,
-    'authority-host': connection.endpoints?.authorityHost,
+    'authority-host': undefined,
   };
+}
+
+/** `https://host[:port]` of an authority URL, lower-cased, for comparing two spellings of it. */
+function authorityOrigin(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A custom cloud's authority: the one its ARM metadata names (`discovered`). When the service connection names one
+ * too (activeDirectoryAuthority), the two must agree: the task never sends the connection's secret or assertion to an
+ * authority the connection does not name, nor signs in somewhere the cloud does not name.
+ */
+export function checkCustomCloudAuthority(connection: ServiceConnection, discovered: string): void {
+  const named = connection.endpoints?.authorityHost;
+  if (!named || authorityOrigin(named) === authorityOrigin(discovered)) return;
+  throw new AuthError(
+    `Service connection '${connection.id}' names the Entra authority ${named} (activeDirectoryAuthority), but its Azure Resource Manager ${connection.endpoints?.resourceManager ?? ''} names ${discovered} (loginEndpoint of /metadata/endpoints). Nothing was sent to either.`,
+    `Edit the service connection (Project settings > Service connections) so that its authority is ${discovered}, or check that its Azure Resource Manager URL is the one of your Azure Stack Hub (or other cloud).`,
+  );
 }
