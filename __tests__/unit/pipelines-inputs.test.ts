@@ -86,6 +86,10 @@ it('fails a misspelt task input and only warns about other INPUT_* variables', (
   expect(checked.problems[0]?.message).toContain('targetTags');
   expect(checked.warnings.join(' ')).toContain('SOMETHINGELSE');
   expect(JSON.stringify(checked)).not.toContain('typo');
+  // In the task's words, not a workflow's: no with: block or action.yml.
+  expect(checked.problems[0]?.message).toContain("Rename it in the step's inputs: block");
+  expect(checked.warnings.join(' ')).toContain('task.json');
+  expect(JSON.stringify(checked)).not.toMatch(/with: |action\.yml/);
 });
 
 it('names inputs and settings the way a pipeline author writes them', () => {

@@ -6,13 +6,27 @@
  * System.DefaultWorkingDirectory.
  */
 import path from 'node:path';
-import { checkInputVariables, INPUTS, type InputProblem, type WorkspaceRules } from '../../engine/index.js';
+import {
+  checkInputVariables,
+  type InputVariableWording,
+  INPUTS,
+  type InputProblem,
+  type WorkspaceRules,
+} from '../../engine/index.js';
 import { engineInputs, type AgentEnv, type ServiceConnection } from './service-connection.js';
 import { REPLACED_BY_SERVICE_CONNECTION, type InputKey } from './task-manifest.js';
 
 const KEY_BY_ACTION_NAME = new Map<string, InputKey>(
   (Object.entries(INPUTS) as [InputKey, string][]).map(([key, name]) => [name, key]),
 );
+
+/** How INPUT_* variables that are not task inputs are reported (the task's inputs are listed in its task.json). */
+export const PIPELINES_INPUT_VARIABLES: InputVariableWording = {
+  step: 'task',
+  rename: "Rename it in the step's inputs: block",
+  ignored:
+    'If it is an inputs: key, remove it (the inputs are listed in task.json); if another tool reads a variable of that name, nothing needs to change.',
+};
 
 /** The agent's variable of a task input. */
 export function taskInputVariable(key: string): string {
@@ -72,6 +86,7 @@ export function taskInputs(env: AgentEnv, connection: ServiceConnection): TaskIn
       checkInputVariables(
         Object.keys(env).filter((k) => k.startsWith('INPUT_') && !ignored.has(k.toUpperCase())),
         [...byVariable.values()].map(taskInputLabel),
+        PIPELINES_INPUT_VARIABLES,
       ),
     files: { root: base, rootName: 'the working directory (System.DefaultWorkingDirectory)' },
     resolvePath: (file) => path.resolve(base, file),
