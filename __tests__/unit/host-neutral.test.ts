@@ -55,6 +55,11 @@ const HOST_ONLY = [
   'action.yml',
   '$(System.',
   'task.json',
+  'the runner offers',
+  'GitHub OIDC ID token',
+  'sign in with GitHub OIDC',
+  'The GitHub ID token',
+  'GitHub shows',
 ];
 
 describe('host-neutral engine text', () => {

@@ -86,6 +86,8 @@ export interface HostWording {
   readonly idTokenSetup: string;
   /** Short form of the same, for a list of things to add. */
   readonly idTokenMissing: string;
+  /** The OIDC ID token this host offers a run, e.g. `a GitHub OIDC ID token`. */
+  readonly idTokenName: string;
   /** Where the value of a secret input should come from. */
   secretFrom(input: string, envName: string): string;
   /** How to sign in with a session that already exists (the Azure CLI). */
@@ -101,6 +103,7 @@ export const NEUTRAL_WORDING: HostWording = {
   idTokenSetup:
     'Let the host issue an OIDC ID token to this run (the federated credential of the app must trust it).',
   idTokenMissing: 'an OIDC ID token from the host',
+  idTokenName: 'an OIDC ID token',
   secretFrom: (input, envName) => `pass ${input} from a secret store or the ${envName} environment variable`,
   existingSession: 'sign in with the Azure CLI (az login) first',
   authMode: (mode) => `auth '${mode}'`,

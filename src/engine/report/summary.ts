@@ -154,7 +154,7 @@ export function renderSummary(run: RunResult, context: SummaryContext = {}): str
   const text = lines.join('\n');
   if (text.length <= SUMMARY_MAX_CHARS) return text;
   const cut = text.lastIndexOf('\n', SUMMARY_MAX_CHARS);
-  return `${text.slice(0, cut)}\n\n… the summary is cut here (GitHub shows at most 1 MiB); the \`results\` output has every image.\n`;
+  return `${text.slice(0, cut)}\n\n… the summary is cut here (a job summary holds at most 1 MiB); the \`results\` output has every image.\n`;
 }
 
 /** `4,700 more images`. */

@@ -68,7 +68,7 @@ export function chooseAuthMode(settings: AuthSettings, host: AuthHost): Resolved
   if (mode === 'client-secret' && !settings.clientSecret) missing.push('client-secret');
   if (mode === 'oidc' && !host.idToken) {
     throw new AuthError(
-      'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
+      `${wording(host).authMode('oidc')} needs ${wording(host).idTokenName}, but this run has none.`,
       wording(host).idTokenSetup,
     );
   }
@@ -138,7 +138,7 @@ export async function createCredential(
       const idToken = host.idToken;
       if (!idToken) {
         throw new AuthError(
-          'auth: oidc needs a GitHub OIDC ID token, but the runner offers none.',
+          `${wording(host).authMode('oidc')} needs ${wording(host).idTokenName}, but this run has none.`,
           wording(host).idTokenSetup,
         );
       }
@@ -147,16 +147,12 @@ export async function createCredential(
       let cached: { token: string; at: number; expiresAt: number } | undefined;
       let pending: Promise<string> | undefined;
       const fetchAssertion = async (): Promise<string> => {
-        const token = await fetchIdToken(
-          idToken,
-          settings.audience,
-          clock,
-          http,
-          wording(host).idTokenSetup,
-        ).catch((err: unknown) => {
-          if (err instanceof ImportError) failures.record(err);
-          throw err;
-        });
+        const token = await fetchIdToken(idToken, settings.audience, clock, http, wording(host)).catch(
+          (err: unknown) => {
+            if (err instanceof ImportError) failures.record(err);
+            throw err;
+          },
+        );
         failures.record(undefined);
         mask(token);
         presented = decodeClaims(token);
@@ -284,7 +280,7 @@ export const SIGN_IN_BUDGET_MS = 60_000;
 export const ID_TOKEN_ATTEMPTS = 4;
 
 /**
- * Fetches a GitHub ID token, retrying what is worth retrying (5xx, 429, 408, a dropped connection) with jittered
+ * Fetches the host's OIDC ID token (GitHub's), retrying what is worth retrying (5xx, 429, 408, a dropped connection) with jittered
  * backoff, at most ID_TOKEN_ATTEMPTS times; a refusal (401, 403, 404) fails at once with the permission hint.
  */
 async function fetchIdToken(
@@ -292,7 +288,7 @@ async function fetchIdToken(
   audience: string,
   clock: Clock,
   http: HttpClient | undefined,
-  setupHint: string,
+  words: HostWording,
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -318,10 +314,10 @@ async function fetchIdToken(
       // A proxy that did not let the request through: its own error says so (not GitHub's side, not permissions).
       if (err instanceof RemoteError && err.code === 'ProxyFailed') throw err;
       throw new AuthError(
-        `Could not get a GitHub OIDC ID token${transient ? ` (${attempt} attempts)` : ''}: ${text}`,
+        `Could not get ${words.idTokenName}${transient ? ` (${attempt} attempts)` : ''}: ${text}`,
         transient
-          ? `GitHub's OIDC token endpoint kept failing (${status !== undefined ? `HTTP ${status}` : 'no answer'}): a problem on GitHub's side, not in the workflow; re-run the job.`
-          : setupHint,
+          ? `The endpoint that issues ${words.idTokenName} kept failing (${status !== undefined ? `HTTP ${status}` : 'no answer'}): a problem on its side, not in the set-up; run again.`
+          : words.idTokenSetup,
         { cause: err },
       );
     }
@@ -462,7 +458,7 @@ export function translateAuthError(
     case '700024':
       return new AuthError(
         message,
-        'The GitHub ID token had expired or was not yet valid when Entra checked it; check the runner clock. The action fetches a fresh ID token for every Entra request.',
+        'The OIDC ID token had expired or was not yet valid when Entra checked it; check the clock of the machine this runs on. acr-import fetches a fresh ID token for every Entra request.',
       );
     case '700016':
       return new AuthError(

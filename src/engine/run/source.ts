@@ -117,7 +117,7 @@ async function federatedSource(s: Session, host: string, image: string): Promise
   const choice = await s.choice;
   if (!choice.federated) {
     throw new AuthError(
-      'source-tenant-id and source-client-id sign in with GitHub OIDC, but this run does not use OIDC.',
+      'source-tenant-id and source-client-id sign in with an OIDC ID token (a federated credential), but this run does not sign in with one.',
       `Use ${s.wording.authMode('oidc')} (${s.wording.idTokenMissing}), or give source-username and source-password instead.`,
     );
   }

@@ -5,6 +5,7 @@ export const GITHUB_WORDING: HostWording = {
   idTokenSetup:
     'Add `permissions: id-token: write` to the workflow (or the job), so the runner can issue an OIDC ID token. Note that an explicit permissions block drops the defaults: also list `contents: read`.',
   idTokenMissing: '`permissions: id-token: write` in the workflow',
+  idTokenName: 'a GitHub OIDC ID token',
   secretFrom: (_input, envName) => `pass it from a secret, e.g. \${{ secrets.${envName} }}`,
   existingSession: 'run azure/login before this step',
   authMode: (mode) => `auth: ${mode}`,
