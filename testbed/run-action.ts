@@ -50,6 +50,9 @@ export interface ActionRun {
   masks: string[];
   annotations: Annotation[];
   durationMs: number;
+  /** Date.now() just before the spawn and when the process closed. */
+  spawnedAt: number;
+  closedAt: number;
   timedOut: boolean;
   /** The environment the action ran with (for assertions on what it was given). */
   env: Record<string, string>;
@@ -152,7 +155,7 @@ export async function runAction(
   }
 
   const script = resolve(REPO_ROOT, opts.script ?? 'dist/index.js');
-  const { stdout, stderr, exitCode, signal, durationMs, timedOut } = await runProcess(
+  const { stdout, stderr, exitCode, signal, durationMs, spawnedAt, closedAt, timedOut } = await runProcess(
     process.execPath,
     [script],
     {
@@ -180,6 +183,8 @@ export async function runAction(
     masks,
     annotations,
     durationMs,
+    spawnedAt,
+    closedAt,
     timedOut,
     env,
   };

@@ -31,6 +31,9 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Date.now() just before the spawn and when the process closed. */
+  spawnedAt: number;
+  closedAt: number;
   timedOut: boolean;
   cwd: string;
   env: Record<string, string>;

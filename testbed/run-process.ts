@@ -11,6 +11,9 @@ export interface ProcessRun {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Date.now() just before the spawn and at the close (comparable with the emulator's request log times). */
+  spawnedAt: number;
+  closedAt: number;
   timedOut: boolean;
 }
 
@@ -20,6 +23,7 @@ export async function runProcess(
   opts: { cwd: string; env: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
 ): Promise<ProcessRun> {
   const started = performance.now();
+  const spawnedAt = Date.now();
   const child = spawn(command, argv, { cwd: opts.cwd, env: opts.env, stdio: 'pipe' });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -41,6 +45,8 @@ export async function runProcess(
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
     durationMs: Math.round(performance.now() - started),
+    spawnedAt,
+    closedAt: Date.now(),
     timedOut,
   };
 }

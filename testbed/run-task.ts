@@ -33,6 +33,9 @@ export interface TaskRun {
   /** Uploaded summaries in order, with their text ('' when the file was missing). */
   summaries: { path: string; text: string }[];
   durationMs: number;
+  /** Date.now() just before the spawn and when the process closed. */
+  spawnedAt: number;
+  closedAt: number;
   timedOut: boolean;
   env: Record<string, string>;
 }
@@ -56,7 +59,7 @@ export async function runTask(env: Record<string, string>, opts: RunTaskOptions 
     else full[name] = value;
   }
   const script = resolve(REPO_ROOT, opts.script ?? TASK_ENTRY);
-  const { stdout, stderr, exitCode, signal, durationMs, timedOut } = await runProcess(
+  const { stdout, stderr, exitCode, signal, durationMs, spawnedAt, closedAt, timedOut } = await runProcess(
     process.execPath,
     [script],
     {
@@ -83,6 +86,8 @@ export async function runTask(env: Record<string, string>, opts: RunTaskOptions 
     outputs,
     summaries,
     durationMs,
+    spawnedAt,
+    closedAt,
     timedOut,
     env: full,
   };

@@ -7,6 +7,7 @@ import { AuthError, ImportError, RemoteError } from './errors.js';
 import { isClosedClient, type HttpClient } from './http.js';
 import { failureRecorder, identityHttpClient } from './identity-http.js';
 import { NEUTRAL_WORDING, type Clock, type HostWording, type SecretSink } from './ports.js';
+import { requestOnTheWire } from './undici-parts.js';
 
 export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
 export type ResolvedAuthMode = Exclude<AuthMode, 'auto'>;
@@ -108,6 +109,17 @@ function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
   );
 }
 
+let identityLibrary: Promise<typeof import('@azure/identity')> | undefined;
+
+/**
+ * @azure/identity (1.4 MB of bundle), loaded once the run's first requests are on the wire: its compile then overlaps
+ * their round trip instead of holding up their TLS handshakes (issue 11).
+ */
+export function loadIdentity(): Promise<typeof import('@azure/identity')> {
+  identityLibrary ??= requestOnTheWire().then(() => import('@azure/identity'));
+  return identityLibrary;
+}
+
 /**
  * Builds the credential for the chosen mode. `@azure/identity` is loaded on first use, so a run's first request
  * (resolving a public source) does not wait for it to load.
@@ -121,7 +133,7 @@ export async function createCredential(
 ): Promise<CredentialChoice> {
   const mode = chooseAuthMode(settings, host);
   // Loading @azure/identity takes a while: start it, and for OIDC fetch the GitHub ID token meanwhile.
-  const identity = import('@azure/identity');
+  const identity = loadIdentity();
   const failures = failureRecorder();
   // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
   const httpClient = http ? identityHttpClient(http, settings.authorityHost, failures) : undefined;

@@ -3,11 +3,12 @@
  * and a client on top that retries what is worth retrying, honours Retry-After, follows redirects without carrying
  * credentials to another host, and never logs headers or bodies that may hold secrets.
  */
-import { Agent, ProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ImportError, RemoteError } from './errors.js';
 import type { Clock, Logger } from './ports.js';
 import { describeProxy, NO_PROXY_SETTINGS, proxyFor, type ProxySettings } from './proxy.js';
 import { connectFailure } from './reachability.js';
+import { Agent, ProxyAgent, request as undiciRequest } from './undici-parts.js';
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -101,7 +102,7 @@ export function createUndiciTransport(options: TransportOptions): {
     const { dispatcher, proxy } = dispatcherFor(target);
     let res: Dispatcher.ResponseData;
     try {
-      res = await undiciRequest(req.url, {
+      res = await undiciRequest(target, {
         method: req.method,
         headers: { 'user-agent': options.userAgent, ...req.headers },
         body: req.body ?? null,

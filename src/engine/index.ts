@@ -51,6 +51,7 @@ export {
 } from './ports.js';
 export { failureKind, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
 export type { AuthHost, AuthMode } from './auth.js';
+export { loadIdentity } from './auth.js';
 export { VERSION, userAgent } from './version.js';
 export {
   readWorkspaceFile,

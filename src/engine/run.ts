@@ -8,6 +8,7 @@ import { UNTRUSTED_ARM_URL } from './arm.js';
 import {
   chooseAuthMode,
   createCredential,
+  loadIdentity,
   TokenProvider,
   wording,
   type AuthHost,
@@ -143,7 +144,7 @@ class Run {
       ? handled(() => discoverCloud(config.cloud, this.http, this.log))
       : Promise.resolve(config.cloud);
     // Loading the identity library takes a while: start it now, while the cloud metadata is read (issue 11).
-    if (!ports.credential && config.cloud.discoverMetadata) import('@azure/identity').catch(() => undefined);
+    if (!ports.credential && config.cloud.discoverMetadata) loadIdentity().catch(() => undefined);
     // The GitHub ID token needs no cloud metadata: fetch it while the metadata is read (issue 11).
     const authHost =
       config.cloud.discoverMetadata && this.mode === 'oidc'
@@ -537,6 +538,10 @@ class Run {
     pre: PreResolved | undefined,
   ): Promise<void> {
     const label = spec.sourceText;
+    // Read the target's tags while the source is planned and resolved (issue 11: the plan may wait for the registry
+    // list; the tags only need the target and its token).
+    const targetStates = this.readTargets(spec, signal);
+    targetStates.catch(() => undefined);
     const plan = pre?.plan ?? (await abortable(this.planSource(spec), signal));
     this.plans.set(result, plan);
     // Resolve the source while the target is being found and its tags read.
@@ -545,7 +550,6 @@ class Run {
       : this.config.pinDigest || spec.expectedDigest || spec.platform
         ? this.resolveSource(spec, plan, signal)
         : Promise.resolve(undefined);
-    const targetStates = this.readTargets(spec, signal);
     const [resolution, states] = await Promise.all([
       resolving.then(
         (value) => ({ ok: true as const, value }),

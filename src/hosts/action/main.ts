@@ -2,7 +2,6 @@
  * The GitHub Action adapter: reads the step's inputs and the runner's environment, runs the engine, and writes the
  * outputs, the job summary and the step's status.
  */
-import * as core from '@actions/core';
 import {
   checkInputVariables,
   requestGithubIdToken,
@@ -12,6 +11,8 @@ import {
 } from '../../engine/index.js';
 import { azureCliFor } from '../common/azure-cli.js';
 import { runHost } from '../common/runner.js';
+import * as core from './commands.js';
+import { actionsCore } from './commands.js';
 import { GITHUB_WORDING } from './wording.js';
 import { OUTPUTS } from './constants.js';
 
@@ -32,7 +33,7 @@ export async function run(): Promise<void> {
           core.debug(`Requesting a GitHub ID token for audience ${audience}`);
           const token = engineHttp
             ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
-            : await core.getIDToken(audience);
+            : await (await actionsCore()).getIDToken(audience);
           core.setSecret(token);
           return token;
         }
@@ -65,25 +66,33 @@ export async function run(): Promise<void> {
     summarySubtitle,
   });
 
+  const actions = await actionsCore();
   if (outcome.outputs) {
-    core.setOutput(OUTPUTS.digest, outcome.outputs.digest);
-    core.setOutput(OUTPUTS.images, outcome.outputs.images);
-    core.setOutput(OUTPUTS.results, outcome.outputs.results);
+    actions.setOutput(OUTPUTS.digest, outcome.outputs.digest);
+    actions.setOutput(OUTPUTS.images, outcome.outputs.images);
+    actions.setOutput(OUTPUTS.results, outcome.outputs.results);
   }
-  if (outcome.summary !== undefined) await writeSummary(outcome.summary);
-  if (outcome.outcome !== 'done') core.setFailed(outcome.failure ?? 'failed');
+  if (outcome.summary !== undefined) await writeSummary(actions, outcome.summary);
+  if (outcome.outcome !== 'done') actions.setFailed(outcome.failure ?? 'failed');
 }
 
-async function summarySubtitle(): Promise<string | undefined> {
-  const { context } = await import('@actions/github');
-  return context.runId && context.repo.owner
-    ? `${context.repo.owner}/${context.repo.repo} · ${context.workflow} #${context.runNumber}`
+/**
+ * The workflow run, from the variables every runner sets (what @actions/github's context reads them from; that
+ * library and its Octokit are not loaded for four variables).
+ */
+export async function summarySubtitle(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<string | undefined> {
+  const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '').split('/');
+  const runId = Number.parseInt(env['GITHUB_RUN_ID'] ?? '', 10);
+  return runId && owner && repo
+    ? `${owner}/${repo} · ${env['GITHUB_WORKFLOW']} #${Number.parseInt(env['GITHUB_RUN_NUMBER'] ?? '', 10)}`
     : undefined;
 }
 
-async function writeSummary(markdown: string): Promise<void> {
+async function writeSummary(actions: typeof import('@actions/core'), markdown: string): Promise<void> {
   try {
-    await core.summary.addRaw(markdown, true).write();
+    await actions.summary.addRaw(markdown, true).write();
   } catch (err) {
     core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
   }

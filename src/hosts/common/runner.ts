@@ -80,7 +80,9 @@ export interface Host {
    * A ready-made sign-in (the Azure Pipelines task: its service connection's credential), or a function of the valid
    * config that builds one. When given, the engine signs in with it instead of choosing a mode from the auth inputs.
    */
-  credential?: TokenCredential | ((config: ImportConfig) => TokenCredential | Promise<TokenCredential>);
+  credential?:
+    | TokenCredential
+    | ((config: ImportConfig, transport: Transport) => TokenCredential | Promise<TokenCredential>);
 }
 
 /** What a run ended as, in one word a host maps to its status (the CLI: to an exit code). */
@@ -156,7 +158,7 @@ export async function runHost(host: Host): Promise<HostResult> {
   try {
     const authHost = await host.authHost(config);
     const credential =
-      typeof host.credential === 'function' ? await host.credential(config) : host.credential;
+      typeof host.credential === 'function' ? await host.credential(config, transport) : host.credential;
     const count = config.images.length;
     const run = (): Promise<RunResult> =>
       runImports(

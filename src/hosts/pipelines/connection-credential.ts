@@ -17,7 +17,7 @@
  * has no cached access token, so a token is never reused after it could have expired.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { AuthError, ImportError, type Clock } from '../../engine/index.js';
+import { AuthError, ImportError, loadIdentity, type Clock } from '../../engine/index.js';
 import { SCRIPT_STEP_HINT, type ServiceConnection } from './service-connection.js';
 
 export interface ConnectionCredentialOptions {
@@ -26,9 +26,15 @@ export interface ConnectionCredentialOptions {
   /** Registers a secret (task.setsecret) before it is used. */
   mask: (secret: string) => void;
   clock: Clock;
-  /** The HTTP client for the OIDC request (default: the global fetch). */
-  fetch?: typeof fetch;
+  /** The HTTP client for the OIDC request (default: the global fetch); the task passes the run's transport. */
+  fetch?: OidcFetch;
 }
+
+/** What the OIDC request needs of an HTTP client (the global fetch is one). */
+export type OidcFetch = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string; redirect: 'manual' },
+) => Promise<{ status: number; text(): Promise<string> }>;
 
 /** The claims of the OIDC token last presented to Entra (for the mismatch hint). */
 export interface Presented {
@@ -55,7 +61,7 @@ export async function createConnectionCredential(
   connection: ServiceConnection,
   options: ConnectionCredentialOptions,
 ): Promise<ConnectionCredential> {
-  const identity = await import('@azure/identity');
+  const identity = await loadIdentity();
   const common = {
     authorityHost: options.authorityHost,
     disableInstanceDiscovery: options.disableInstanceDiscovery,

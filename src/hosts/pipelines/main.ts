@@ -12,7 +12,9 @@ import {
   type AuthHost,
   type ImportConfig,
   type RawInputs,
+  type Transport,
 } from '../../engine/index.js';
+import type { TokenCredential } from '@azure/identity';
 import { runHost, type HostResult } from '../common/runner.js';
 import {
   agentGroup,
@@ -23,7 +25,7 @@ import {
   reportImageErrors,
   taskResult,
 } from './agent.js';
-import { createConnectionCredential } from './connection-credential.js';
+import { createConnectionCredential, type OidcFetch } from './connection-credential.js';
 import { taskInputs, taskInputVariable } from './inputs.js';
 import { AgentLog, type TaskResult } from './logging.js';
 import {
@@ -90,15 +92,17 @@ async function runTask(env: AgentEnv, log: AgentLog): Promise<TaskResult> {
     mask: (secret) => log.setSecret(secret),
     logger: agentLogger(log),
     authHost: () => NO_OTHER_SIGN_IN,
-    credential: async (config: ImportConfig) =>
-      (
-        await createConnectionCredential(connection, {
+    // Built while the engine starts (loading @azure/identity takes a while; the first requests need none of it).
+    credential: (config: ImportConfig, transport: Transport) =>
+      deferred(
+        createConnectionCredential(connection, {
           authorityHost: config.cloud.authorityHost,
           disableInstanceDiscovery: config.cloud.disableInstanceDiscovery,
           mask: (secret) => log.setSecret(secret),
           clock: systemClock,
-        })
-      ).credential,
+          fetch: throughRun(transport),
+        }).then((c) => c.credential),
+      ),
     wording: PIPELINES_WORDING,
     userAgentHost: userAgentHost(env),
     group: agentGroup(log),
@@ -134,6 +138,20 @@ function fail(log: AgentLog, text: string): TaskResult {
  * What the runner reads from the environment: the proxy variables (a self-hosted agent's), not the Action's
  * AZURE_* fallbacks (the service connection gives tenant, client and subscription).
  */
+/** A credential whose sign-ins wait for `credential` to be built. */
+function deferred(credential: Promise<TokenCredential>): TokenCredential {
+  credential.catch(() => undefined);
+  return { getToken: async (scopes, options) => (await credential).getToken(scopes, options) };
+}
+
+/** The OIDC token request through the run's transport: its proxy decision, deadlines and user agent. */
+function throughRun(transport: Transport): OidcFetch {
+  return async (url, init) => {
+    const res = await transport({ method: init.method, url, headers: init.headers, body: init.body });
+    return { status: res.status, text: async () => res.body.toString('utf8') };
+  };
+}
+
 function runnerEnv(env: AgentEnv): RawInputs {
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
