@@ -53,6 +53,8 @@ export interface ActionRun {
   /** Date.now() just before the spawn and when the process closed. */
   spawnedAt: number;
   closedAt: number;
+  /** Date.now() when the last stdout or stderr chunk arrived. */
+  lastOutputAt: number;
   timedOut: boolean;
   /** The environment the action ran with (for assertions on what it was given). */
   env: Record<string, string>;
@@ -155,15 +157,12 @@ export async function runAction(
   }
 
   const script = resolve(REPO_ROOT, opts.script ?? 'dist/index.js');
-  const { stdout, stderr, exitCode, signal, durationMs, spawnedAt, closedAt, timedOut } = await runProcess(
-    process.execPath,
-    [script],
-    {
+  const { stdout, stderr, exitCode, signal, durationMs, spawnedAt, closedAt, lastOutputAt, timedOut } =
+    await runProcess(process.execPath, [script], {
       cwd: opts.cwd ?? REPO_ROOT,
       env,
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-    },
-  );
+    });
 
   const [output, summary, exported] = await Promise.all([
     readFile(files.GITHUB_OUTPUT, 'utf8'),
@@ -185,6 +184,7 @@ export async function runAction(
     durationMs,
     spawnedAt,
     closedAt,
+    lastOutputAt,
     timedOut,
     env,
   };

@@ -34,6 +34,8 @@ export interface CliRun {
   /** Date.now() just before the spawn and when the process closed. */
   spawnedAt: number;
   closedAt: number;
+  /** Date.now() when the last stdout or stderr chunk arrived. */
+  lastOutputAt: number;
   timedOut: boolean;
   cwd: string;
   env: Record<string, string>;

@@ -14,6 +14,8 @@ export interface ProcessRun {
   /** Date.now() just before the spawn and at the close (comparable with the emulator's request log times). */
   spawnedAt: number;
   closedAt: number;
+  /** Date.now() when the last stdout or stderr chunk arrived (the step's last line); the spawn time if none came. */
+  lastOutputAt: number;
   timedOut: boolean;
 }
 
@@ -27,8 +29,15 @@ export async function runProcess(
   const child = spawn(command, argv, { cwd: opts.cwd, env: opts.env, stdio: 'pipe' });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  let lastOutputAt = spawnedAt;
+  child.stdout.on('data', (chunk: Buffer) => {
+    out.push(chunk);
+    lastOutputAt = Date.now();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err.push(chunk);
+    lastOutputAt = Date.now();
+  });
   child.stdin.end(opts.stdin ?? '');
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -47,6 +56,7 @@ export async function runProcess(
     durationMs: Math.round(performance.now() - started),
     spawnedAt,
     closedAt: Date.now(),
+    lastOutputAt,
     timedOut,
   };
 }

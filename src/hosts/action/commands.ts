@@ -1,10 +1,14 @@
 /**
- * The workflow commands the Action needs before its first request, written the way the runner reads them (stdout
- * lines `::name::data`, data escaped so a line break cannot end the command early) and the step's inputs read the way
- * @actions/core reads them (`INPUT_<NAME>`, spaces as `_`, trimmed). Loading @actions/core costs a megabyte of bundle
- * (it statically imports its HTTP client and a second undici for getIDToken): it is imported only where its file
- * commands are needed, at the end of the step (outputs, summary, failure), see `actionsCore` (issue 11: cold start).
+ * The runner's interface as the Action uses it: the step's inputs (`INPUT_<NAME>`, spaces as `_`, trimmed), workflow
+ * commands on stdout (`::name::data`, data escaped so a line break cannot end the command early), the outputs file
+ * (GITHUB_OUTPUT, `name<<delimiter` blocks), the job summary file (GITHUB_STEP_SUMMARY) and the exit code. This is
+ * what @actions/core writes for these calls; @actions/core itself is a megabyte of bundle (it statically imports its
+ * HTTP client and a second undici for getIDToken), so it is loaded only for getIDToken when the engine offers no HTTP
+ * client (`actionsCore`). Issue 11: cold start, and the memory and time at the step's end.
  */
+import { randomUUID } from 'node:crypto';
+import { access, appendFile, constants } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import { EOL } from 'node:os';
 
 /** The runner's escaping of a command's data part. */
@@ -50,9 +54,52 @@ export async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A command property's escaping (`name=value` pairs). */
+function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** Sets a step output: a block in the GITHUB_OUTPUT file, or the old `set-output` command without one. */
+export function setOutput(
+  name: string,
+  value: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): void {
+  const file = env['GITHUB_OUTPUT'];
+  if (!file) {
+    process.stdout.write(`${EOL}::set-output name=${escapeProperty(name)}::${escapeData(value)}${EOL}`);
+    return;
+  }
+  const delimiter = `ghadelimiter_${randomUUID()}`;
+  if (name.includes(delimiter) || value.includes(delimiter))
+    throw new Error(`output ${name}: holds its own delimiter`);
+  appendFileSync(file, `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}${EOL}`, 'utf8');
+}
+
+/** Appends markdown to the job summary (GITHUB_STEP_SUMMARY); fails when there is none or it cannot be written. */
+export async function appendSummary(
+  markdown: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<void> {
+  const file = env['GITHUB_STEP_SUMMARY'];
+  if (!file) throw new Error('GITHUB_STEP_SUMMARY is not set: this runner offers no job summary.');
+  try {
+    await access(file, constants.R_OK | constants.W_OK);
+  } catch {
+    throw new Error(`the summary file ${file} cannot be read and written.`);
+  }
+  await appendFile(file, markdown + EOL, 'utf8');
+}
+
+/** Fails the step: an error annotation with the message, and exit code 1. */
+export function setFailed(message: string): void {
+  process.exitCode = 1;
+  command('error', message);
+}
+
 let core: Promise<typeof import('@actions/core')> | undefined;
 
-/** @actions/core, loaded on first use (outputs, summary, failure, getIDToken without the engine's client). */
+/** @actions/core, loaded on first use (getIDToken without the engine's client). */
 export function actionsCore(): Promise<typeof import('@actions/core')> {
   core ??= import('@actions/core');
   return core;

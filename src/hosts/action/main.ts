@@ -66,14 +66,13 @@ export async function run(): Promise<void> {
     summarySubtitle,
   });
 
-  const actions = await actionsCore();
   if (outcome.outputs) {
-    actions.setOutput(OUTPUTS.digest, outcome.outputs.digest);
-    actions.setOutput(OUTPUTS.images, outcome.outputs.images);
-    actions.setOutput(OUTPUTS.results, outcome.outputs.results);
+    core.setOutput(OUTPUTS.digest, outcome.outputs.digest);
+    core.setOutput(OUTPUTS.images, outcome.outputs.images);
+    core.setOutput(OUTPUTS.results, outcome.outputs.results);
   }
-  if (outcome.summary !== undefined) await writeSummary(actions, outcome.summary);
-  if (outcome.outcome !== 'done') actions.setFailed(outcome.failure ?? 'failed');
+  if (outcome.summary !== undefined) await writeSummary(outcome.summary);
+  if (outcome.outcome !== 'done') core.setFailed(outcome.failure ?? 'failed');
 }
 
 /**
@@ -90,9 +89,9 @@ export async function summarySubtitle(
     : undefined;
 }
 
-async function writeSummary(actions: typeof import('@actions/core'), markdown: string): Promise<void> {
+async function writeSummary(markdown: string): Promise<void> {
   try {
-    await actions.summary.addRaw(markdown, true).write();
+    await core.appendSummary(markdown);
   } catch (err) {
     core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
   }
