@@ -1,8 +1,8 @@
 /**
  * Issue 11's startup parts, one by one: the Action's own runner interface (what @actions/core wrote for the same
  * calls: inputs, masks, outputs, summary, failure), the workflow-run subtitle from GITHUB_* variables (what
- * @actions/github's context gave), and `requestOnTheWire`, which holds back loading @azure/identity until a request
- * is written (or a short fallback passes).
+ * @actions/github's context gave), `requestOnTheWire`, which holds back loading @azure/identity until a request
+ * is written (or a short fallback passes), and the tenant's OpenID configuration fetched ahead of MSAL.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -11,8 +11,11 @@ import { join } from 'node:path';
 import * as commands from '../../src/hosts/action/commands.js';
 import { summarySubtitle } from '../../src/hosts/action/main.js';
 import { createUndiciTransport } from '../../src/engine/index.js';
+import { HttpClient } from '../../src/engine/http.js';
+import { failureRecorder, identityHttpClient } from '../../src/engine/identity-http.js';
 import { requestOnTheWire } from '../../src/engine/undici-parts.js';
 import { parseCommandFile } from '../../testbed/run-action.js';
+import { FakeClock, fakeTransport, MemoryLogger, respond } from './fakes.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -143,5 +146,55 @@ describe('requestOnTheWire', () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe("the tenant's OpenID configuration, fetched ahead", () => {
+  const AUTHORITY = 'https://login.example.test';
+  const TENANT = '11111111-2222-4333-8444-555555555555';
+  const DISCOVERY = `${AUTHORITY}/${TENANT}/v2.0/.well-known/openid-configuration`;
+  const pipelineRequest = (
+    url: string,
+  ): Parameters<ReturnType<typeof identityHttpClient>['sendRequest']>[0] =>
+    ({
+      method: 'GET',
+      url,
+      headers: { toJSON: () => ({ 'x-client-sku': 'msal.js.node' }) },
+    }) as unknown as Parameters<ReturnType<typeof identityHttpClient>['sendRequest']>[0];
+
+  it('is asked for at once, and answers the library from that one answer', async () => {
+    const transport = fakeTransport((req) =>
+      req.url === DISCOVERY ? respond(200, { issuer: `${AUTHORITY}/${TENANT}/v2.0` }) : respond(404),
+    );
+    const client = identityHttpClient(
+      new HttpClient(transport, new FakeClock(), new MemoryLogger()),
+      AUTHORITY,
+      failureRecorder(),
+      TENANT,
+    );
+    // Sent before the library asks.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(transport.requests.map((r) => `${r.method} ${r.url}`)).toEqual([`GET ${DISCOVERY}`]);
+    const [a, b] = await Promise.all([
+      client.sendRequest(pipelineRequest(DISCOVERY)),
+      client.sendRequest(pipelineRequest(DISCOVERY)),
+    ]);
+    expect(JSON.parse(a.bodyAsText ?? '')).toEqual({ issuer: `${AUTHORITY}/${TENANT}/v2.0` });
+    expect(b.status).toBe(200);
+    expect(transport.requests).toHaveLength(1);
+  });
+
+  it('lets the library send its own request when the early answer was not a 200', async () => {
+    let calls = 0;
+    const transport = fakeTransport(() => (++calls === 1 ? respond(503) : respond(200, { issuer: 'x' })));
+    const client = identityHttpClient(
+      new HttpClient(transport, new FakeClock(), new MemoryLogger()),
+      `${AUTHORITY}/`,
+      failureRecorder(),
+      TENANT,
+    );
+    const res = await client.sendRequest(pipelineRequest(DISCOVERY));
+    expect(res.status).toBe(200);
+    expect(transport.requests.map((r) => r.url)).toEqual([DISCOVERY, DISCOVERY]);
   });
 });

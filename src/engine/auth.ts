@@ -136,7 +136,11 @@ export async function createCredential(
   const identity = loadIdentity();
   const failures = failureRecorder();
   // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
-  const httpClient = http ? identityHttpClient(http, settings.authorityHost, failures) : undefined;
+  // Client-credential modes ask Entra for the tenant's OpenID configuration first: fetched now (identity-http.ts).
+  const discoveryTenant = mode === 'managed-identity' || mode === 'azure-cli' ? undefined : settings.tenantId;
+  const httpClient = http
+    ? identityHttpClient(http, settings.authorityHost, failures, discoveryTenant)
+    : undefined;
   const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
   const common = {
     authorityHost: settings.authorityHost,

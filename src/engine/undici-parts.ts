@@ -30,22 +30,35 @@ export function request(
 }
 
 let sent = false;
+/** Connections undici has begun and not yet finished (TCP + TLS): their handshakes need the thread too. */
+let connecting = 0;
 const waiting: (() => void)[] = [];
+const wakeWhenReady = (): void => {
+  if (!sent || connecting > 0) return;
+  for (const wake of waiting.splice(0)) wake();
+};
+channel('undici:client:beforeConnect').subscribe(() => connecting++);
+for (const name of ['undici:client:connected', 'undici:client:connectError'])
+  channel(name).subscribe(() => {
+    connecting = Math.max(0, connecting - 1);
+    wakeWhenReady();
+  });
 const sendHeaders = channel('undici:client:sendHeaders');
 const onSend = (): void => {
   sent = true;
   sendHeaders.unsubscribe(onSend);
-  for (const wake of waiting.splice(0)) wake();
+  wakeWhenReady();
 };
 sendHeaders.subscribe(onSend);
 
 /**
- * Resolves once undici has written a request's headers in this process (the run's first requests are on the wire and
- * their answers are a round trip away), or after `fallbackMs` when none is. Work that would hold the thread (loading
- * a big library) waits for it instead of delaying the first TLS handshakes (issue 11).
+ * Resolves once undici has written a request's headers in this process and no connection it began is still in its
+ * handshake (the run's first requests are on the wire and their answers are a round trip away), or after
+ * `fallbackMs` when that does not happen. Work that would hold the thread (loading a big library) waits for it
+ * instead of delaying the first TLS handshakes (issue 11).
  */
 export function requestOnTheWire(fallbackMs = 50): Promise<void> {
-  if (sent) return Promise.resolve();
+  if (sent && connecting === 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, fallbackMs);
     waiting.push(() => {
