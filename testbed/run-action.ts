@@ -50,6 +50,11 @@ export interface ActionRun {
   masks: string[];
   annotations: Annotation[];
   durationMs: number;
+  /** Date.now() just before the spawn and when the process closed. */
+  spawnedAt: number;
+  closedAt: number;
+  /** Date.now() when the last stdout or stderr chunk arrived. */
+  lastOutputAt: number;
   timedOut: boolean;
   /** The environment the action ran with (for assertions on what it was given). */
   env: Record<string, string>;
@@ -152,15 +157,12 @@ export async function runAction(
   }
 
   const script = resolve(REPO_ROOT, opts.script ?? 'dist/index.js');
-  const { stdout, stderr, exitCode, signal, durationMs, timedOut } = await runProcess(
-    process.execPath,
-    [script],
-    {
+  const { stdout, stderr, exitCode, signal, durationMs, spawnedAt, closedAt, lastOutputAt, timedOut } =
+    await runProcess(process.execPath, [script], {
       cwd: opts.cwd ?? REPO_ROOT,
       env,
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-    },
-  );
+    });
 
   const [output, summary, exported] = await Promise.all([
     readFile(files.GITHUB_OUTPUT, 'utf8'),
@@ -180,6 +182,9 @@ export async function runAction(
     masks,
     annotations,
     durationMs,
+    spawnedAt,
+    closedAt,
+    lastOutputAt,
     timedOut,
     env,
   };

@@ -31,6 +31,11 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Date.now() just before the spawn and when the process closed. */
+  spawnedAt: number;
+  closedAt: number;
+  /** Date.now() when the last stdout or stderr chunk arrived. */
+  lastOutputAt: number;
   timedOut: boolean;
   cwd: string;
   env: Record<string, string>;

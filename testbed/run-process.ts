@@ -11,6 +11,11 @@ export interface ProcessRun {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Date.now() just before the spawn and at the close (comparable with the emulator's request log times). */
+  spawnedAt: number;
+  closedAt: number;
+  /** Date.now() when the last stdout or stderr chunk arrived (the step's last line); the spawn time if none came. */
+  lastOutputAt: number;
   timedOut: boolean;
 }
 
@@ -20,11 +25,19 @@ export async function runProcess(
   opts: { cwd: string; env: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
 ): Promise<ProcessRun> {
   const started = performance.now();
+  const spawnedAt = Date.now();
   const child = spawn(command, argv, { cwd: opts.cwd, env: opts.env, stdio: 'pipe' });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  let lastOutputAt = spawnedAt;
+  child.stdout.on('data', (chunk: Buffer) => {
+    out.push(chunk);
+    lastOutputAt = Date.now();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err.push(chunk);
+    lastOutputAt = Date.now();
+  });
   child.stdin.end(opts.stdin ?? '');
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -41,6 +54,9 @@ export async function runProcess(
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
     durationMs: Math.round(performance.now() - started),
+    spawnedAt,
+    closedAt: Date.now(),
+    lastOutputAt,
     timedOut,
   };
 }

@@ -33,6 +33,11 @@ export interface TaskRun {
   /** Uploaded summaries in order, with their text ('' when the file was missing). */
   summaries: { path: string; text: string }[];
   durationMs: number;
+  /** Date.now() just before the spawn and when the process closed. */
+  spawnedAt: number;
+  closedAt: number;
+  /** Date.now() when the last stdout or stderr chunk arrived. */
+  lastOutputAt: number;
   timedOut: boolean;
   env: Record<string, string>;
 }
@@ -56,15 +61,12 @@ export async function runTask(env: Record<string, string>, opts: RunTaskOptions 
     else full[name] = value;
   }
   const script = resolve(REPO_ROOT, opts.script ?? TASK_ENTRY);
-  const { stdout, stderr, exitCode, signal, durationMs, timedOut } = await runProcess(
-    process.execPath,
-    [script],
-    {
+  const { stdout, stderr, exitCode, signal, durationMs, spawnedAt, closedAt, lastOutputAt, timedOut } =
+    await runProcess(process.execPath, [script], {
       cwd: opts.cwd ?? full['SYSTEM_DEFAULTWORKINGDIRECTORY'] ?? REPO_ROOT,
       env: full,
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-    },
-  );
+    });
   const log = parseAgentLog(stdout);
   const outputs = Object.fromEntries(
     Object.entries(log.variables)
@@ -83,6 +85,9 @@ export async function runTask(env: Record<string, string>, opts: RunTaskOptions 
     outputs,
     summaries,
     durationMs,
+    spawnedAt,
+    closedAt,
+    lastOutputAt,
     timedOut,
     env: full,
   };

@@ -3,13 +3,14 @@
  * fakes stand in for it in unit tests) and a client on top that retries what is worth retrying, honours Retry-After, follows redirects without carrying
  * credentials to another host, and never logs headers or bodies that may hold secrets.
  */
-import { Agent, ProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ImportError, RemoteError } from '../errors.js';
 import type { Clock, HttpRequest, HttpResponse, Logger, Transport } from '../ports.js';
 
 export type { HttpRequest, HttpResponse, Transport } from '../ports.js';
 import { describeProxy, NO_PROXY_SETTINGS, proxyFor, type ProxySettings } from './proxy.js';
 import { connectFailure } from './reachability.js';
+import { Agent, ProxyAgent, request as undiciRequest } from './undici-parts.js';
 
 /** No answer the engine needs is anywhere near this large (manifests have their own, smaller cap). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -86,7 +87,7 @@ export function createUndiciTransport(options: TransportOptions): {
     const { dispatcher, proxy } = dispatcherFor(target);
     let res: Dispatcher.ResponseData;
     try {
-      res = await undiciRequest(req.url, {
+      res = await undiciRequest(target, {
         method: req.method,
         headers: { 'user-agent': options.userAgent, ...req.headers },
         body: req.body ?? null,

@@ -35,10 +35,16 @@ export function identityHttpClient(
   http: HttpClient,
   authorityHost: string,
   failures: FailureRecorder,
+  tenantId?: string,
 ): AzureHttpClient {
   const authority = safeOrigin(authorityHost);
+  const discovery = tenantId ? discoveryAhead(http, authorityHost, tenantId) : undefined;
   return {
     async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+      if (discovery && request.method === 'GET' && sameUrl(request.url, discovery.url)) {
+        const early = await discovery.answer;
+        if (early) return { request, status: 200, headers: headersOf(early.headers), bodyAsText: early.body };
+      }
       const origin = safeOrigin(request.url);
       const service = origin === authority ? 'Entra ID' : `the sign-in endpoint ${origin ?? ''}`.trim();
       const body = request.body;
@@ -87,6 +93,44 @@ export function identityHttpClient(
       }
     },
   };
+}
+
+/**
+ * The tenant's OpenID configuration, asked for as soon as the sign-in is set up (issue 11). @azure/identity 4.14 passes
+ * MSAL no authority metadata (generateMsalConfiguration sets only clientId, authority and knownAuthorities), so MSAL
+ * fetches this document before its first token request, once per parallel token request; fetched here while the
+ * library loads and the client assertion is fetched, MSAL's GETs of it are answered from this one answer. Only a 200
+ * is kept: anything else (or no answer) sends MSAL's own request, whose failure it reports as always.
+ */
+function discoveryAhead(
+  http: HttpClient,
+  authorityHost: string,
+  tenantId: string,
+):
+  | { url: string; answer: Promise<{ headers: Record<string, string>; body: string } | undefined> }
+  | undefined {
+  let url: string;
+  try {
+    const base = authorityHost.endsWith('/') ? authorityHost : `${authorityHost}/`;
+    url = new URL(`${encodeURIComponent(tenantId)}/v2.0/.well-known/openid-configuration`, base).href;
+  } catch {
+    return undefined;
+  }
+  const answer = http
+    .send({ method: 'GET', url }, { service: 'Entra ID', retry: false, followRedirects: false })
+    .then(
+      (res) => (res.status === 200 ? { headers: res.headers, body: res.body.toString('utf8') } : undefined),
+      () => undefined,
+    );
+  return { url, answer };
+}
+
+function sameUrl(a: string, b: string): boolean {
+  try {
+    return new URL(a).href === b;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -89,7 +89,9 @@ async function importSteps(
   const { config, log } = s;
   const label = spec.sourceText;
 
-  // Plan, then resolve the source while the target is found and its tags read.
+  // Read the target's tags while the source is planned and resolved (the plan may wait for the registry list; the
+  // tags only need the target and its token).
+  const targetStates = readTargets(s, spec, signal).catch((err: unknown) => err as Error);
   const plan = pre?.plan ?? (await abortable(planSource(s, spec), signal));
   const resolving = pre
     ? Promise.resolve(pre.resolved)
@@ -101,7 +103,7 @@ async function importSteps(
       (value) => ({ ok: true as const, value }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
-    readTargets(s, spec, signal).catch((err: unknown) => err as Error),
+    targetStates,
   ]);
   // A problem with signing in or with the target concerns every image: report it before a source problem.
   const target = await abortable(s.targetRegistry(), signal);

@@ -15,6 +15,7 @@ import {
   chooseAuthMode,
   createCredential,
   hostCredential,
+  loadIdentity,
   TokenProvider,
   wording,
   type CredentialChoice,
@@ -79,7 +80,7 @@ export class Session {
       : Promise.resolve(config.cloud);
     // Loading the identity library takes a while: start it now, while the cloud metadata is read (issue 11).
     if (!ports.credential && !ports.signIn && config.cloud.discoverMetadata)
-      import('@azure/identity').catch(() => undefined);
+      loadIdentity().catch(() => undefined);
     // The GitHub ID token needs no cloud metadata: fetch it while the metadata is read (issue 11).
     const authHost =
       config.cloud.discoverMetadata && this.mode === 'oidc'

@@ -17,6 +17,7 @@ import {
 } from '../ports.js';
 
 export type { AuthHost } from '../ports.js';
+import { requestOnTheWire } from '../net/undici-parts.js';
 
 export type AuthMode = 'auto' | 'oidc' | 'client-secret' | 'managed-identity' | 'azure-cli';
 export type ResolvedAuthMode = Exclude<AuthMode, 'auto'>;
@@ -101,6 +102,17 @@ function pickMode(settings: AuthSettings, host: AuthHost): ResolvedAuthMode {
   );
 }
 
+let identityLibrary: Promise<typeof import('@azure/identity')> | undefined;
+
+/**
+ * @azure/identity (1.4 MB of bundle), loaded once the run's first requests are on the wire: its compile then overlaps
+ * their round trip instead of holding up their TLS handshakes (issue 11).
+ */
+export function loadIdentity(): Promise<typeof import('@azure/identity')> {
+  identityLibrary ??= requestOnTheWire().then(() => import('@azure/identity'));
+  return identityLibrary;
+}
+
 /**
  * Builds the credential for the chosen mode. `@azure/identity` is loaded on first use, so a run's first request
  * (resolving a public source) does not wait for it to load.
@@ -114,10 +126,14 @@ export async function createCredential(
 ): Promise<CredentialChoice> {
   const mode = chooseAuthMode(settings, host);
   // Loading @azure/identity takes a while: start it, and for OIDC fetch the GitHub ID token meanwhile.
-  const identity = import('@azure/identity');
+  const identity = loadIdentity();
   const failures = failureRecorder();
   // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
-  const httpClient = http ? identityHttpClient(http, settings.authorityHost, failures) : undefined;
+  // Client-credential modes ask Entra for the tenant's OpenID configuration first: fetched now (identity-http.ts).
+  const discoveryTenant = mode === 'managed-identity' || mode === 'azure-cli' ? undefined : settings.tenantId;
+  const httpClient = http
+    ? identityHttpClient(http, settings.authorityHost, failures, discoveryTenant)
+    : undefined;
   const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
   const common = {
     authorityHost: settings.authorityHost,
@@ -300,7 +316,7 @@ async function fetchIdToken(
       // The run is over (its client closed): nobody waits for this token any more.
       if (isClosedClient(err)) throw err;
       const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
-      // @actions/core reports 'Error Code : <status>' ('undefined' when no answer came); the engine's own fetch
+      // A host's own fetch may report 'Error Code : <status>' as @actions/core does ('undefined' when no answer came); the engine's own fetch
       // (requestGithubIdToken) throws a RemoteError with the status, or none when no answer came.
       const code = err instanceof RemoteError ? String(err.status) : /Error Code\s*:\s*(\w+)/.exec(text)?.[1];
       const status = code !== undefined && /^\d+$/.test(code) ? Number(code) : undefined;

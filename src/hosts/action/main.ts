@@ -2,7 +2,6 @@
  * The GitHub Action adapter: reads the step's inputs and the runner's environment, runs the engine, and writes the
  * outputs, the job summary and the step's status.
  */
-import * as core from '@actions/core';
 import {
   checkInputVariables,
   requestGithubIdToken,
@@ -12,6 +11,7 @@ import {
 } from '../../engine/index.js';
 import { azureCliFor } from '../common/azure-cli.js';
 import { runHost } from '../common/runner.js';
+import * as core from './commands.js';
 import { GITHUB_INPUT_VARIABLES, GITHUB_WORDING } from './wording.js';
 import { OUTPUTS } from './constants.js';
 
@@ -25,14 +25,14 @@ export async function run(): Promise<void> {
   };
   const oidcUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
   const oidcToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
-  // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core would fetch it.
+  // Fetched through the engine's client (a deadline, the run's proxy decision), as @actions/core's getIDToken would.
   const idToken: AuthHost['idToken'] =
     oidcUrl && oidcToken
       ? async (audience, engineHttp) => {
           core.debug(`Requesting a GitHub ID token for audience ${audience}`);
-          const token = engineHttp
-            ? await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience)
-            : await core.getIDToken(audience);
+          if (!engineHttp)
+            throw new Error('The GitHub ID token is fetched through the engine, which gave no HTTP client.');
+          const token = await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience);
           core.setSecret(token);
           return token;
         }
@@ -74,16 +74,23 @@ export async function run(): Promise<void> {
   if (outcome.outcome !== 'done') core.setFailed(outcome.failure ?? 'failed');
 }
 
-async function summarySubtitle(): Promise<string | undefined> {
-  const { context } = await import('@actions/github');
-  return context.runId && context.repo.owner
-    ? `${context.repo.owner}/${context.repo.repo} · ${context.workflow} #${context.runNumber}`
+/**
+ * The workflow run, from the variables every runner sets (what @actions/github's context reads them from; that
+ * library and its Octokit are not loaded for four variables).
+ */
+export async function summarySubtitle(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<string | undefined> {
+  const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '').split('/');
+  const runId = Number.parseInt(env['GITHUB_RUN_ID'] ?? '', 10);
+  return runId && owner && repo
+    ? `${owner}/${repo} · ${env['GITHUB_WORKFLOW']} #${Number.parseInt(env['GITHUB_RUN_NUMBER'] ?? '', 10)}`
     : undefined;
 }
 
 async function writeSummary(markdown: string): Promise<void> {
   try {
-    await core.summary.addRaw(markdown, true).write();
+    await core.appendSummary(markdown);
   } catch (err) {
     core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -92,7 +99,7 @@ async function writeSummary(markdown: string): Promise<void> {
 /**
  * Log text may quote remote services (an ARM error, a registry's answer). The runner reads any stdout line that starts
  * with `::` (after spaces) as a workflow command, so such a line gets a zero-width space in front: shown the same,
- * never run. (Warnings, errors and debug lines are escaped by @actions/core itself.)
+ * never run. (Warnings, errors and debug lines are escaped by commands.ts.)
  */
 export function inert(text: string): string {
   return text.replace(/^(\s*)::/gm, '$1\u200b::');

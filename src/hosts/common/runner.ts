@@ -4,7 +4,7 @@
  * reports unknown inputs ("did you mean"), keeps images-file and lock-file inside the host's root, reads or writes the
  * lock file, makes the one proxy decision, owns the HTTP transport's life, runs the engine and hands back what the host
  * publishes: outputs, summary markdown, failure text and the kind of each failure.
- * A host only maps this to its own surface (@actions/core, a terminal, a pipeline's logging commands).
+ * A host only maps this to its own surface (the runner's workflow commands and files, a terminal, a pipeline's logging commands).
  */
 import {
   checkWorkspaceWrite,
@@ -81,8 +81,8 @@ export interface Host {
   /** A transport to use instead of undici (tests); the runner closes only the one it made. */
   transport?: Transport;
   /**
-   * A ready-made sign-in (the Azure Pipelines task: its service connection's credential), or a function of the valid
-   * config that builds one. When given, the engine signs in with it instead of choosing a mode from the auth inputs.
+   * A ready-made credential (library callers, tests), or a function of the valid config that builds one. When given,
+   * the engine signs in with it instead of choosing a mode from the auth inputs.
    */
   credential?: TokenCredential | ((config: ImportConfig) => TokenCredential | Promise<TokenCredential>);
   /**

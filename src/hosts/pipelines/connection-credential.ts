@@ -19,7 +19,7 @@
  * has no cached access token, so a token is never reused after it could have expired.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { AuthError, ImportError, type Clock, type SignInContext } from '../../engine/index.js';
+import { AuthError, ImportError, loadIdentity, type Clock, type SignInContext } from '../../engine/index.js';
 import { SCRIPT_STEP_HINT, type ServiceConnection } from './service-connection.js';
 
 export interface ConnectionCredentialOptions {
@@ -63,7 +63,7 @@ export async function createConnectionCredential(
   connection: ServiceConnection,
   options: ConnectionCredentialOptions,
 ): Promise<ConnectionCredential> {
-  const identity = await import('@azure/identity');
+  const identity = await loadIdentity();
   const transport = options.identityOptions ?? {};
   const common = {
     authorityHost: options.authorityHost,
