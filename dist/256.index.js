@@ -2,7 +2,7 @@ export const id = 256;
 export const ids = [256];
 export const modules = {
 
-/***/ 15183:
+/***/ 5183:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -31,8 +31,8 @@ var __importStar = (this && this.__importStar) || function (mod) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.req = exports.json = exports.toBuffer = void 0;
-const http = __importStar(__webpack_require__(58611));
-const https = __importStar(__webpack_require__(65692));
+const http = __importStar(__webpack_require__(8611));
+const https = __importStar(__webpack_require__(5692));
 async function toBuffer(stream) {
     let length = 0;
     const chunks = [];
@@ -74,7 +74,7 @@ exports.req = req;
 
 /***/ }),
 
-/***/ 98894:
+/***/ 8894:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -106,10 +106,10 @@ var __exportStar = (this && this.__exportStar) || function(m, exports) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Agent = void 0;
-const net = __importStar(__webpack_require__(69278));
-const http = __importStar(__webpack_require__(58611));
-const https_1 = __webpack_require__(65692);
-__exportStar(__webpack_require__(15183), exports);
+const net = __importStar(__webpack_require__(9278));
+const http = __importStar(__webpack_require__(8611));
+const https_1 = __webpack_require__(5692);
+__exportStar(__webpack_require__(5183), exports);
 const INTERNAL = Symbol('AgentBaseInternalState');
 class Agent extends http.Agent {
     constructor(opts) {
@@ -258,13 +258,13 @@ exports.Agent = Agent;
 
 /***/ }),
 
-/***/ 39732:
+/***/ 9732:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*jshint node:true */
 
-var Buffer = (__webpack_require__(20181).Buffer); // browserify
-var SlowBuffer = (__webpack_require__(20181).SlowBuffer);
+var Buffer = (__webpack_require__(181).Buffer); // browserify
+var SlowBuffer = (__webpack_require__(181).SlowBuffer);
 
 module.exports = bufferEq;
 
@@ -566,7 +566,7 @@ function localstorage() {
 	}
 }
 
-module.exports = __webpack_require__(63278)(exports);
+module.exports = __webpack_require__(897)(exports);
 
 const {formatters} = module.exports;
 
@@ -585,7 +585,7 @@ formatters.j = function (v) {
 
 /***/ }),
 
-/***/ 63278:
+/***/ 897:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -601,7 +601,7 @@ function setup(env) {
 	createDebug.disable = disable;
 	createDebug.enable = enable;
 	createDebug.enabled = enabled;
-	createDebug.humanize = __webpack_require__(70744);
+	createDebug.humanize = __webpack_require__(744);
 	createDebug.destroy = destroy;
 
 	Object.keys(env).forEach(key => {
@@ -895,21 +895,21 @@ module.exports = setup;
 if (typeof process === 'undefined' || process.type === 'renderer' || process.browser === true || process.__nwjs) {
 	module.exports = __webpack_require__(6110);
 } else {
-	module.exports = __webpack_require__(95108);
+	module.exports = __webpack_require__(5108);
 }
 
 
 /***/ }),
 
-/***/ 95108:
+/***/ 5108:
 /***/ ((module, exports, __webpack_require__) => {
 
 /**
  * Module dependencies.
  */
 
-const tty = __webpack_require__(52018);
-const util = __webpack_require__(39023);
+const tty = __webpack_require__(2018);
+const util = __webpack_require__(9023);
 
 /**
  * This is the Node.js implementation of `debug()`.
@@ -935,7 +935,7 @@ exports.colors = [6, 2, 3, 4, 5, 1];
 try {
 	// Optional dependency (as in, doesn't need to be installed, NOT like optionalDependencies in package.json)
 	// eslint-disable-next-line import/no-extraneous-dependencies
-	const supportsColor = __webpack_require__(21450);
+	const supportsColor = __webpack_require__(1450);
 
 	if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
 		exports.colors = [
@@ -1143,7 +1143,7 @@ function init(debug) {
 	}
 }
 
-module.exports = __webpack_require__(63278)(exports);
+module.exports = __webpack_require__(897)(exports);
 
 const {formatters} = module.exports;
 
@@ -1176,7 +1176,7 @@ formatters.O = function (v) {
 
 
 
-var Buffer = (__webpack_require__(93058).Buffer);
+var Buffer = (__webpack_require__(3058).Buffer);
 
 var getParamBytesForAlg = __webpack_require__(5028);
 
@@ -1395,7 +1395,7 @@ module.exports = getParamBytesForAlg;
 
 /***/ }),
 
-/***/ 83813:
+/***/ 3813:
 /***/ ((module) => {
 
 
@@ -1410,7 +1410,7 @@ module.exports = (flag, argv = process.argv) => {
 
 /***/ }),
 
-/***/ 81970:
+/***/ 1970:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -1442,12 +1442,12 @@ var __importDefault = (this && this.__importDefault) || function (mod) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.HttpProxyAgent = void 0;
-const net = __importStar(__webpack_require__(69278));
-const tls = __importStar(__webpack_require__(64756));
+const net = __importStar(__webpack_require__(9278));
+const tls = __importStar(__webpack_require__(4756));
 const debug_1 = __importDefault(__webpack_require__(2830));
-const events_1 = __webpack_require__(24434);
-const agent_base_1 = __webpack_require__(98894);
-const url_1 = __webpack_require__(87016);
+const events_1 = __webpack_require__(4434);
+const agent_base_1 = __webpack_require__(8894);
+const url_1 = __webpack_require__(7016);
 const debug = (0, debug_1.default)('http-proxy-agent');
 /**
  * The `HttpProxyAgent` implements an HTTP Agent subclass that connects
@@ -1596,13 +1596,13 @@ var __importDefault = (this && this.__importDefault) || function (mod) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.HttpsProxyAgent = void 0;
-const net = __importStar(__webpack_require__(69278));
-const tls = __importStar(__webpack_require__(64756));
-const assert_1 = __importDefault(__webpack_require__(42613));
+const net = __importStar(__webpack_require__(9278));
+const tls = __importStar(__webpack_require__(4756));
+const assert_1 = __importDefault(__webpack_require__(2613));
 const debug_1 = __importDefault(__webpack_require__(2830));
-const agent_base_1 = __webpack_require__(98894);
-const url_1 = __webpack_require__(87016);
-const parse_proxy_response_1 = __webpack_require__(37943);
+const agent_base_1 = __webpack_require__(8894);
+const url_1 = __webpack_require__(7016);
+const parse_proxy_response_1 = __webpack_require__(7943);
 const debug = (0, debug_1.default)('https-proxy-agent');
 const setServernameFromNonIpHost = (options) => {
     if (options.servername === undefined &&
@@ -1750,7 +1750,7 @@ function omit(obj, ...keys) {
 
 /***/ }),
 
-/***/ 37943:
+/***/ 7943:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -1857,10 +1857,10 @@ exports.parseProxyResponse = parseProxyResponse;
 
 /***/ }),
 
-/***/ 92047:
+/***/ 2047:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var jws = __webpack_require__(33324);
+var jws = __webpack_require__(3324);
 
 module.exports = function (jwt, options) {
   options = options || {};
@@ -1894,22 +1894,22 @@ module.exports = function (jwt, options) {
 
 /***/ }),
 
-/***/ 69653:
+/***/ 9653:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 module.exports = {
-  decode: __webpack_require__(92047),
-  verify: __webpack_require__(60772),
-  sign: __webpack_require__(14912),
-  JsonWebTokenError: __webpack_require__(26248),
-  NotBeforeError: __webpack_require__(91269),
-  TokenExpiredError: __webpack_require__(41241),
+  decode: __webpack_require__(2047),
+  verify: __webpack_require__(772),
+  sign: __webpack_require__(4912),
+  JsonWebTokenError: __webpack_require__(6248),
+  NotBeforeError: __webpack_require__(1269),
+  TokenExpiredError: __webpack_require__(1241),
 };
 
 
 /***/ }),
 
-/***/ 26248:
+/***/ 6248:
 /***/ ((module) => {
 
 var JsonWebTokenError = function (message, error) {
@@ -1930,10 +1930,10 @@ module.exports = JsonWebTokenError;
 
 /***/ }),
 
-/***/ 91269:
+/***/ 1269:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var JsonWebTokenError = __webpack_require__(26248);
+var JsonWebTokenError = __webpack_require__(6248);
 
 var NotBeforeError = function (message, date) {
   JsonWebTokenError.call(this, message);
@@ -1949,10 +1949,10 @@ module.exports = NotBeforeError;
 
 /***/ }),
 
-/***/ 41241:
+/***/ 1241:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var JsonWebTokenError = __webpack_require__(26248);
+var JsonWebTokenError = __webpack_require__(6248);
 
 var TokenExpiredError = function (message, expiredAt) {
   JsonWebTokenError.call(this, message);
@@ -1968,10 +1968,10 @@ module.exports = TokenExpiredError;
 
 /***/ }),
 
-/***/ 51136:
+/***/ 1136:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-const semver = __webpack_require__(49749);
+const semver = __webpack_require__(9749);
 
 module.exports = semver.satisfies(process.version, '>=15.7.0');
 
@@ -1981,27 +1981,27 @@ module.exports = semver.satisfies(process.version, '>=15.7.0');
 /***/ 3948:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var semver = __webpack_require__(49749);
+var semver = __webpack_require__(9749);
 
 module.exports = semver.satisfies(process.version, '^6.12.0 || >=8.0.0');
 
 
 /***/ }),
 
-/***/ 45318:
+/***/ 5318:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-const semver = __webpack_require__(49749);
+const semver = __webpack_require__(9749);
 
 module.exports = semver.satisfies(process.version, '>=16.9.0');
 
 
 /***/ }),
 
-/***/ 96688:
+/***/ 6688:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var ms = __webpack_require__(70744);
+var ms = __webpack_require__(744);
 
 module.exports = function (time, iat) {
   var timestamp = iat || Math.floor(Date.now() / 1000);
@@ -2022,11 +2022,11 @@ module.exports = function (time, iat) {
 
 /***/ }),
 
-/***/ 91006:
+/***/ 1006:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-const ASYMMETRIC_KEY_DETAILS_SUPPORTED = __webpack_require__(51136);
-const RSA_PSS_KEY_DETAILS_SUPPORTED = __webpack_require__(45318);
+const ASYMMETRIC_KEY_DETAILS_SUPPORTED = __webpack_require__(1136);
+const RSA_PSS_KEY_DETAILS_SUPPORTED = __webpack_require__(5318);
 
 const allowedAlgorithmsForKeys = {
   'ec': ['ES256', 'ES384', 'ES512'],
@@ -2235,17 +2235,17 @@ class Comparator {
 
 module.exports = Comparator
 
-const parseOptions = __webpack_require__(16555)
-const { safeRe: re, t } = __webpack_require__(55862)
-const cmp = __webpack_require__(84255)
-const debug = __webpack_require__(77384)
-const SemVer = __webpack_require__(65412)
-const Range = __webpack_require__(34967)
+const parseOptions = __webpack_require__(6555)
+const { safeRe: re, t } = __webpack_require__(5862)
+const cmp = __webpack_require__(4255)
+const debug = __webpack_require__(7384)
+const SemVer = __webpack_require__(5412)
+const Range = __webpack_require__(4967)
 
 
 /***/ }),
 
-/***/ 34967:
+/***/ 4967:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -2467,22 +2467,22 @@ class Range {
 
 module.exports = Range
 
-const LRU = __webpack_require__(81290)
+const LRU = __webpack_require__(1290)
 const cache = new LRU()
 
-const parseOptions = __webpack_require__(16555)
+const parseOptions = __webpack_require__(6555)
 const Comparator = __webpack_require__(8448)
-const debug = __webpack_require__(77384)
-const SemVer = __webpack_require__(65412)
-const trimComparatorWhitespace = __webpack_require__(39572)
+const debug = __webpack_require__(7384)
+const SemVer = __webpack_require__(5412)
+const trimComparatorWhitespace = __webpack_require__(9572)
 const {
   safeRe: re,
   src,
   t,
   tildeTrimReplace,
   caretTrimReplace,
-} = __webpack_require__(55862)
-const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __webpack_require__(95994)
+} = __webpack_require__(5862)
+const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __webpack_require__(5994)
 
 // unbounded global build-metadata stripper used by parseRange
 const BUILDSTRIPRE = new RegExp(src[t.BUILD], 'g')
@@ -2829,17 +2829,17 @@ const testSet = (set, version, options) => {
 
 /***/ }),
 
-/***/ 65412:
+/***/ 5412:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const debug = __webpack_require__(77384)
-const { MAX_LENGTH, MAX_SAFE_INTEGER } = __webpack_require__(95994)
-const { safeRe: re, t } = __webpack_require__(55862)
+const debug = __webpack_require__(7384)
+const { MAX_LENGTH, MAX_SAFE_INTEGER } = __webpack_require__(5994)
+const { safeRe: re, t } = __webpack_require__(5862)
 
-const parseOptions = __webpack_require__(16555)
-const { compareIdentifiers } = __webpack_require__(73523)
+const parseOptions = __webpack_require__(6555)
+const { compareIdentifiers } = __webpack_require__(3523)
 
 const isPrereleaseIdentifier = (prerelease, identifier) => {
   const identifiers = identifier.split('.')
@@ -3191,7 +3191,7 @@ module.exports = SemVer
 
 
 
-const parse = __webpack_require__(86928)
+const parse = __webpack_require__(6928)
 const clean = (version, options) => {
   const s = parse(version.trim().replace(/^[=v]+/, ''), options)
   return s ? s.version : null
@@ -3201,16 +3201,16 @@ module.exports = clean
 
 /***/ }),
 
-/***/ 84255:
+/***/ 4255:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const eq = __webpack_require__(86081)
-const neq = __webpack_require__(14527)
-const gt = __webpack_require__(48460)
-const gte = __webpack_require__(43577)
-const lt = __webpack_require__(78467)
+const eq = __webpack_require__(6081)
+const neq = __webpack_require__(4527)
+const gt = __webpack_require__(8460)
+const gte = __webpack_require__(3577)
+const lt = __webpack_require__(8467)
 const lte = __webpack_require__(640)
 
 const cmp = (a, op, b, loose) => {
@@ -3262,14 +3262,14 @@ module.exports = cmp
 
 /***/ }),
 
-/***/ 20746:
+/***/ 746:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
-const parse = __webpack_require__(86928)
-const { safeRe: re, t } = __webpack_require__(55862)
+const SemVer = __webpack_require__(5412)
+const parse = __webpack_require__(6928)
+const { safeRe: re, t } = __webpack_require__(5862)
 
 const coerce = (version, options) => {
   if (version instanceof SemVer) {
@@ -3331,12 +3331,12 @@ module.exports = coerce
 
 /***/ }),
 
-/***/ 95581:
+/***/ 5581:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 const compareBuild = (a, b, loose) => {
   const versionA = new SemVer(a, loose)
   const versionB = new SemVer(b, loose)
@@ -3347,24 +3347,24 @@ module.exports = compareBuild
 
 /***/ }),
 
-/***/ 31651:
+/***/ 1651:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const compareLoose = (a, b) => compare(a, b, true)
 module.exports = compareLoose
 
 
 /***/ }),
 
-/***/ 56176:
+/***/ 6176:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 const compare = (a, b, loose) =>
   new SemVer(a, loose).compare(new SemVer(b, loose))
 
@@ -3373,12 +3373,12 @@ module.exports = compare
 
 /***/ }),
 
-/***/ 38632:
+/***/ 8632:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const parse = __webpack_require__(86928)
+const parse = __webpack_require__(6928)
 
 const diff = (version1, version2) => {
   const v1 = parse(version1, null, true)
@@ -3440,48 +3440,48 @@ module.exports = diff
 
 /***/ }),
 
-/***/ 86081:
+/***/ 6081:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const eq = (a, b, loose) => compare(a, b, loose) === 0
 module.exports = eq
 
 
 /***/ }),
 
-/***/ 48460:
+/***/ 8460:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const gt = (a, b, loose) => compare(a, b, loose) > 0
 module.exports = gt
 
 
 /***/ }),
 
-/***/ 43577:
+/***/ 3577:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const gte = (a, b, loose) => compare(a, b, loose) >= 0
 module.exports = gte
 
 
 /***/ }),
 
-/***/ 49343:
+/***/ 9343:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 
 const inc = (version, release, options, identifier, identifierBase) => {
   if (typeof (options) === 'string') {
@@ -3504,12 +3504,12 @@ module.exports = inc
 
 /***/ }),
 
-/***/ 78467:
+/***/ 8467:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const lt = (a, b, loose) => compare(a, b, loose) < 0
 module.exports = lt
 
@@ -3521,55 +3521,55 @@ module.exports = lt
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const lte = (a, b, loose) => compare(a, b, loose) <= 0
 module.exports = lte
 
 
 /***/ }),
 
-/***/ 72186:
+/***/ 2186:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 const major = (a, loose) => new SemVer(a, loose).major
 module.exports = major
 
 
 /***/ }),
 
-/***/ 73566:
+/***/ 3566:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 const minor = (a, loose) => new SemVer(a, loose).minor
 module.exports = minor
 
 
 /***/ }),
 
-/***/ 14527:
+/***/ 4527:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const neq = (a, b, loose) => compare(a, b, loose) !== 0
 module.exports = neq
 
 
 /***/ }),
 
-/***/ 86928:
+/***/ 6928:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 const parse = (version, options, throwErrors = false) => {
   if (version instanceof SemVer) {
     return version
@@ -3589,24 +3589,24 @@ module.exports = parse
 
 /***/ }),
 
-/***/ 93021:
+/***/ 5402:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 const patch = (a, loose) => new SemVer(a, loose).patch
 module.exports = patch
 
 
 /***/ }),
 
-/***/ 36577:
+/***/ 6577:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const parse = __webpack_require__(86928)
+const parse = __webpack_require__(6928)
 const prerelease = (version, options) => {
   const parsed = parse(version, options)
   return (parsed && parsed.prerelease.length) ? parsed.prerelease : null
@@ -3616,36 +3616,36 @@ module.exports = prerelease
 
 /***/ }),
 
-/***/ 18594:
+/***/ 8594:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compare = __webpack_require__(56176)
+const compare = __webpack_require__(6176)
 const rcompare = (a, b, loose) => compare(b, a, loose)
 module.exports = rcompare
 
 
 /***/ }),
 
-/***/ 80565:
+/***/ 565:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compareBuild = __webpack_require__(95581)
+const compareBuild = __webpack_require__(5581)
 const rsort = (list, loose) => list.sort((a, b) => compareBuild(b, a, loose))
 module.exports = rsort
 
 
 /***/ }),
 
-/***/ 16278:
+/***/ 6278:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(34967)
+const Range = __webpack_require__(4967)
 const satisfies = (version, range, options) => {
   try {
     range = new Range(range, options)
@@ -3659,26 +3659,26 @@ module.exports = satisfies
 
 /***/ }),
 
-/***/ 38215:
+/***/ 8215:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const compareBuild = __webpack_require__(95581)
+const compareBuild = __webpack_require__(5581)
 const sort = (list, loose) => list.sort((a, b) => compareBuild(a, b, loose))
 module.exports = sort
 
 
 /***/ }),
 
-/***/ 60369:
+/***/ 369:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const parse = __webpack_require__(86928)
-const constants = __webpack_require__(95994)
-const SemVer = __webpack_require__(65412)
+const parse = __webpack_require__(6928)
+const constants = __webpack_require__(5994)
+const SemVer = __webpack_require__(5412)
 
 const truncate = (version, truncation, options) => {
   if (!constants.RELEASE_TYPES.includes(truncation)) {
@@ -3731,7 +3731,7 @@ module.exports = truncate
 
 
 
-const parse = __webpack_require__(86928)
+const parse = __webpack_require__(6928)
 const valid = (version, options) => {
   const v = parse(version, options)
   return v ? v.version : null
@@ -3741,54 +3741,54 @@ module.exports = valid
 
 /***/ }),
 
-/***/ 49749:
+/***/ 9749:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
 // just pre-load all the stuff that index.js lazily exports
-const internalRe = __webpack_require__(55862)
-const constants = __webpack_require__(95994)
-const SemVer = __webpack_require__(65412)
-const identifiers = __webpack_require__(73523)
-const parse = __webpack_require__(86928)
+const internalRe = __webpack_require__(5862)
+const constants = __webpack_require__(5994)
+const SemVer = __webpack_require__(5412)
+const identifiers = __webpack_require__(3523)
+const parse = __webpack_require__(6928)
 const valid = __webpack_require__(6569)
 const clean = __webpack_require__(3830)
-const inc = __webpack_require__(49343)
-const diff = __webpack_require__(38632)
-const major = __webpack_require__(72186)
-const minor = __webpack_require__(73566)
-const patch = __webpack_require__(93021)
-const prerelease = __webpack_require__(36577)
-const compare = __webpack_require__(56176)
-const rcompare = __webpack_require__(18594)
-const compareLoose = __webpack_require__(31651)
-const compareBuild = __webpack_require__(95581)
-const sort = __webpack_require__(38215)
-const rsort = __webpack_require__(80565)
-const gt = __webpack_require__(48460)
-const lt = __webpack_require__(78467)
-const eq = __webpack_require__(86081)
-const neq = __webpack_require__(14527)
-const gte = __webpack_require__(43577)
+const inc = __webpack_require__(9343)
+const diff = __webpack_require__(8632)
+const major = __webpack_require__(2186)
+const minor = __webpack_require__(3566)
+const patch = __webpack_require__(5402)
+const prerelease = __webpack_require__(6577)
+const compare = __webpack_require__(6176)
+const rcompare = __webpack_require__(8594)
+const compareLoose = __webpack_require__(1651)
+const compareBuild = __webpack_require__(5581)
+const sort = __webpack_require__(8215)
+const rsort = __webpack_require__(565)
+const gt = __webpack_require__(8460)
+const lt = __webpack_require__(8467)
+const eq = __webpack_require__(6081)
+const neq = __webpack_require__(4527)
+const gte = __webpack_require__(3577)
 const lte = __webpack_require__(640)
-const cmp = __webpack_require__(84255)
-const coerce = __webpack_require__(20746)
-const truncate = __webpack_require__(60369)
+const cmp = __webpack_require__(4255)
+const coerce = __webpack_require__(746)
+const truncate = __webpack_require__(369)
 const Comparator = __webpack_require__(8448)
-const Range = __webpack_require__(34967)
-const satisfies = __webpack_require__(16278)
-const toComparators = __webpack_require__(66959)
-const maxSatisfying = __webpack_require__(48380)
-const minSatisfying = __webpack_require__(71742)
-const minVersion = __webpack_require__(20125)
+const Range = __webpack_require__(4967)
+const satisfies = __webpack_require__(6278)
+const toComparators = __webpack_require__(6959)
+const maxSatisfying = __webpack_require__(8380)
+const minSatisfying = __webpack_require__(1742)
+const minVersion = __webpack_require__(125)
 const validRange = __webpack_require__(1634)
 const outside = __webpack_require__(7203)
-const gtr = __webpack_require__(99331)
-const ltr = __webpack_require__(47022)
-const intersects = __webpack_require__(71868)
-const simplifyRange = __webpack_require__(73629)
-const subset = __webpack_require__(33384)
+const gtr = __webpack_require__(9331)
+const ltr = __webpack_require__(7022)
+const intersects = __webpack_require__(1868)
+const simplifyRange = __webpack_require__(3629)
+const subset = __webpack_require__(3384)
 module.exports = {
   parse,
   valid,
@@ -3841,7 +3841,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 95994:
+/***/ 5994:
 /***/ ((module) => {
 
 
@@ -3915,7 +3915,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 77384:
+/***/ 7384:
 /***/ ((module) => {
 
 
@@ -3933,7 +3933,7 @@ module.exports = debug
 
 /***/ }),
 
-/***/ 73523:
+/***/ 3523:
 /***/ ((module) => {
 
 
@@ -3969,7 +3969,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 81290:
+/***/ 1290:
 /***/ ((module) => {
 
 
@@ -4018,7 +4018,7 @@ module.exports = LRUCache
 
 /***/ }),
 
-/***/ 16555:
+/***/ 6555:
 /***/ ((module) => {
 
 
@@ -4042,7 +4042,7 @@ module.exports = parseOptions
 
 /***/ }),
 
-/***/ 55862:
+/***/ 5862:
 /***/ ((module, exports, __webpack_require__) => {
 
 
@@ -4051,8 +4051,8 @@ const {
   MAX_SAFE_COMPONENT_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   MAX_LENGTH,
-} = __webpack_require__(95994)
-const debug = __webpack_require__(77384)
+} = __webpack_require__(5994)
+const debug = __webpack_require__(7384)
 exports = module.exports = {}
 
 // The actual regexps go on exports.re
@@ -4272,7 +4272,7 @@ createToken('GTE0PRE', '^\\s*>=\\s*0\\.0\\.0-0\\s*$')
 
 /***/ }),
 
-/***/ 39572:
+/***/ 9572:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // @ts-check
@@ -4287,7 +4287,7 @@ const {
   MAX_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   WHITESPACE_CHARACTERS,
-} = __webpack_require__(95994)
+} = __webpack_require__(5994)
 
 /**
  * Remembers the last two rows of digits so their characters need not be reread.
@@ -4717,7 +4717,7 @@ module.exports = trimComparatorWhitespace
 
 /***/ }),
 
-/***/ 99331:
+/***/ 9331:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -4730,12 +4730,12 @@ module.exports = gtr
 
 /***/ }),
 
-/***/ 71868:
+/***/ 1868:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(34967)
+const Range = __webpack_require__(4967)
 const intersects = (r1, r2, options) => {
   r1 = new Range(r1, options)
   r2 = new Range(r2, options)
@@ -4746,7 +4746,7 @@ module.exports = intersects
 
 /***/ }),
 
-/***/ 47022:
+/***/ 7022:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -4759,13 +4759,13 @@ module.exports = ltr
 
 /***/ }),
 
-/***/ 48380:
+/***/ 8380:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
-const Range = __webpack_require__(34967)
+const SemVer = __webpack_require__(5412)
+const Range = __webpack_require__(4967)
 
 const maxSatisfying = (versions, range, options) => {
   let max = null
@@ -4793,13 +4793,13 @@ module.exports = maxSatisfying
 
 /***/ }),
 
-/***/ 71742:
+/***/ 1742:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
-const Range = __webpack_require__(34967)
+const SemVer = __webpack_require__(5412)
+const Range = __webpack_require__(4967)
 const minSatisfying = (versions, range, options) => {
   let min = null
   let minSV = null
@@ -4826,14 +4826,14 @@ module.exports = minSatisfying
 
 /***/ }),
 
-/***/ 20125:
+/***/ 125:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(65412)
-const Range = __webpack_require__(34967)
-const gt = __webpack_require__(48460)
+const SemVer = __webpack_require__(5412)
+const Range = __webpack_require__(4967)
+const gt = __webpack_require__(8460)
 
 const minVersion = (range, loose) => {
   range = new Range(range, loose)
@@ -4901,15 +4901,15 @@ module.exports = minVersion
 
 
 
-const SemVer = __webpack_require__(65412)
+const SemVer = __webpack_require__(5412)
 const Comparator = __webpack_require__(8448)
 const { ANY } = Comparator
-const Range = __webpack_require__(34967)
-const satisfies = __webpack_require__(16278)
-const gt = __webpack_require__(48460)
-const lt = __webpack_require__(78467)
+const Range = __webpack_require__(4967)
+const satisfies = __webpack_require__(6278)
+const gt = __webpack_require__(8460)
+const lt = __webpack_require__(8467)
 const lte = __webpack_require__(640)
-const gte = __webpack_require__(43577)
+const gte = __webpack_require__(3577)
 
 const outside = (version, range, hilo, options) => {
   version = new SemVer(version, options)
@@ -4985,7 +4985,7 @@ module.exports = outside
 
 /***/ }),
 
-/***/ 73629:
+/***/ 3629:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -4993,8 +4993,8 @@ module.exports = outside
 // given a set of versions and a range, create a "simplified" range
 // that includes the same versions that the original range does
 // If the original range is shorter than the simplified one, return that.
-const satisfies = __webpack_require__(16278)
-const compare = __webpack_require__(56176)
+const satisfies = __webpack_require__(6278)
+const compare = __webpack_require__(6176)
 module.exports = (versions, range, options) => {
   const set = []
   let first = null
@@ -5041,16 +5041,16 @@ module.exports = (versions, range, options) => {
 
 /***/ }),
 
-/***/ 33384:
+/***/ 3384:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(34967)
+const Range = __webpack_require__(4967)
 const Comparator = __webpack_require__(8448)
 const { ANY } = Comparator
-const satisfies = __webpack_require__(16278)
-const compare = __webpack_require__(56176)
+const satisfies = __webpack_require__(6278)
+const compare = __webpack_require__(6176)
 
 // Complex range `r1 || r2 || ...` is a subset of `R1 || R2 || ...` iff:
 // - Every simple range `r1, r2, ...` is a null set, OR
@@ -5297,12 +5297,12 @@ module.exports = subset
 
 /***/ }),
 
-/***/ 66959:
+/***/ 6959:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(34967)
+const Range = __webpack_require__(4967)
 
 // Mostly just for testing and legacy API reasons
 const toComparators = (range, options) =>
@@ -5319,7 +5319,7 @@ module.exports = toComparators
 
 
 
-const Range = __webpack_require__(34967)
+const Range = __webpack_require__(4967)
 const validRange = (range, options) => {
   try {
     // Return '*' instead of '' so that truthiness works.
@@ -5334,21 +5334,21 @@ module.exports = validRange
 
 /***/ }),
 
-/***/ 14912:
+/***/ 4912:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-const timespan = __webpack_require__(96688);
+const timespan = __webpack_require__(6688);
 const PS_SUPPORTED = __webpack_require__(3948);
-const validateAsymmetricKey = __webpack_require__(91006);
-const jws = __webpack_require__(33324);
-const includes = __webpack_require__(46248);
+const validateAsymmetricKey = __webpack_require__(1006);
+const jws = __webpack_require__(3324);
+const includes = __webpack_require__(3867);
 const isBoolean = __webpack_require__(1999);
-const isInteger = __webpack_require__(39841);
-const isNumber = __webpack_require__(80116);
-const isPlainObject = __webpack_require__(29888);
-const isString = __webpack_require__(56172);
-const once = __webpack_require__(82192);
-const { KeyObject, createSecretKey, createPrivateKey } = __webpack_require__(76982)
+const isInteger = __webpack_require__(9841);
+const isNumber = __webpack_require__(7735);
+const isPlainObject = __webpack_require__(9888);
+const isString = __webpack_require__(6172);
+const once = __webpack_require__(2192);
+const { KeyObject, createSecretKey, createPrivateKey } = __webpack_require__(6982)
 
 const SUPPORTED_ALGS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'none'];
 if (PS_SUPPORTED) {
@@ -5594,18 +5594,18 @@ module.exports = function (payload, secretOrPrivateKey, options, callback) {
 
 /***/ }),
 
-/***/ 60772:
+/***/ 772:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-const JsonWebTokenError = __webpack_require__(26248);
-const NotBeforeError = __webpack_require__(91269);
-const TokenExpiredError = __webpack_require__(41241);
-const decode = __webpack_require__(92047);
-const timespan = __webpack_require__(96688);
-const validateAsymmetricKey = __webpack_require__(91006);
+const JsonWebTokenError = __webpack_require__(6248);
+const NotBeforeError = __webpack_require__(1269);
+const TokenExpiredError = __webpack_require__(1241);
+const decode = __webpack_require__(2047);
+const timespan = __webpack_require__(6688);
+const validateAsymmetricKey = __webpack_require__(1006);
 const PS_SUPPORTED = __webpack_require__(3948);
-const jws = __webpack_require__(33324);
-const {KeyObject, createSecretKey, createPublicKey} = __webpack_require__(76982);
+const jws = __webpack_require__(3324);
+const {KeyObject, createSecretKey, createPublicKey} = __webpack_require__(6982);
 
 const PUB_KEY_ALGS = ['RS256', 'RS384', 'RS512'];
 const EC_KEY_ALGS = ['ES256', 'ES384', 'ES512'];
@@ -5864,13 +5864,13 @@ module.exports = function (jwtString, secretOrPublicKey, options, callback) {
 
 /***/ }),
 
-/***/ 38622:
+/***/ 8622:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var Buffer = (__webpack_require__(93058).Buffer);
-var crypto = __webpack_require__(76982);
+var Buffer = (__webpack_require__(3058).Buffer);
+var crypto = __webpack_require__(6982);
 var formatEcdsa = __webpack_require__(325);
-var util = __webpack_require__(39023);
+var util = __webpack_require__(9023);
 
 var MSG_INVALID_ALGORITHM = '"%s" is not a valid algorithm.\n  Supported algorithms are:\n  "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512" and "none".'
 var MSG_INVALID_SECRET = 'secret must be a string or buffer';
@@ -6012,7 +6012,7 @@ var timingSafeEqual = 'timingSafeEqual' in crypto ? function timingSafeEqual(a, 
   return crypto.timingSafeEqual(a, b)
 } : function timingSafeEqual(a, b) {
   if (!bufferEqual) {
-    bufferEqual = __webpack_require__(39732);
+    bufferEqual = __webpack_require__(9732);
   }
 
   return bufferEqual(a, b)
@@ -6137,11 +6137,11 @@ module.exports = function jwa(algorithm) {
 
 /***/ }),
 
-/***/ 33324:
+/***/ 3324:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 /*global exports*/
-var SignStream = __webpack_require__(78600);
+var SignStream = __webpack_require__(8600);
 var VerifyStream = __webpack_require__(4368);
 
 var ALGORITHMS = [
@@ -6166,13 +6166,13 @@ exports.createVerify = function createVerify(opts) {
 
 /***/ }),
 
-/***/ 41831:
+/***/ 1831:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module, process*/
-var Buffer = (__webpack_require__(93058).Buffer);
+var Buffer = (__webpack_require__(3058).Buffer);
 var Stream = __webpack_require__(2203);
-var util = __webpack_require__(39023);
+var util = __webpack_require__(9023);
 
 function DataStream(data) {
   this.buffer = null;
@@ -6228,16 +6228,16 @@ module.exports = DataStream;
 
 /***/ }),
 
-/***/ 78600:
+/***/ 8600:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module*/
-var Buffer = (__webpack_require__(93058).Buffer);
-var DataStream = __webpack_require__(41831);
-var jwa = __webpack_require__(38622);
+var Buffer = (__webpack_require__(3058).Buffer);
+var DataStream = __webpack_require__(1831);
+var jwa = __webpack_require__(8622);
 var Stream = __webpack_require__(2203);
-var toString = __webpack_require__(95126);
-var util = __webpack_require__(39023);
+var toString = __webpack_require__(5126);
+var util = __webpack_require__(9023);
 
 function base64url(string, encoding) {
   return Buffer
@@ -6318,11 +6318,11 @@ module.exports = SignStream;
 
 /***/ }),
 
-/***/ 95126:
+/***/ 5126:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module*/
-var Buffer = (__webpack_require__(20181).Buffer);
+var Buffer = (__webpack_require__(181).Buffer);
 
 module.exports = function toString(obj) {
   if (typeof obj === 'string')
@@ -6339,12 +6339,12 @@ module.exports = function toString(obj) {
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module*/
-var Buffer = (__webpack_require__(93058).Buffer);
-var DataStream = __webpack_require__(41831);
-var jwa = __webpack_require__(38622);
+var Buffer = (__webpack_require__(3058).Buffer);
+var DataStream = __webpack_require__(1831);
+var jwa = __webpack_require__(8622);
 var Stream = __webpack_require__(2203);
-var toString = __webpack_require__(95126);
-var util = __webpack_require__(39023);
+var toString = __webpack_require__(5126);
+var util = __webpack_require__(9023);
 var JWS_REGEX = /^[a-zA-Z0-9\-_]+?\.[a-zA-Z0-9\-_]+?\.([a-zA-Z0-9\-_]+)?$/;
 
 function isObject(thing) {
@@ -6467,7 +6467,7 @@ module.exports = VerifyStream;
 
 /***/ }),
 
-/***/ 46248:
+/***/ 3867:
 /***/ ((module) => {
 
 /**
@@ -7296,7 +7296,7 @@ module.exports = isBoolean;
 
 /***/ }),
 
-/***/ 39841:
+/***/ 9841:
 /***/ ((module) => {
 
 /**
@@ -7568,7 +7568,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 80116:
+/***/ 7735:
 /***/ ((module) => {
 
 /**
@@ -7654,7 +7654,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 29888:
+/***/ 9888:
 /***/ ((module) => {
 
 /**
@@ -7800,7 +7800,7 @@ module.exports = isPlainObject;
 
 /***/ }),
 
-/***/ 56172:
+/***/ 6172:
 /***/ ((module) => {
 
 /**
@@ -7902,7 +7902,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 82192:
+/***/ 2192:
 /***/ ((module) => {
 
 /**
@@ -8203,7 +8203,7 @@ module.exports = once;
 
 /***/ }),
 
-/***/ 70744:
+/***/ 744:
 /***/ ((module) => {
 
 /**
@@ -8372,12 +8372,12 @@ function plural(ms, msAbs, n, name) {
 
 /***/ }),
 
-/***/ 93058:
+/***/ 3058:
 /***/ ((module, exports, __webpack_require__) => {
 
 /*! safe-buffer. MIT License. Feross Aboukhadijeh <https://feross.org/opensource> */
 /* eslint-disable node/no-deprecated-api */
-var buffer = __webpack_require__(20181)
+var buffer = __webpack_require__(181)
 var Buffer = buffer.Buffer
 
 // alternative to using Object.keys for old browsers
@@ -8444,13 +8444,13 @@ SafeBuffer.allocUnsafeSlow = function (size) {
 
 /***/ }),
 
-/***/ 21450:
+/***/ 1450:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
-const os = __webpack_require__(70857);
-const tty = __webpack_require__(52018);
-const hasFlag = __webpack_require__(83813);
+const os = __webpack_require__(857);
+const tty = __webpack_require__(2018);
+const hasFlag = __webpack_require__(3813);
 
 const {env} = process;
 
@@ -8586,7 +8586,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 70030:
+/***/ 30:
 /***/ ((__unused_webpack_module, exports) => {
 
 var __webpack_unused_export__;
@@ -8605,7 +8605,7 @@ exports.w = {
 
 /***/ }),
 
-/***/ 38914:
+/***/ 8914:
 /***/ ((__unused_webpack_module, exports) => {
 
 var __webpack_unused_export__;
@@ -8626,7 +8626,7 @@ exports.w = {
 
 /***/ }),
 
-/***/ 48256:
+/***/ 8256:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -9085,9 +9085,9 @@ class AuthenticationRequiredError extends Error {
 }
 //# sourceMappingURL=errors.js.map
 // EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __webpack_require__(48161);
+var external_node_os_ = __webpack_require__(8161);
 // EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __webpack_require__(57975);
+var external_node_util_ = __webpack_require__(7975);
 // EXTERNAL MODULE: external "node:process"
 var external_node_process_ = __webpack_require__(1708);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js
@@ -9657,7 +9657,7 @@ class TracingContextImpl {
 }
 //# sourceMappingURL=tracingContext.js.map
 // EXTERNAL MODULE: ./node_modules/@azure/core-tracing/dist/commonjs/state.js
-var commonjs_state = __webpack_require__(38914);
+var commonjs_state = __webpack_require__(8914);
 ;// CONCATENATED MODULE: ./node_modules/@azure/core-tracing/dist/esm/state.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -14224,7 +14224,7 @@ function addInstanceAware(parameters) {
  * this request cannot be reached by an untrusted window, so the
  * Cross-Origin-Opener-Policy response header may be omitted.
  *
- * Only ever added when the check passed — a negative result is signalled by
+ * Only ever added when the check passed \u2014 a negative result is signalled by
  * omitting the parameter, which keeps the STS default (apply COOP) and stays
  * compatible with library versions that never send it.
  */
@@ -15390,7 +15390,7 @@ class CacheManager {
      * @param kmsi - keep me signed in flag
      */
     async saveAccessToken(credential, correlationId, kmsi) {
-        // Compute hash from components on the entity itself — no need to thread externally.
+        // Compute hash from components on the entity itself \u2014 no need to thread externally.
         let additionalCacheKeyHash;
         if (credential.additionalCacheKeyComponents &&
             Object.keys(credential.additionalCacheKeyComponents).length > 0) {
@@ -16959,7 +16959,7 @@ function normalizeHtm(htm, correlationId) {
 }
 /**
  * Normalizes a URL for use as the DPoP htu claim.
- * Per RFC 9449 §4.2, htu is the target URI without query and fragment components.
+ * Per RFC 9449 \u00a74.2, htu is the target URI without query and fragment components.
  * WHATWG URL serialization handles RFC 3986 syntax- and scheme-based normalization
  * such as lowercasing scheme/host and eliding default ports.
  */
@@ -17024,7 +17024,7 @@ class DpopProofGenerator {
     }
     /**
      * Builds RFC 9449 claims for a token-endpoint DPoP proof.
-     * - htm is always "POST" because token endpoint requests use HTTP POST (RFC 9449 §5).
+     * - htm is always "POST" because token endpoint requests use HTTP POST (RFC 9449 \u00a75).
      * - htu is the normalized token endpoint URI (query and fragment stripped).
      * - jti is a fresh CSPRNG-backed unique identifier for every proof.
      */
@@ -17049,7 +17049,7 @@ class DpopProofGenerator {
     }
     /**
      * Builds RFC 9449 claims for a resource-endpoint DPoP proof.
-     * - htm is uppercased per RFC 9449 §4.2.
+     * - htm is uppercased per RFC 9449 \u00a74.2.
      * - htu is the normalized resource URI (query and fragment stripped).
      * - ath is the base64url-encoded SHA-256 hash of the ASCII access token.
      * - jti is a fresh CSPRNG-backed unique identifier for every proof.
@@ -17636,7 +17636,7 @@ function buildAccountToCache(cacheStorage, authority, homeAccountId, base64Decod
     logger?.verbose("setCachedAccount called", correlationId);
     /*
      * Check if base account is already cached. Filter by homeAccountId (identifies
-     * the user's home identity) and environment (identifies the cloud) — the two
+     * the user's home identity) and environment (identifies the cloud) \u2014 the two
      * tenant-agnostic properties that uniquely locate a base AccountEntity.
      */
     const accountEnvironment = environment || authority.getPreferredCache();
@@ -19395,7 +19395,7 @@ function buildManagedIdentityConfiguration({ clientCapabilities, managedIdentity
 //# sourceMappingURL=Configuration.mjs.map
 
 // EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __webpack_require__(77598);
+var external_node_crypto_ = __webpack_require__(7598);
 ;// CONCATENATED MODULE: ./node_modules/@azure/msal-node/dist/crypto/GuidGenerator.mjs
 /*! @azure/msal-node v7.2.3 2026-11-18 */
 
@@ -19480,7 +19480,7 @@ class EncodingUtils {
 //# sourceMappingURL=EncodingUtils.mjs.map
 
 // EXTERNAL MODULE: external "crypto"
-var external_crypto_ = __webpack_require__(76982);
+var external_crypto_ = __webpack_require__(6982);
 ;// CONCATENATED MODULE: ./node_modules/@azure/msal-node/dist/crypto/HashUtils.mjs
 /*! @azure/msal-node v7.2.3 2026-11-18 */
 
@@ -20015,8 +20015,8 @@ class Serializer {
 /**
  * Computes a combined hash from additional cache key components.
  *
- * Matches the cross-SDK algorithm: sort keys ascending → for each key append a
- * length-prefixed (netstring-style) encoding of the key and value → SHA-256 →
+ * Matches the cross-SDK algorithm: sort keys ascending \u2192 for each key append a
+ * length-prefixed (netstring-style) encoding of the key and value \u2192 SHA-256 \u2192
  * Base64URL (no padding).
  *
  * Each entry is encoded as `<byteLen(key)>:<key><byteLen(value)>:<value>` where the
@@ -20824,7 +20824,7 @@ class TokenCache {
 //# sourceMappingURL=TokenCache.mjs.map
 
 // EXTERNAL MODULE: ./node_modules/jsonwebtoken/index.js
-var jsonwebtoken = __webpack_require__(69653);
+var jsonwebtoken = __webpack_require__(9653);
 ;// CONCATENATED MODULE: ./node_modules/@azure/msal-node/dist/error/ClientAuthErrorCodes.mjs
 /*! @azure/msal-node v7.2.3 2026-11-18 */
 
@@ -22008,7 +22008,7 @@ class ClientApplication {
 //# sourceMappingURL=ClientApplication.mjs.map
 
 // EXTERNAL MODULE: external "http"
-var external_http_ = __webpack_require__(58611);
+var external_http_ = __webpack_require__(8611);
 ;// CONCATENATED MODULE: ./node_modules/@azure/msal-node/dist/network/LoopbackClient.mjs
 /*! @azure/msal-node v7.2.3 2026-11-18 */
 
@@ -22062,7 +22062,7 @@ class LoopbackClient {
                         this.handlePostRequest(req, res, resolve, expectedState, successTemplate, errorTemplate);
                         return;
                     }
-                    // GET to root — return success page (after redirect)
+                    // GET to root \u2014 return success page (after redirect)
                     res.end(successTemplate ||
                         "Auth code was successfully acquired. You can close this window now.");
                     return;
@@ -22091,7 +22091,7 @@ class LoopbackClient {
                     reject(NodeAuthError.createLoopbackServerQueryResponseNotSupportedError());
                 }
                 else {
-                    // Non-root POST (no OAuth response expected here) — ignore
+                    // Non-root POST (no OAuth response expected here) \u2014 ignore
                     res.writeHead(200);
                     res.end();
                 }
@@ -22138,7 +22138,7 @@ class LoopbackClient {
         req.on("end", () => {
             const authCodeResponse = getDeserializedResponse(`?${body}`) || {};
             if (!authCodeResponse.code && !authCodeResponse.error) {
-                // POST without valid OAuth params — ignore
+                // POST without valid OAuth params \u2014 ignore
                 res.writeHead(200);
                 res.end();
                 return;
@@ -24206,9 +24206,9 @@ class AppService extends BaseManagedIdentitySource {
 //# sourceMappingURL=AppService.mjs.map
 
 // EXTERNAL MODULE: external "fs"
-var external_fs_ = __webpack_require__(79896);
+var external_fs_ = __webpack_require__(9896);
 // EXTERNAL MODULE: external "path"
-var external_path_ = __webpack_require__(16928);
+var external_path_ = __webpack_require__(4547);
 ;// CONCATENATED MODULE: ./node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AzureArc.mjs
 /*! @azure/msal-node v7.2.3 2026-11-18 */
 
@@ -27224,7 +27224,7 @@ function normalizeName(name) {
 }
 /**
  * Removes CR and LF characters from a header value to prevent obs-fold
- * (line folding) sequences, as forbidden by RFC 7230 §3.2.4.
+ * (line folding) sequences, as forbidden by RFC 7230 \u00a73.2.4.
  * @param value - The header value to sanitize.
  */
 function normalizeValue(value) {
@@ -27744,13 +27744,13 @@ function restError_isRestError(e) {
 }
 //# sourceMappingURL=restError.js.map
 // EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __webpack_require__(37067);
+var external_node_http_ = __webpack_require__(7067);
 // EXTERNAL MODULE: external "node:https"
-var external_node_https_ = __webpack_require__(44708);
+var external_node_https_ = __webpack_require__(4708);
 // EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __webpack_require__(38522);
+var external_node_zlib_ = __webpack_require__(8522);
 // EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __webpack_require__(57075);
+var external_node_stream_ = __webpack_require__(7075);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/log.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -28696,7 +28696,7 @@ async function prepareFormData(formData, request) {
 // EXTERNAL MODULE: ./node_modules/https-proxy-agent/dist/index.js
 var dist = __webpack_require__(3669);
 // EXTERNAL MODULE: ./node_modules/http-proxy-agent/dist/index.js
-var http_proxy_agent_dist = __webpack_require__(81970);
+var http_proxy_agent_dist = __webpack_require__(1970);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -30363,7 +30363,7 @@ function hasArrayBuffer(source) {
 }
 function toArrayBuffer(source) {
     if (hasArrayBuffer(source)) {
-        // ArrayBuffer — return a copy if the view is a subarray of a larger buffer
+        // ArrayBuffer \u2014 return a copy if the view is a subarray of a larger buffer
         if (source.byteOffset !== 0 || source.byteLength !== source.buffer.byteLength) {
             return new Uint8Array(source);
         }
@@ -31444,7 +31444,7 @@ const interfaces_XML_ATTRKEY = "$";
 const interfaces_XML_CHARKEY = "_";
 //# sourceMappingURL=interfaces.js.map
 // EXTERNAL MODULE: ./node_modules/@azure/core-client/dist/commonjs/state-cjs.js
-var state_cjs = __webpack_require__(70030);
+var state_cjs = __webpack_require__(30);
 ;// CONCATENATED MODULE: ./node_modules/@azure/core-client/dist/esm/state.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -33141,8 +33141,8 @@ class IdentityClient extends ServiceClient {
             let errorDescriptionHelper;
             /**
              * Determine error type based on status code ranges following MSAL patterns:
-             * Client error responses (400 – 499)
-             * Server error responses (500 – 599)
+             * Client error responses (400 \u2013 499)
+             * Server error responses (500 \u2013 599)
              */
             if (response.status >= HttpStatus.CLIENT_ERROR_RANGE_START &&
                 response.status <= HttpStatus.CLIENT_ERROR_RANGE_END) {
@@ -33894,7 +33894,7 @@ function createMsalClient(clientId, tenantId, createMsalClientOptions = {}) {
 }
 //# sourceMappingURL=msalClient.js.map
 // EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(51455);
+var promises_ = __webpack_require__(1455);
 ;// CONCATENATED MODULE: ./node_modules/@azure/identity/dist/esm/util/certificatesUtils.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -34584,7 +34584,7 @@ class ClientAssertionCredential {
 }
 //# sourceMappingURL=clientAssertionCredential.js.map
 // EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __webpack_require__(73024);
+var external_node_fs_ = __webpack_require__(3024);
 ;// CONCATENATED MODULE: ./node_modules/@azure/identity/dist/esm/credentials/workloadIdentityCredential.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -35284,11 +35284,11 @@ function errors_createExecutionError(error, stdout, stderr) {
 }
 //# sourceMappingURL=errors.js.map
 // EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(31421);
+var external_node_child_process_ = __webpack_require__(1421);
 // EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(76760);
+var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __webpack_require__(73136);
+var external_node_url_ = __webpack_require__(3136);
 ;// CONCATENATED MODULE: ./node_modules/@azure/core-process/dist/esm/resolveExecutable.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
