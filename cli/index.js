@@ -32132,13 +32132,17 @@ class RegistryClient {
         this.label = label;
         this.baseUrl = `https://${host}`;
     }
+    /** A manifest request's answer other than 200 or 404, as the error to report. */
+    manifestError(res, repository, reference) {
+        return registryError(this.http.now(), this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
+    }
     /** The manifest a reference points to, or undefined when the registry says it does not exist. */
     async headManifest(repository, reference, signal) {
         const res = await this.manifestRequest('HEAD', repository, reference, signal);
         if (res.status === 404)
             return undefined;
         if (res.status !== 200)
-            throw registryError(this.http.now(), this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
+            throw this.manifestError(res, repository, reference);
         const digest = res.headers['docker-content-digest'];
         if (digest)
             this.checkDigestHeader(digest, repository, reference, undefined);
@@ -32154,7 +32158,7 @@ class RegistryClient {
         if (res.status === 404)
             return undefined;
         if (res.status !== 200)
-            throw registryError(this.http.now(), this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
+            throw this.manifestError(res, repository, reference);
         const header = res.headers['docker-content-digest'];
         const algorithm = (isDigest(reference) ? reference : (header ?? '')).startsWith('sha512:')
             ? 'sha512'

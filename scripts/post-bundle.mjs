@@ -25,7 +25,10 @@ for (const dir of ['dist', 'cli', 'azure-pipelines/AcrImportV1']) {
     const file = new URL(name, url);
     const text = readFileSync(file, 'utf8');
     if (/String\.raw/.test(text)) continue;
-    const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const ascii = text.replace(
+      /[\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
     if (ascii !== text) writeFileSync(file, ascii);
   }
 }

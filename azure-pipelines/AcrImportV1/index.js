@@ -32117,13 +32117,17 @@ class RegistryClient {
         this.label = label;
         this.baseUrl = `https://${host}`;
     }
+    /** A manifest request's answer other than 200 or 404, as the error to report. */
+    manifestError(res, repository, reference) {
+        return registryError(this.http.now(), this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
+    }
     /** The manifest a reference points to, or undefined when the registry says it does not exist. */
     async headManifest(repository, reference, signal) {
         const res = await this.manifestRequest('HEAD', repository, reference, signal);
         if (res.status === 404)
             return undefined;
         if (res.status !== 200)
-            throw registryError(this.http.now(), this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
+            throw this.manifestError(res, repository, reference);
         const digest = res.headers['docker-content-digest'];
         if (digest)
             this.checkDigestHeader(digest, repository, reference, undefined);
@@ -32139,7 +32143,7 @@ class RegistryClient {
         if (res.status === 404)
             return undefined;
         if (res.status !== 200)
-            throw registryError(this.http.now(), this.label, res, `${repository}:${reference}`, this.authorizer.hasCredentials ?? true);
+            throw this.manifestError(res, repository, reference);
         const header = res.headers['docker-content-digest'];
         const algorithm = (isDigest(reference) ? reference : (header ?? '')).startsWith('sha512:')
             ? 'sha512'
@@ -37094,7 +37098,7 @@ async function createConnectionCredential(connection, options) {
             const getAssertion = () => {
                 current ??= requestOidcToken(connection, options).then((token) => {
                     options.mask(token);
-                    presented = claimsOf(token);
+                    presented = decodeClaims(token);
                     return token;
                 }, (err) => {
                     current = undefined;
@@ -37218,20 +37222,6 @@ function oidcRefusal(connection, status, text, attempts) {
         return new AuthError(`${what} (${attempts} attempts)`, "Azure DevOps' token service kept failing: a problem on Azure DevOps' side; re-run the job.");
     }
     return new AuthError(what, 'Check the service connection in Project settings > Service connections.');
-}
-function claimsOf(jwt) {
-    try {
-        const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
-        const aud = Array.isArray(claims['aud']) ? claims['aud'].join(', ') : claims['aud'];
-        return {
-            issuer: typeof claims['iss'] === 'string' ? claims['iss'] : undefined,
-            subject: typeof claims['sub'] === 'string' ? claims['sub'] : undefined,
-            audience: typeof aud === 'string' ? aud : undefined,
-        };
-    }
-    catch {
-        return undefined;
-    }
 }
 /** An ImportError from anywhere in the cause chain (the OIDC callback's own errors come wrapped by MSAL). */
 function ownError(err) {

@@ -58,7 +58,7 @@ export {
 export { systemClock } from './clock.js';
 export { failureKind, FAILURE_KINDS, type FailureKind } from './report/failure-kind.js';
 export type { AuthMode, HostSignIn, SignInContext } from './run/sign-in.js';
-export { loadIdentity } from './run/sign-in.js';
+export { decodeClaims, loadIdentity } from './run/sign-in.js';
 export { VERSION, userAgent } from './version.js';
 export {
   readWorkspaceFile,

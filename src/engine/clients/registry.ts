@@ -172,6 +172,17 @@ export class RegistryClient {
     this.baseUrl = `https://${host}`;
   }
 
+  /** A manifest request's answer other than 200 or 404, as the error to report. */
+  private manifestError(res: HttpResponse, repository: string, reference: string): RemoteError {
+    return registryError(
+      this.http.now(),
+      this.label,
+      res,
+      `${repository}:${reference}`,
+      this.authorizer.hasCredentials ?? true,
+    );
+  }
+
   /** The manifest a reference points to, or undefined when the registry says it does not exist. */
   async headManifest(
     repository: string,
@@ -180,14 +191,7 @@ export class RegistryClient {
   ): Promise<ManifestInfo | undefined> {
     const res = await this.manifestRequest('HEAD', repository, reference, signal);
     if (res.status === 404) return undefined;
-    if (res.status !== 200)
-      throw registryError(
-        this.http.now(),
-        this.label,
-        res,
-        `${repository}:${reference}`,
-        this.authorizer.hasCredentials ?? true,
-      );
+    if (res.status !== 200) throw this.manifestError(res, repository, reference);
     const digest = res.headers['docker-content-digest'];
     if (digest) this.checkDigestHeader(digest, repository, reference, undefined);
     if (!digest) {
@@ -205,14 +209,7 @@ export class RegistryClient {
   ): Promise<Manifest | undefined> {
     const res = await this.manifestRequest('GET', repository, reference, signal);
     if (res.status === 404) return undefined;
-    if (res.status !== 200)
-      throw registryError(
-        this.http.now(),
-        this.label,
-        res,
-        `${repository}:${reference}`,
-        this.authorizer.hasCredentials ?? true,
-      );
+    if (res.status !== 200) throw this.manifestError(res, repository, reference);
     const header = res.headers['docker-content-digest'];
     const algorithm = (isDigest(reference) ? reference : (header ?? '')).startsWith('sha512:')
       ? 'sha512'

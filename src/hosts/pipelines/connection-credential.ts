@@ -19,7 +19,14 @@
  * has no cached access token, so a token is never reused after it could have expired.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { AuthError, ImportError, loadIdentity, type Clock, type SignInContext } from '../../engine/index.js';
+import {
+  AuthError,
+  decodeClaims,
+  ImportError,
+  loadIdentity,
+  type Clock,
+  type SignInContext,
+} from '../../engine/index.js';
 import { SCRIPT_STEP_HINT, type ServiceConnection } from './service-connection.js';
 
 export interface ConnectionCredentialOptions {
@@ -87,7 +94,7 @@ export async function createConnectionCredential(
         current ??= requestOidcToken(connection, options).then(
           (token) => {
             options.mask(token);
-            presented = claimsOf(token);
+            presented = decodeClaims(token);
             return token;
           },
           (err: unknown) => {
@@ -246,23 +253,6 @@ function oidcRefusal(
     );
   }
   return new AuthError(what, 'Check the service connection in Project settings > Service connections.');
-}
-
-function claimsOf(jwt: string): Presented | undefined {
-  try {
-    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
-      string,
-      unknown
-    >;
-    const aud = Array.isArray(claims['aud']) ? claims['aud'].join(', ') : claims['aud'];
-    return {
-      issuer: typeof claims['iss'] === 'string' ? claims['iss'] : undefined,
-      subject: typeof claims['sub'] === 'string' ? claims['sub'] : undefined,
-      audience: typeof aud === 'string' ? aud : undefined,
-    };
-  } catch {
-    return undefined;
-  }
 }
 
 /** An ImportError from anywhere in the cause chain (the OIDC callback's own errors come wrapped by MSAL). */
