@@ -15,12 +15,37 @@ import {
   type TargetDecisionInput,
   type TargetFacts,
 } from '../../src/engine/run/decision.js';
+import { importFailureHint } from '../../src/engine/report/hints.js';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
 
 const tag = (key: string, before?: string): TargetFacts => ({ key, tag: key.split(':')[1], before });
 const untagged = (key: string, before?: string): TargetFacts => ({ key, tag: undefined, before });
+
+test('decideSource spells inputs the way the host does (the CLI: flags)', () => {
+  const cli = (input: string, value: string): string =>
+    value === 'true' ? `--${input}` : `--${input} ${value}`;
+  const d = decideSource({
+    label: 'nginx:1.27',
+    resolved: undefined,
+    unreachable: 'docker.io cannot be reached from the runner (no DNS answer)',
+    expectedDigest: undefined,
+    pinDigest: true,
+    pinStrict: true,
+    setInput: cli,
+    platform: false,
+  });
+  expect(d.outcome).toBe('refuse');
+  if (d.outcome !== 'refuse') return;
+  expect(d.message).toContain('and --pin-digest strict refuses');
+  expect(d.hint).toContain('or set --pin-digest to import by tag');
+  expect(`${d.message} ${d.hint}`).not.toContain('pin-digest:');
+  // The same for the hint of an import by tag that met an existing tag.
+  const hint = importFailureHint('Conflict', 'Tag v1 already exists', true, cli);
+  expect(hint).toContain('set --pin-digest so a tag');
+  expect(hint).toContain('or --force to overwrite');
+});
 
 describe('decideImport', () => {
   const base: TargetDecisionInput = {
@@ -151,6 +176,7 @@ describe('decideSource', () => {
     expectedDigest: undefined,
     pinDigest: true,
     pinStrict: false,
+    setInput: (input: string, value: string) => `${input}: ${value}`,
     platform: false,
   };
   const unreachable = 'docker.io cannot be reached from the runner (no DNS answer)';

@@ -30429,8 +30429,8 @@ function decideSource(f) {
         if (f.pinStrict) {
             return {
                 outcome: 'refuse',
-                message: `${f.label}: ${f.unreachable}, and pin-digest: strict refuses to import a source whose digest was not read before the import.`,
-                hint: 'Let the runner reach the source registry (DNS, firewall, proxy: HTTPS_PROXY / NO_PROXY), or set pin-digest: true to import by tag and read the digest from the target afterwards.',
+                message: `${f.label}: ${f.unreachable}, and ${f.setInput('pin-digest', 'strict')} refuses to import a source whose digest was not read before the import.`,
+                hint: `Let the runner reach the source registry (DNS, firewall, proxy: HTTPS_PROXY / NO_PROXY), or set ${f.setInput('pin-digest', 'true')} to import by tag and read the digest from the target afterwards.`,
             };
         }
         note = `Imported by tag: ${f.unreachable}, so the digest was read from the target after the import instead of pinned before it.`;
@@ -31845,11 +31845,30 @@ function transientHint(res) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./lib/engine/ports.js
+/** The same, naming no host. */
+const NEUTRAL_INPUT_VARIABLE_WORDING = {
+    step: 'step',
+    rename: 'Rename it where the step sets its inputs',
+    ignored: 'If it is meant as an input, rename or remove it; if another tool reads it, nothing needs to change.',
+};
+/** Wording that names no host, for library callers that supply none. */
+const NEUTRAL_WORDING = {
+    idTokenSetup: 'Let the host issue an OIDC ID token to this run (the federated credential of the app must trust it).',
+    idTokenMissing: 'an OIDC ID token from the host',
+    idTokenName: 'an OIDC ID token',
+    secretFrom: (input, envName) => `pass ${input} from a secret store or the ${envName} environment variable`,
+    existingSession: 'sign in with the Azure CLI (az login) first',
+    authMode: (mode) => `auth '${mode}'`,
+    setInput: (input, value) => `${input}: ${value}`,
+};
+
 ;// CONCATENATED MODULE: ./lib/engine/report/hints.js
 /**
  * A failed import operation, explained: ACR reports what went wrong inside one long message; this finds the cause
  * and says what to change.
  */
+
 
 
 const RULES = [
@@ -31882,22 +31901,24 @@ const RULES = [
         hint: 'The source registry does not allow exports (policies.exportPolicy.status is disabled): enable it, or import from another registry.',
     },
 ];
-/** An existing tag, when the action did not read the source digest: it cannot know the tag holds another image. */
-const UNPINNED_EXISTS_HINT = 'A target tag already exists. The source digest was not read before the import (pin-digest: false, or the source is not reachable from the runner), so the tag may well hold this same image: set pin-digest: true so a tag that already holds the digest is left alone, or force: true to overwrite the tag.';
+/** An existing tag, when the engine did not read the source digest: it cannot know the tag holds another image. */
+function unpinnedExistsHint(setInput) {
+    return `A target tag already exists. The source digest was not read before the import (${setInput('pin-digest', 'false')}, or the source is not reachable from the runner), so the tag may well hold this same image: set ${setInput('pin-digest', 'true')} so a tag that already holds the digest is left alone, or ${setInput('force', 'true')} to overwrite the tag.`;
+}
 /**
  * What to change for an import failure with this code and text, when a rule knows it. `unpinned`: the import went by
  * tag, without the source digest.
  */
-function importFailureHint(code, message, unpinned = false) {
+function importFailureHint(code, message, unpinned = false, setInput = NEUTRAL_WORDING.setInput) {
     const rule = RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)));
-    return unpinned && rule === RULES[0] ? UNPINNED_EXISTS_HINT : rule?.hint;
+    return unpinned && rule === RULES[0] ? unpinnedExistsHint(setInput) : rule?.hint;
 }
-function describeImportFailure(code, message, label, unpinned = false) {
+function describeImportFailure(code, message, label, unpinned = false, setInput = NEUTRAL_WORDING.setInput) {
     return new errors_RemoteError({
         service: 'Azure Container Registry',
         code,
         message: `Import of ${label} failed: ${code ? `${code}: ` : ''}${message}`,
-        hint: importFailureHint(code, message, unpinned),
+        hint: importFailureHint(code, message, unpinned, setInput),
     });
 }
 
@@ -31922,14 +31943,14 @@ function importBody(spec, plan, digest, mode) {
 /** Starts the import; a refusal gets the hint of the failure it names. */
 function submitImport(s, target, body, signal, unpinned = false) {
     return s.arm.beginImport(target, body, signal).catch((err) => {
-        throw withImportHint(err, unpinned);
+        throw withImportHint(err, unpinned, s.wording.setInput);
     });
 }
 /** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
-function withImportHint(err, unpinned = false) {
+function withImportHint(err, unpinned, setInput) {
     if (!(err instanceof errors_RemoteError) || err.hint || err.status === undefined || err.status >= 500)
         return err;
-    const hint = importFailureHint(err.code, err.message, unpinned);
+    const hint = importFailureHint(err.code, err.message, unpinned, setInput);
     if (!hint)
         return err;
     return new errors_RemoteError({
@@ -33462,24 +33483,6 @@ function headersOf(raw) {
     return headers;
 }
 
-;// CONCATENATED MODULE: ./lib/engine/ports.js
-/** The same, naming no host. */
-const NEUTRAL_INPUT_VARIABLE_WORDING = {
-    step: 'step',
-    rename: 'Rename it where the step sets its inputs',
-    ignored: 'If it is meant as an input, rename or remove it; if another tool reads it, nothing needs to change.',
-};
-/** Wording that names no host, for library callers that supply none. */
-const NEUTRAL_WORDING = {
-    idTokenSetup: 'Let the host issue an OIDC ID token to this run (the federated credential of the app must trust it).',
-    idTokenMissing: 'an OIDC ID token from the host',
-    idTokenName: 'an OIDC ID token',
-    secretFrom: (input, envName) => `pass ${input} from a secret store or the ${envName} environment variable`,
-    existingSession: 'sign in with the Azure CLI (az login) first',
-    authMode: (mode) => `auth '${mode}'`,
-    setInput: (input, value) => `${input}: ${value}`,
-};
-
 ;// CONCATENATED MODULE: ./lib/engine/run/sign-in.js
 
 
@@ -34237,7 +34240,7 @@ async function waitForImport(s, label, location, retryAfterMs, digest, states, s
             if (poll.state === 'succeeded')
                 return;
             if (poll.state === 'failed')
-                throw describeImportFailure(poll.code, poll.message, label, digest === undefined);
+                throw describeImportFailure(poll.code, poll.message, label, digest === undefined, s.wording.setInput);
             currentLocation = poll.location;
             s.operations.set(signal, currentLocation);
             pollAt = clock.now() + pollDelay(poll.retryAfterMs);
@@ -34365,6 +34368,7 @@ async function importSteps(s, spec, result, signal, deadline, pre) {
         pinDigest: config.pinDigest,
         pinStrict: config.pinDigestStrict === true,
         platform: spec.platform !== undefined,
+        setInput: s.wording.setInput,
     });
     if (pin.note) {
         result.notes.push(pin.note);

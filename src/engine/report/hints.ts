@@ -4,6 +4,7 @@
  */
 import { RemoteError } from '../errors.js';
 import { IMPORTER_ROLE } from '../clients/arm.js';
+import { NEUTRAL_WORDING, type HostWording } from '../ports.js';
 
 interface Rule {
   test: RegExp;
@@ -41,9 +42,13 @@ const RULES: Rule[] = [
   },
 ];
 
-/** An existing tag, when the action did not read the source digest: it cannot know the tag holds another image. */
-const UNPINNED_EXISTS_HINT =
-  'A target tag already exists. The source digest was not read before the import (pin-digest: false, or the source is not reachable from the runner), so the tag may well hold this same image: set pin-digest: true so a tag that already holds the digest is left alone, or force: true to overwrite the tag.';
+/** An existing tag, when the engine did not read the source digest: it cannot know the tag holds another image. */
+function unpinnedExistsHint(setInput: SetInput): string {
+  return `A target tag already exists. The source digest was not read before the import (${setInput('pin-digest', 'false')}, or the source is not reachable from the runner), so the tag may well hold this same image: set ${setInput('pin-digest', 'true')} so a tag that already holds the digest is left alone, or ${setInput('force', 'true')} to overwrite the tag.`;
+}
+
+/** How the host spells setting an input (HostWording.setInput). */
+type SetInput = HostWording['setInput'];
 
 /**
  * What to change for an import failure with this code and text, when a rule knows it. `unpinned`: the import went by
@@ -53,9 +58,10 @@ export function importFailureHint(
   code: string | undefined,
   message: string,
   unpinned = false,
+  setInput: SetInput = NEUTRAL_WORDING.setInput,
 ): string | undefined {
   const rule = RULES.find((r) => r.test.test(message) || (code !== undefined && r.test.test(code)));
-  return unpinned && rule === RULES[0] ? UNPINNED_EXISTS_HINT : rule?.hint;
+  return unpinned && rule === RULES[0] ? unpinnedExistsHint(setInput) : rule?.hint;
 }
 
 export function describeImportFailure(
@@ -63,11 +69,12 @@ export function describeImportFailure(
   message: string,
   label: string,
   unpinned = false,
+  setInput: SetInput = NEUTRAL_WORDING.setInput,
 ): RemoteError {
   return new RemoteError({
     service: 'Azure Container Registry',
     code,
     message: `Import of ${label} failed: ${code ? `${code}: ` : ''}${message}`,
-    hint: importFailureHint(code, message, unpinned),
+    hint: importFailureHint(code, message, unpinned, setInput),
   });
 }

@@ -19,6 +19,8 @@ export interface SourceFacts {
   pinStrict: boolean;
   /** A platform was asked for: its manifest digest is always imported. */
   platform: boolean;
+  /** How the host spells setting an input (HostWording.setInput), e.g. `pin-digest: true` or `--pin-digest`. */
+  setInput: (input: string, value: string) => string;
 }
 
 export type SourceDecision =
@@ -34,8 +36,8 @@ export function decideSource(f: SourceFacts): SourceDecision {
     if (f.pinStrict) {
       return {
         outcome: 'refuse',
-        message: `${f.label}: ${f.unreachable}, and pin-digest: strict refuses to import a source whose digest was not read before the import.`,
-        hint: 'Let the runner reach the source registry (DNS, firewall, proxy: HTTPS_PROXY / NO_PROXY), or set pin-digest: true to import by tag and read the digest from the target afterwards.',
+        message: `${f.label}: ${f.unreachable}, and ${f.setInput('pin-digest', 'strict')} refuses to import a source whose digest was not read before the import.`,
+        hint: `Let the runner reach the source registry (DNS, firewall, proxy: HTTPS_PROXY / NO_PROXY), or set ${f.setInput('pin-digest', 'true')} to import by tag and read the digest from the target afterwards.`,
       };
     }
     note = `Imported by tag: ${f.unreachable}, so the digest was read from the target after the import instead of pinned before it.`;

@@ -125,6 +125,7 @@ async function importSteps(
     pinDigest: config.pinDigest,
     pinStrict: config.pinDigestStrict === true,
     platform: spec.platform !== undefined,
+    setInput: s.wording.setInput,
   });
   if (pin.note) {
     result.notes.push(pin.note);

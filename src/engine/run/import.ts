@@ -5,6 +5,7 @@ import { RemoteError } from '../errors.js';
 import { sourceImage } from '../reference.js';
 import { importFailureHint } from '../report/hints.js';
 import type { ImportMode } from './decision.js';
+import type { HostWording } from '../ports.js';
 import type { Session } from './session.js';
 import type { SourcePlan } from './source.js';
 
@@ -36,14 +37,14 @@ export function submitImport(
   unpinned = false,
 ): Promise<ImportStart> {
   return s.arm.beginImport(target, body, signal).catch((err: unknown) => {
-    throw withImportHint(err, unpinned);
+    throw withImportHint(err, unpinned, s.wording.setInput);
   });
 }
 
 /** ARM may refuse an import at once (4xx) with the text an operation fails with: give it the same hint. */
-function withImportHint(err: unknown, unpinned = false): unknown {
+function withImportHint(err: unknown, unpinned: boolean, setInput: HostWording['setInput']): unknown {
   if (!(err instanceof RemoteError) || err.hint || err.status === undefined || err.status >= 500) return err;
-  const hint = importFailureHint(err.code, err.message, unpinned);
+  const hint = importFailureHint(err.code, err.message, unpinned, setInput);
   if (!hint) return err;
   return new RemoteError({
     service: err.service,

@@ -82,7 +82,7 @@ export async function waitForImport(
       }
       if (poll.state === 'succeeded') return;
       if (poll.state === 'failed')
-        throw describeImportFailure(poll.code, poll.message, label, digest === undefined);
+        throw describeImportFailure(poll.code, poll.message, label, digest === undefined, s.wording.setInput);
       currentLocation = poll.location;
       s.operations.set(signal, currentLocation);
       pollAt = clock.now() + pollDelay(poll.retryAfterMs);
