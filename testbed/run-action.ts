@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runProcess } from './run-process.js';
+import { runProcess, type ProcessRun } from './run-process.js';
 import type { Bed } from './types.js';
 
 /** The repository root (this file runs from build/testbed/). */
@@ -37,11 +37,8 @@ export interface Annotation {
   message: string;
 }
 
-export interface ActionRun {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+/** The process run (exit, streams, times), and what this host's run left behind. */
+export interface ActionRun extends ProcessRun {
   outputs: Record<string, string>;
   summary: string;
   /** Variables written to GITHUB_ENV. */
@@ -49,13 +46,6 @@ export interface ActionRun {
   /** Values passed to `::add-mask::`. */
   masks: string[];
   annotations: Annotation[];
-  durationMs: number;
-  /** Date.now() just before the spawn and when the process closed. */
-  spawnedAt: number;
-  closedAt: number;
-  /** Date.now() when the last stdout or stderr chunk arrived. */
-  lastOutputAt: number;
-  timedOut: boolean;
   /** The environment the action ran with (for assertions on what it was given). */
   env: Record<string, string>;
 }

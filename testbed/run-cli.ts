@@ -11,7 +11,7 @@
  */
 import { mkdtemp } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { runProcess } from './run-process.js';
+import { runProcess, type ProcessRun } from './run-process.js';
 import { REPO_ROOT } from './run-action.js';
 import type { Bed } from './types.js';
 
@@ -25,18 +25,8 @@ export interface RunCliOptions {
   script?: string;
 }
 
-export interface CliRun {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  /** Date.now() just before the spawn and when the process closed. */
-  spawnedAt: number;
-  closedAt: number;
-  /** Date.now() when the last stdout or stderr chunk arrived. */
-  lastOutputAt: number;
-  timedOut: boolean;
+/** The process run (exit, streams, times), and what this host's run left behind. */
+export interface CliRun extends ProcessRun {
   cwd: string;
   env: Record<string, string>;
 }

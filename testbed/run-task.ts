@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseAgentLog, type AgentLog } from './agent-env.js';
 import { REPO_ROOT } from './run-action.js';
-import { runProcess } from './run-process.js';
+import { runProcess, type ProcessRun } from './run-process.js';
 
 /** The task's entry, as task.json's execution.Node24.target names it. */
 export const TASK_ENTRY = 'azure-pipelines/AcrImportV1/index.js';
@@ -22,23 +22,13 @@ export interface RunTaskOptions {
   timeoutMs?: number;
 }
 
-export interface TaskRun {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+/** The process run (exit, streams, times), and what this host's run left behind. */
+export interface TaskRun extends ProcessRun {
   log: AgentLog;
   /** Output variables (`isOutput=true`) by name. */
   outputs: Record<string, string>;
   /** Uploaded summaries in order, with their text ('' when the file was missing). */
   summaries: { path: string; text: string }[];
-  durationMs: number;
-  /** Date.now() just before the spawn and when the process closed. */
-  spawnedAt: number;
-  closedAt: number;
-  /** Date.now() when the last stdout or stderr chunk arrived. */
-  lastOutputAt: number;
-  timedOut: boolean;
   env: Record<string, string>;
 }
 
