@@ -33679,7 +33679,7 @@ async function hostCredential(signIn, cloud, http) {
             httpClient: identityHttpClient(http, cloud.authorityHost, failures),
             proxyOptions: IDENTITY_PROXY_OFF,
         },
-        send: (request, service) => http.send(request, { service, retry: false, followRedirects: false }),
+        send: (request, service, retry) => http.send(request, { service, retry: retry ?? false, followRedirects: false }),
     });
     return {
         credential: made.credential,

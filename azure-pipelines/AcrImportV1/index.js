@@ -33664,7 +33664,7 @@ async function hostCredential(signIn, cloud, http) {
             httpClient: identityHttpClient(http, cloud.authorityHost, failures),
             proxyOptions: IDENTITY_PROXY_OFF,
         },
-        send: (request, service) => http.send(request, { service, retry: false, followRedirects: false }),
+        send: (request, service, retry) => http.send(request, { service, retry: retry ?? false, followRedirects: false }),
     });
     return {
         credential: made.credential,
@@ -37077,6 +37077,8 @@ function checkCustomCloudAuthority(connection, discovered) {
 
 
 const OIDC_ATTEMPTS = 3;
+/** The OIDC request is retried by the engine's client (5xx, 429, dropped connections), at most three times in all. */
+const OIDC_RETRY = { ...DEFAULT_RETRY, maxAttempts: OIDC_ATTEMPTS };
 /** Builds the credential of a connection read by readServiceConnection. */
 async function createConnectionCredential(connection, options) {
     const identity = await loadIdentity();
@@ -37160,51 +37162,29 @@ async function requestOidcToken(connection, options) {
         authorization: `Bearer ${connection.accessToken ?? ''}`,
         'x-tfs-fedauthredirect': 'Suppress',
     };
-    const post = async () => {
-        if (options.send) {
-            const res = await options.send({ method: 'POST', url, headers, body: '{}' }, "Azure DevOps' OIDC endpoint");
-            return { status: res.status, text: res.body.toString('utf8') };
-        }
-        const response = await (options.fetch ?? fetch)(url, {
-            method: 'POST',
-            headers,
-            body: '{}',
-            redirect: 'manual',
-        });
-        return { status: response.status, text: await response.text() };
-    };
-    for (let attempt = 1;; attempt++) {
-        let status;
-        let text;
-        try {
-            ({ status, text } = await post());
-        }
-        catch (err) {
-            if (attempt < OIDC_ATTEMPTS) {
-                await options.clock.sleep(500 * 2 ** (attempt - 1));
-                continue;
-            }
-            throw new AuthError(`Could not reach Azure DevOps for an OIDC token of service connection '${connection.id}' (${attempt} attempts): ${err instanceof Error ? err.message : String(err)}`, 'Check that the agent can reach the organization (System.OidcRequestUri); on a self-hosted agent behind a proxy, check its proxy settings.', { cause: err });
-        }
-        if (status === 200) {
-            let token;
-            try {
-                token = JSON.parse(text).oidcToken;
-            }
-            catch {
-                token = undefined;
-            }
-            if (typeof token === 'string' && token)
-                return token;
-            throw new AuthError(`Azure DevOps answered the OIDC token request for service connection '${connection.id}' without an oidcToken.`, 'Re-run the job; if it persists, check the service connection in Project settings > Service connections.');
-        }
-        const transient = status === 429 || status >= 500;
-        if (transient && attempt < OIDC_ATTEMPTS) {
-            await options.clock.sleep(500 * 2 ** (attempt - 1));
-            continue;
-        }
-        throw oidcRefusal(connection, status, text, attempt);
+    let status;
+    let text;
+    try {
+        const res = await options.send({ method: 'POST', url, headers, body: '{}' }, "Azure DevOps' OIDC endpoint", OIDC_RETRY);
+        status = res.status;
+        text = res.body.toString('utf8');
     }
+    catch (err) {
+        throw new AuthError(`Could not reach Azure DevOps for an OIDC token of service connection '${connection.id}': ${err instanceof Error ? err.message : String(err)}`, 'Check that the agent can reach the organization (System.OidcRequestUri); on a self-hosted agent behind a proxy, check its proxy settings.', { cause: err });
+    }
+    if (status === 200) {
+        let token;
+        try {
+            token = JSON.parse(text).oidcToken;
+        }
+        catch {
+            token = undefined;
+        }
+        if (typeof token === 'string' && token)
+            return token;
+        throw new AuthError(`Azure DevOps answered the OIDC token request for service connection '${connection.id}' without an oidcToken.`, 'Re-run the job; if it persists, check the service connection in Project settings > Service connections.');
+    }
+    throw oidcRefusal(connection, status, text, OIDC_ATTEMPTS);
 }
 function oidcRefusal(connection, status, text, attempts) {
     let message = '';
@@ -37836,7 +37816,6 @@ async function runTask(env, log) {
                 authorityHost: context.authorityHost,
                 disableInstanceDiscovery: context.disableInstanceDiscovery,
                 mask: (secret) => log.setSecret(secret),
-                clock: systemClock,
                 send: context.send,
                 identityOptions: context.identityOptions,
             });

@@ -36,7 +36,7 @@ export {
   VerificationError,
   type InputProblem,
 } from './errors.js';
-export { createUndiciTransport } from './net/http.js';
+export { createUndiciTransport, DEFAULT_RETRY, type RetryPolicy } from './net/http.js';
 export { proxySettingsFromEnv, proxyFor, type ProxySettings } from './net/proxy.js';
 export { requestGithubIdToken } from './net/identity-http.js';
 export {

@@ -4,7 +4,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { AuthError, ImportError, RemoteError } from '../errors.js';
-import { isClosedClient, type HttpClient } from '../net/http.js';
+import { isClosedClient, type HttpClient, type RetryPolicy } from '../net/http.js';
 import { failureRecorder, identityHttpClient } from '../net/identity-http.js';
 import {
   NEUTRAL_WORDING,
@@ -254,8 +254,11 @@ export interface SignInContext {
     httpClient: ReturnType<typeof identityHttpClient>;
     proxyOptions: typeof IDENTITY_PROXY_OFF;
   };
-  /** One request through the engine's client, without its retries (the host retries what it wants to). */
-  send(request: HttpRequest, service: string): Promise<HttpResponse>;
+  /**
+   * One request through the engine's client: no retries unless the host gives a policy (what is retried, Retry-After
+   * and backoff are then the engine's).
+   */
+  send(request: HttpRequest, service: string, retry?: RetryPolicy): Promise<HttpResponse>;
 }
 
 /** A host's own sign-in: the target tenant's credential, and for federated sign-in one for another tenant's app. */
@@ -278,7 +281,8 @@ export async function hostCredential(
       httpClient: identityHttpClient(http, cloud.authorityHost, failures),
       proxyOptions: IDENTITY_PROXY_OFF,
     },
-    send: (request, service) => http.send(request, { service, retry: false, followRedirects: false }),
+    send: (request, service, retry) =>
+      http.send(request, { service, retry: retry ?? false, followRedirects: false }),
   });
   return {
     credential: made.credential,

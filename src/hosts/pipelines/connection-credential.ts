@@ -10,9 +10,9 @@
  *   error that says what to change, instead of AzurePipelinesCredential's wrapped response dump (which also carries
  *   the response body into the message);
  * - the OIDC request URI and the job token come from the environment this module is given (tests pass one), not from
- *   `process.env` read inside the library; transient failures are retried with the host's clock;
- * - in the task, the OIDC request and every Entra request go through the engine's HTTP client (`send`,
- *   `identityOptions` of RunPorts.signIn's context): the agent's proxy and the run's deadlines apply to them too.
+ *   `process.env` read inside the library;
+ * - the OIDC request and every Entra request go through the engine's HTTP client (`send`, `identityOptions` of
+ *   RunPorts.signIn's context): the agent's proxy, the run's deadlines and the engine's retries apply to them too.
  * The request is the one AzurePipelinesCredential sends (POST, api-version 7.1, `serviceConnectionId`, Bearer job
  * token, `X-TFS-FedAuthRedirect: Suppress`), and a fresh token is fetched for every Entra request (MSAL asks for the
  * assertion twice per request; both get the same token): the tokens live about 10 minutes, and MSAL asks only when it
@@ -24,7 +24,8 @@ import {
   decodeClaims,
   ImportError,
   loadIdentity,
-  type Clock,
+  DEFAULT_RETRY,
+  type RetryPolicy,
   type SignInContext,
 } from '../../engine/index.js';
 import { SCRIPT_STEP_HINT, type ServiceConnection } from './service-connection.js';
@@ -34,14 +35,11 @@ export interface ConnectionCredentialOptions {
   disableInstanceDiscovery: boolean;
   /** Registers a secret (task.setsecret) before it is used. */
   mask: (secret: string) => void;
-  clock: Clock;
-  /** The HTTP client for the OIDC request (default: the global fetch); `send` wins when given. */
-  fetch?: typeof fetch;
   /**
    * The engine's client (RunPorts.signIn's context): the OIDC request and, through `identityOptions`, every Entra and
-   * managed identity request then get the run's proxy decision and deadlines.
+   * managed identity request then get the run's proxy decision, deadlines and retries.
    */
-  send?: SignInContext['send'];
+  send: SignInContext['send'];
   identityOptions?: SignInContext['identityOptions'];
 }
 
@@ -64,6 +62,8 @@ export interface ConnectionCredential {
 }
 
 const OIDC_ATTEMPTS = 3;
+/** The OIDC request is retried by the engine's client (5xx, 429, dropped connections), at most three times in all. */
+const OIDC_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: OIDC_ATTEMPTS };
 
 /** Builds the credential of a connection read by readServiceConnection. */
 export async function createConnectionCredential(
@@ -170,58 +170,37 @@ async function requestOidcToken(
     authorization: `Bearer ${connection.accessToken ?? ''}`,
     'x-tfs-fedauthredirect': 'Suppress',
   };
-  const post = async (): Promise<{ status: number; text: string }> => {
-    if (options.send) {
-      const res = await options.send(
-        { method: 'POST', url, headers, body: '{}' },
-        "Azure DevOps' OIDC endpoint",
-      );
-      return { status: res.status, text: res.body.toString('utf8') };
-    }
-    const response = await (options.fetch ?? fetch)(url, {
-      method: 'POST',
-      headers,
-      body: '{}',
-      redirect: 'manual',
-    });
-    return { status: response.status, text: await response.text() };
-  };
-  for (let attempt = 1; ; attempt++) {
-    let status: number;
-    let text: string;
-    try {
-      ({ status, text } = await post());
-    } catch (err) {
-      if (attempt < OIDC_ATTEMPTS) {
-        await options.clock.sleep(500 * 2 ** (attempt - 1));
-        continue;
-      }
-      throw new AuthError(
-        `Could not reach Azure DevOps for an OIDC token of service connection '${connection.id}' (${attempt} attempts): ${err instanceof Error ? err.message : String(err)}`,
-        'Check that the agent can reach the organization (System.OidcRequestUri); on a self-hosted agent behind a proxy, check its proxy settings.',
-        { cause: err },
-      );
-    }
-    if (status === 200) {
-      let token: unknown;
-      try {
-        token = (JSON.parse(text) as { oidcToken?: unknown }).oidcToken;
-      } catch {
-        token = undefined;
-      }
-      if (typeof token === 'string' && token) return token;
-      throw new AuthError(
-        `Azure DevOps answered the OIDC token request for service connection '${connection.id}' without an oidcToken.`,
-        'Re-run the job; if it persists, check the service connection in Project settings > Service connections.',
-      );
-    }
-    const transient = status === 429 || status >= 500;
-    if (transient && attempt < OIDC_ATTEMPTS) {
-      await options.clock.sleep(500 * 2 ** (attempt - 1));
-      continue;
-    }
-    throw oidcRefusal(connection, status, text, attempt);
+  let status: number;
+  let text: string;
+  try {
+    const res = await options.send(
+      { method: 'POST', url, headers, body: '{}' },
+      "Azure DevOps' OIDC endpoint",
+      OIDC_RETRY,
+    );
+    status = res.status;
+    text = res.body.toString('utf8');
+  } catch (err) {
+    throw new AuthError(
+      `Could not reach Azure DevOps for an OIDC token of service connection '${connection.id}': ${err instanceof Error ? err.message : String(err)}`,
+      'Check that the agent can reach the organization (System.OidcRequestUri); on a self-hosted agent behind a proxy, check its proxy settings.',
+      { cause: err },
+    );
   }
+  if (status === 200) {
+    let token: unknown;
+    try {
+      token = (JSON.parse(text) as { oidcToken?: unknown }).oidcToken;
+    } catch {
+      token = undefined;
+    }
+    if (typeof token === 'string' && token) return token;
+    throw new AuthError(
+      `Azure DevOps answered the OIDC token request for service connection '${connection.id}' without an oidcToken.`,
+      'Re-run the job; if it persists, check the service connection in Project settings > Service connections.',
+    );
+  }
+  throw oidcRefusal(connection, status, text, OIDC_ATTEMPTS);
 }
 
 function oidcRefusal(

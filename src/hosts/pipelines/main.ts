@@ -5,14 +5,7 @@
  * (a missing or unusable one fails before any request); the runner runs with the connection's credential; and the
  * outputs, the summary tab, one issue per failed image and exactly one `task.complete` are written.
  */
-import {
-  ImportError,
-  InputError,
-  VERSION,
-  systemClock,
-  type AuthHost,
-  type ProxySettings,
-} from '../../engine/index.js';
+import { ImportError, InputError, VERSION, type AuthHost, type ProxySettings } from '../../engine/index.js';
 import { runHost, type HostResult } from '../common/runner.js';
 import {
   agentGroup,
@@ -109,7 +102,6 @@ async function runTask(env: AgentEnv, log: AgentLog): Promise<TaskResult> {
         authorityHost: context.authorityHost,
         disableInstanceDiscovery: context.disableInstanceDiscovery,
         mask: (secret) => log.setSecret(secret),
-        clock: systemClock,
         send: context.send,
         identityOptions: context.identityOptions,
       });
