@@ -5,7 +5,8 @@
  * credentials were right; only loopback targets are tunnelled (tests never reach further).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { tunnel } from './hostile.js';
 
 export interface ProxyConnect {
   /** `host:port` as the client asked. */
@@ -48,15 +49,7 @@ export async function startAuthProxy(credentials: {
       );
       return;
     }
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    sockets.add(upstream);
-    upstream.once('close', () => sockets.delete(upstream));
+    tunnel(client, head, host, Number(port), sockets);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -229,15 +229,7 @@ export async function startHostileProxy(mode: ProxyMode): Promise<HostileProxy> 
       return;
     }
     const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host ?? '127.0.0.1', () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    sockets.add(upstream);
-    upstream.once('close', () => sockets.delete(upstream));
+    tunnel(client, head, host ?? '127.0.0.1', Number(port), sockets);
   });
   await listen(server);
   const { port } = server.address() as AddressInfo;
@@ -245,6 +237,19 @@ export async function startHostileProxy(mode: ProxyMode): Promise<HostileProxy> 
   proxy.url = `http://${proxy.host}`;
   proxy.close = () => closeAll(server, sockets, []);
   return proxy;
+}
+
+/** Answers a CONNECT with 200 and pipes `client` to `host:port` (`head`: bytes the client sent after its request). */
+export function tunnel(client: Socket, head: Buffer, host: string, port: number, sockets: Set<Socket>): void {
+  const upstream = connect(port, host, () => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.destroy());
+  sockets.add(upstream);
+  upstream.once('close', () => sockets.delete(upstream));
 }
 
 /** A duplex over `socket` that first yields `first` (already read from it), then whatever the socket brings. */
