@@ -33578,10 +33578,10 @@ async function createCredential(settings, host, clock, mask, http) {
     // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
     // Client-credential modes ask Entra for the tenant's OpenID configuration first: fetched now (identity-http.ts).
     const discoveryTenant = mode === 'managed-identity' || mode === 'azure-cli' ? undefined : settings.tenantId;
-    const httpClient = http
-        ? identityHttpClient(http, settings.authorityHost, failures, discoveryTenant)
-        : undefined;
-    const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
+    const identityHttp = {
+        httpClient: identityHttpClient(http, settings.authorityHost, failures, discoveryTenant),
+        proxyOptions: IDENTITY_PROXY_OFF,
+    };
     const common = {
         authorityHost: settings.authorityHost,
         disableInstanceDiscovery: settings.disableInstanceDiscovery,
@@ -37371,12 +37371,8 @@ function cliSignIn(env, given) {
         ? // Read at every use: the platform rotates the file.
             async () => (await (0,promises_.readFile)(tokenFile, 'utf8')).trim()
         : ghUrl && ghToken
-            ? // Through the engine's client when it offers one: the run's deadlines and proxy decision.
-                async (audience, http) => {
-                    if (!http)
-                        throw new Error('Failed to get ID Token: no HTTP client for the GitHub OIDC endpoint.');
-                    return requestGithubIdToken(http, { url: ghUrl, token: ghToken }, audience);
-                }
+            ? // Through the engine's client: the run's deadlines and proxy decision.
+                (audience, http) => requestGithubIdToken(http, { url: ghUrl, token: ghToken }, audience)
             : undefined;
     const authHost = async (config) => {
         return {

@@ -33565,10 +33565,10 @@ async function createCredential(settings, host, clock, mask, http) {
     // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
     // Client-credential modes ask Entra for the tenant's OpenID configuration first: fetched now (identity-http.ts).
     const discoveryTenant = mode === 'managed-identity' || mode === 'azure-cli' ? undefined : settings.tenantId;
-    const httpClient = http
-        ? identityHttpClient(http, settings.authorityHost, failures, discoveryTenant)
-        : undefined;
-    const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
+    const identityHttp = {
+        httpClient: identityHttpClient(http, settings.authorityHost, failures, discoveryTenant),
+        proxyOptions: IDENTITY_PROXY_OFF,
+    };
     const common = {
         authorityHost: settings.authorityHost,
         disableInstanceDiscovery: settings.disableInstanceDiscovery,
@@ -36994,8 +36994,6 @@ async function run() {
     const idToken = oidcUrl && oidcToken
         ? async (audience, engineHttp) => {
             debug(`Requesting a GitHub ID token for audience ${audience}`);
-            if (!engineHttp)
-                throw new Error('The GitHub ID token is fetched through the engine, which gave no HTTP client.');
             const token = await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience);
             setSecret(token);
             return token;

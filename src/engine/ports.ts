@@ -119,7 +119,7 @@ export interface AuthHost {
    * Fetches an OIDC ID token for an audience; undefined when the host has none (no `id-token: write`). `http` is the
    * engine's client: a host that fetches over HTTP should use it (deadlines, the run's proxy decision).
    */
-  idToken: ((audience: string, http?: HttpClient) => Promise<string>) | undefined;
+  idToken: ((audience: string, http: HttpClient) => Promise<string>) | undefined;
   /** Whether an `az` on PATH has a signed-in account (`az account show` succeeds); auth: auto uses it only then. */
   azureCliAvailable: boolean;
   /** Why the Azure CLI cannot sign in (no az on PATH, not signed in): shown when no mode can. */

@@ -122,7 +122,7 @@ export async function createCredential(
   host: AuthHost,
   clock: Clock,
   mask: SecretSink,
-  http?: HttpClient,
+  http: HttpClient,
 ): Promise<CredentialChoice> {
   const mode = chooseAuthMode(settings, host);
   // Loading @azure/identity takes a while: start it, and for OIDC fetch the GitHub ID token meanwhile.
@@ -131,10 +131,10 @@ export async function createCredential(
   // The identity library sends through the engine's client: the same proxy decision and deadlines as every request.
   // Client-credential modes ask Entra for the tenant's OpenID configuration first: fetched now (identity-http.ts).
   const discoveryTenant = mode === 'managed-identity' || mode === 'azure-cli' ? undefined : settings.tenantId;
-  const httpClient = http
-    ? identityHttpClient(http, settings.authorityHost, failures, discoveryTenant)
-    : undefined;
-  const identityHttp = httpClient ? { httpClient, proxyOptions: IDENTITY_PROXY_OFF } : {};
+  const identityHttp = {
+    httpClient: identityHttpClient(http, settings.authorityHost, failures, discoveryTenant),
+    proxyOptions: IDENTITY_PROXY_OFF,
+  };
   const common = {
     authorityHost: settings.authorityHost,
     disableInstanceDiscovery: settings.disableInstanceDiscovery,
@@ -304,10 +304,10 @@ export const ID_TOKEN_ATTEMPTS = 4;
  * backoff, at most ID_TOKEN_ATTEMPTS times; a refusal (401, 403, 404) fails at once with the permission hint.
  */
 async function fetchIdToken(
-  idToken: (audience: string, http?: HttpClient) => Promise<string>,
+  idToken: (audience: string, http: HttpClient) => Promise<string>,
   audience: string,
   clock: Clock,
-  http: HttpClient | undefined,
+  http: HttpClient,
   words: HostWording,
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {

@@ -30,8 +30,6 @@ export async function run(): Promise<void> {
     oidcUrl && oidcToken
       ? async (audience, engineHttp) => {
           core.debug(`Requesting a GitHub ID token for audience ${audience}`);
-          if (!engineHttp)
-            throw new Error('The GitHub ID token is fetched through the engine, which gave no HTTP client.');
           const token = await requestGithubIdToken(engineHttp, { url: oidcUrl, token: oidcToken }, audience);
           core.setSecret(token);
           return token;

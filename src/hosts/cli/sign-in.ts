@@ -25,11 +25,8 @@ export function cliSignIn(
     ? // Read at every use: the platform rotates the file.
       async (): Promise<string> => (await readFile(tokenFile, 'utf8')).trim()
     : ghUrl && ghToken
-      ? // Through the engine's client when it offers one: the run's deadlines and proxy decision.
-        async (audience, http) => {
-          if (!http) throw new Error('Failed to get ID Token: no HTTP client for the GitHub OIDC endpoint.');
-          return requestGithubIdToken(http, { url: ghUrl, token: ghToken }, audience);
-        }
+      ? // Through the engine's client: the run's deadlines and proxy decision.
+        (audience, http) => requestGithubIdToken(http, { url: ghUrl, token: ghToken }, audience)
       : undefined;
   const authHost = async (config: ImportConfig): Promise<AuthHost> => {
     return {
