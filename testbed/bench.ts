@@ -15,6 +15,7 @@
  *   to its first request in the emulator's log.
  *
  * Times are taken from Date.now() just before the spawn (testbed/run-process.ts), compared with the emulator's log.
+ * Each run starts once the machine is quiet again (settle()), not in the wake of the run before it.
  *
  *   npm run bundle && npm run bench [-- --runs 3 --only one,batch,cold,trace --batch 50x16 --models tags-at-end]
  *
@@ -52,6 +53,31 @@ const FLOORS = {
   /** MB as the issue writes it, read strictly: 10^6 bytes (150 MB = 143 MiB). */
   peakRssMB: 150,
 };
+
+/** The machine's CPU time so far (busy, total) in clock ticks, from /proc/stat; undefined off Linux. */
+async function cpuTicks(): Promise<{ busy: number; total: number } | undefined> {
+  const text = await readFile('/proc/stat', 'utf8').catch(() => undefined);
+  const fields = text?.split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
+  if (!fields || fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
+  const total = fields.reduce((a, b) => a + b, 0);
+  // idle and iowait
+  return { busy: total - fields[3]! - (fields[4] ?? 0), total };
+}
+
+/**
+ * Waits until the machine is quiet (under 15 % of its CPU busy over 300 ms, at most 10 s), so that each run starts
+ * from the same state and not in the wake of the previous case (a registry still writing, a process exiting).
+ * What is measured stays the same; what it runs next to does not change from case to case.
+ */
+async function settle(): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    const a = await cpuTicks();
+    await new Promise((r) => setTimeout(r, 300));
+    const b = await cpuTicks();
+    if (!a || !b || b.total === a.total || (b.busy - a.busy) / (b.total - a.total) < 0.15) return;
+  }
+}
 
 const argValue = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -165,6 +191,7 @@ async function oneImage(bed: StartedBed): Promise<void> {
   const rss: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     await bed.control.reset();
+    await settle();
     const tag = unique();
     const r = await probedRun(bed, {
       ...bed.baseInputs(),
@@ -222,6 +249,7 @@ async function batch(
   for (let i = 0; i < RUNS; i++) {
     await bed.control.reset();
     await bed.control.setFaults({ importLatencyMs: 3_000, importLatencyModel: model });
+    await settle();
     const prefix = `b${unique()}`;
     // The hub holds ten bench images: fifty imports reuse them under fifty target tags.
     const images = Array.from(
@@ -289,6 +317,7 @@ async function coldStart(bed: StartedBed, bundle: keyof typeof BUNDLES, workPare
   let first = '';
   for (let i = 0; i < RUNS; i++) {
     await bed.control.reset();
+    await settle();
     const tag = `one/img0:${unique()}`;
     const source = `${hub.host}/bench/img0:v1`;
     let r: { exitCode: number | null; stdout: string; stderr: string; spawnedAt: number };

@@ -255,3 +255,83 @@ describe('concurrency and failures', () => {
     expect(run.summary).toContain('ACR import: 2 of 3 failed');
   });
 });
+
+describe('one token per registry for a batch (issue 11)', () => {
+  const REPOS = [0, 1, 2, 3].map((k) => `bench/img${k}`);
+  const tokenRequests = async (service: string): Promise<{ status: number; scopes: string[] }[]> =>
+    (await bed.control.requests({ service }))
+      // The action's own requests (the emulated import service asks the hub for tokens too).
+      .filter((r) => r.headers['user-agent']?.startsWith('acr-import/'))
+      .filter((r) => r.url.split('?')[0] === (service === 'hubauth' ? '/token' : '/oauth2/token'))
+      .map((r) => {
+        const params = new URLSearchParams(r.method === 'POST' ? r.body : r.url.split('?')[1]);
+        return { status: r.status, scopes: params.getAll('scope').flatMap((s) => s.split(' ')) };
+      });
+  const targetTokens = (): Promise<{ status: number; scopes: string[] }[]> =>
+    tokenRequests(`acr:${bed.acrs.target.name}`);
+
+  /** Four images from four hub repositories into four target repositories, all at once; every digest checked. */
+  const run4 = async (prefix: string): Promise<void> => {
+    const hub = bed.sources.hub;
+    const images = REPOS.map((repo, k) => `${hub.host}/${repo}:v1 -> ${prefix}/img${k}:1`).join('\n');
+    const run = await runAction(bed, { ...bed.baseInputs(), images, 'max-parallel': '4' });
+    expectSuccess(run);
+    for (let k = 0; k < REPOS.length; k++) {
+      expect(await bed.digestOf(bed.acrs.target, `${prefix}/img${k}`, '1')).toBe(
+        hub.images[`bench${k}`]!.digest,
+      );
+    }
+    expect(results(run).map((r) => r.status)).toEqual(['imported', 'imported', 'imported', 'imported']);
+  };
+  const targetScopes = (prefix: string): string[] => REPOS.map((_, k) => `repository:${prefix}/img${k}:pull`);
+  const sourceScopes = REPOS.map((repo) => `repository:${repo}:pull`);
+
+  it('asks each registry for one token covering the repositories the run reads there', async () => {
+    await run4('tok1');
+    expect(await targetTokens()).toEqual([{ status: 200, scopes: targetScopes('tok1') }]);
+    // The source's first challenge is met once; the four repositories' tokens come from one request (rarely two,
+    // should an image reach the registry a turn later).
+    const hub = await tokenRequests('hubauth');
+    expect(hub.length).toBeLessThan(REPOS.length);
+    expect(hub.flatMap((r) => r.scopes).sort()).toEqual([...sourceScopes].sort());
+  });
+
+  it('asks per repository for what a token server granting only the first scope left out', async () => {
+    await bed.control.setFaults({ tokenScopes: 'first' });
+    await run4('tok2');
+    const asked = await targetTokens();
+    expect(asked[0]).toEqual({ status: 200, scopes: targetScopes('tok2') });
+    // The other three repositories answered 401 to the shared token and got one each.
+    expect(asked.slice(1).map((r) => r.scopes)).toHaveLength(3);
+    expect(
+      asked
+        .slice(1)
+        .flatMap((r) => r.scopes)
+        .sort(),
+    ).toEqual(targetScopes('tok2').slice(1).sort());
+  });
+
+  it('asks per repository when the token server refuses several scopes in one request', async () => {
+    await bed.control.setFaults({ tokenScopes: 'refuse' });
+    await run4('tok3');
+    const asked = await targetTokens();
+    expect(asked[0]).toEqual({ status: 400, scopes: targetScopes('tok3') });
+    expect(
+      asked
+        .slice(1)
+        .map((r) => `${r.status} ${r.scopes.join(' ')}`)
+        .sort(),
+    ).toEqual(
+      targetScopes('tok3')
+        .map((s) => `200 ${s}`)
+        .sort(),
+    );
+    const hub = await tokenRequests('hubauth');
+    expect(
+      hub
+        .filter((r) => r.status === 200)
+        .flatMap((r) => r.scopes)
+        .sort(),
+    ).toEqual([...sourceScopes].sort());
+  });
+});

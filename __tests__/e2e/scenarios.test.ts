@@ -187,6 +187,37 @@ describe('scenario 4: another ACR of the tenant, by login server', () => {
   });
 });
 
+describe('scenario 4b: several images from another ACR of the tenant', () => {
+  it('reads them there with one ACR token for all their repositories (issue 11)', async () => {
+    const source = bed.acrs.source;
+    const web = source.images['multiArch']!;
+    const worker = source.images['ociSingle']!;
+    const images = [web, worker]
+      .map((i) => `${source.loginServer}/${i.repository}:${i.tag} -> s4b/${i.repository}:1`)
+      .join('\n');
+    const run = await runAction(bed, { ...bed.baseInputs(), images });
+    expectSuccess(run);
+    expect(await bed.digestOf(bed.acrs.target, `s4b/${web.repository}`, '1')).toBe(web.digest);
+    expect(await bed.digestOf(bed.acrs.target, `s4b/${worker.repository}`, '1')).toBe(worker.digest);
+    expect((await importBodies(bed)).map((b) => b.source)).toEqual(
+      [web, worker].map((i) => ({
+        resourceId: source.resourceId,
+        sourceImage: `${i.repository}@${i.digest}`,
+      })),
+    );
+    // The action's token requests to the source's data plane: one, for both repositories.
+    const tokens = (await bed.control.requests({ service: `acr:${source.name}` })).filter(
+      (r) =>
+        r.method === 'POST' &&
+        r.url === '/oauth2/token' &&
+        r.headers['user-agent']?.startsWith('acr-import/'),
+    );
+    expect(tokens.map((r) => [r.status, new URLSearchParams(r.body).get('scope')])).toEqual([
+      [200, [web, worker].map((i) => `repository:${i.repository}:pull`).join(' ')],
+    ]);
+  });
+});
+
 describe('scenario 5: another ACR with public network access disabled', () => {
   it('imports by source-registry-resource-id with a host-less source, by tag, and says the digest was read after', async () => {
     const locked = bed.acrs.locked;

@@ -9,8 +9,12 @@ import {
   type RawInputs,
 } from '../../src/engine/config/model.js';
 import { parseConfig } from '../../src/engine/config/parse.js';
+import { loadYaml } from '../../src/engine/config/yaml.js';
 import { parseDuration } from '../../src/engine/config/rules.js';
 import { InputError, type InputProblem } from '../../src/engine/errors.js';
+
+// parseConfig reads an images-file with the YAML parser, which hosts load first (common/runner.ts).
+await loadYaml();
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const TENANT = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';

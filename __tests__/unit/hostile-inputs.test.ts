@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeCharacter, suspiciousCharacter } from '../../src/engine/config/characters.js';
 import { parseConfig } from '../../src/engine/config/parse.js';
+import { loadYaml } from '../../src/engine/config/yaml.js';
 import { InputError, MAX_LISTED_PROBLEMS } from '../../src/engine/errors.js';
 import { HttpClient } from '../../src/engine/net/http.js';
 import { checkInputVariables, nearestInput } from '../../src/engine/config/input-variables.js';
@@ -32,6 +33,9 @@ import {
   type WorkspaceRules,
 } from '../../src/engine/config/workspace-files.js';
 import { FakeClock, fakeTransport, MemoryLogger, respond } from './fakes.js';
+
+// parseConfig reads an images-file with the YAML parser, which hosts load first (common/runner.ts).
+await loadYaml();
 
 function problemOf(fn: () => unknown): string {
   try {

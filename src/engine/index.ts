@@ -4,6 +4,7 @@
  */
 export { runImports } from './run/run.js';
 export { parseConfig } from './config/parse.js';
+export { loadYaml } from './config/yaml.js';
 export {
   INPUTS,
   SECRET_INPUTS,

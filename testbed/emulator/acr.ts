@@ -5,7 +5,8 @@
  * - `POST /oauth2/exchange` (`grant_type=access_token`, `service`, `tenant`, `access_token` = an Entra token for
  *   `https://containerregistry.azure.net`, or for ARM when the registry's azureADAuthenticationAsArmPolicy is on)
  *   -> `{"refresh_token"}` (JWT, 3 h);
- * - `POST /oauth2/token` (`grant_type=refresh_token|password`, `service`, `scope`) and `GET /oauth2/token` with Basic
+ * - `POST /oauth2/token` (`grant_type=refresh_token|password`, `service`, `scope`: several separated by spaces, or the
+ *   field repeated; fault `tokenScopes` grants only the first or refuses more than one) and `GET /oauth2/token` with Basic
  *   -> `{"access_token"}` whose `access` is what was asked for, cut down to the principal's RBAC rights
  *   (importer/AcrPull -> pull; AcrPush -> pull, push; Contributor -> pull, push, delete). Accepted credentials: a
  *   service principal's client id + secret; any user name (`00000000-0000-0000-0000-000000000000`) + an ACR refresh
@@ -19,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { basic, bearer, form, send, sendJson, type Ctx } from './http.js';
 import { audiences, nowSeconds, signJwt, strClaim, verifyJwt, numClaim, type Claims } from './jwt.js';
 import { verifyEntraToken } from './entra.js';
-import { parseScope } from './hub-auth.js';
+import { askedScopes, parseScope } from './hub-auth.js';
 import type { DataAction } from './rbac.js';
 import { REFERRERS_PATH, serveReferrers } from './referrers.js';
 import { ACR_AUDIENCE, type PrincipalConfig, type Registry, type World } from './state.js';
@@ -256,10 +257,8 @@ function accessToken(ctx: Ctx, world: World, registry: Registry): void {
     if ('error' in result) return unauthorized(ctx, result.error);
     principal = result.principal;
   }
-  const scopes = params
-    .getAll('scope')
-    .flatMap((s) => s.split(' '))
-    .filter(Boolean);
+  const scopes = askedScopes(ctx, world, params);
+  if (!scopes) return;
   const access = grant(world, registry, principal, scopes);
   const token = signAcrToken(world, registry, principal, world.lifetime(ACR_ACCESS_LIFETIME), {
     grant_type: 'refresh_token',

@@ -41,6 +41,7 @@ const FAULT_KEYS: Record<keyof Faults, (v: unknown) => boolean> = {
     isObject(v) &&
     ['arm', 'entra', 'oidc', 'azuredevops'].includes(v['service'] as string) &&
     isNonNegative(v['count']),
+  tokenScopes: (v) => v === 'all' || v === 'first' || v === 'refuse',
   tokenLifetimeSeconds: (v) => typeof v === 'number' && v > 0,
   oidcSubject: (v) => typeof v === 'string' && v.length > 0,
   asyncOperationHeader: (v) => typeof v === 'boolean',

@@ -1,7 +1,8 @@
 /**
  * A Docker-Hub-like token server (the `hub` registry's realm, like auth.docker.io):
- * - `GET /token?service=<svc>&scope=<scope>[&scope=...]`, anonymous -> pull-only; with `Authorization: Basic` of a
- *   configured account -> that account's rights (pull, plus push when `push: true`); wrong credentials -> 401;
+ * - `GET /token?service=<svc>&scope=<scope>[&scope=...]` (fault `tokenScopes`: only the first scope, or 400 to
+ *   several), anonymous -> pull-only; with `Authorization: Basic` of a configured account -> that account's rights
+ *   (pull, plus push when `push: true`); wrong credentials -> 401;
  * - `POST /token` (the OAuth2 form of the token spec) with `grant_type=password`.
  * Answers `{"token","access_token","expires_in","issued_at"}`. Tokens are what docker-registry 2.8 verifies: ES256 or
  * RS256 (per the signing key) with `x5c` = the signing certificate, `iss` = hub.issuer, `aud` = hub.service, `sub`,
@@ -77,10 +78,8 @@ export async function handleHubAuth(ctx: Ctx, world: World): Promise<void> {
 
   const allowed = new Set(account?.push ? ['pull', 'push'] : ['pull']);
   const access: Access[] = [];
-  const scopes = params
-    .getAll('scope')
-    .flatMap((s) => s.split(' '))
-    .filter(Boolean);
+  const scopes = askedScopes(ctx, world, params);
+  if (!scopes) return;
   for (const scope of scopes) {
     const parsed = parseScope(scope);
     if (!parsed || parsed.type !== 'repository') continue;
@@ -115,6 +114,25 @@ export async function handleHubAuth(ctx: Ctx, world: World): Promise<void> {
 }
 
 /** `type:name:actions`; the name may hold colons (`host:port/...`), so type is before the first, actions after the last. */
+/**
+ * The scopes a token request asks for (`scope` repeated, or several in one field separated by spaces), as the
+ * `tokenScopes` fault lets this server read them; undefined once it has answered 400 (fault 'refuse').
+ */
+export function askedScopes(ctx: Ctx, world: World, params: URLSearchParams): string[] | undefined {
+  const asked = params
+    .getAll('scope')
+    .flatMap((s) => s.split(' '))
+    .filter(Boolean);
+  const mode = world.control.faults.tokenScopes ?? 'all';
+  if (asked.length > 1 && mode === 'refuse') {
+    sendJson(ctx, 400, {
+      errors: [{ code: 'INVALID_SCOPE', message: 'only one scope may be requested per token' }],
+    });
+    return undefined;
+  }
+  return mode === 'first' ? asked.slice(0, 1) : asked;
+}
+
 export function parseScope(scope: string): Access | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');

@@ -39,6 +39,11 @@ export class AcrAuthorizer implements RegistryAuthorizer {
     }
   }
 
+  /** ACR's token endpoint takes several scopes in its one `scope` field, separated by spaces. */
+  authorizeMany(scopes: string[]): Promise<string> {
+    return this.authorize(scopes.join(' '));
+  }
+
   /** The ACR refresh token (docker login's password with username 00000000-0000-0000-0000-000000000000). */
   refresh(): Promise<string> {
     if (!this.refreshToken) {

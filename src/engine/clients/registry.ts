@@ -4,6 +4,7 @@
  * anonymously, a private registry with a password, and an ACR with an Entra-exchanged token.
  */
 import { createHash } from 'node:crypto';
+import { abortable } from '../abortable.js';
 import { RemoteError } from '../errors.js';
 import { formatBytes, jsonBody, parseRetryAfter, type HttpClient, type HttpResponse } from '../net/http.js';
 import type { SecretSink } from '../ports.js';
@@ -49,13 +50,22 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
 
 /** Produces the Authorization header value for a registry request. */
 export interface RegistryAuthorizer {
-  /** True when a token can be had before any challenge (ACR): saves a round trip. */
+  /** True when a token can be had before any challenge (ACR, or a registry whose challenge was learned). */
   readonly preemptive: boolean;
   /** Whether it has credentials to offer (a 401 then means they were refused); assumed true when absent. */
   readonly hasCredentials?: boolean;
   /** Returns the header for `scope`, or undefined when it has nothing to offer for this challenge. */
   authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined>;
+  /**
+   * One header good for several scopes, before any challenge (a preemptive authorizer whose token server takes
+   * several scopes in one request). The token may cover fewer than were asked for: the registry then answers 401 for
+   * the others, and the client asks for them one by one.
+   */
+  authorizeMany?(scopes: string[]): Promise<string>;
 }
+
+/** Scopes per token asked for together: enough for a batch's first wave, and a token that stays a few KB. */
+const SCOPES_PER_TOKEN = 16;
 
 export interface BasicCredentials {
   username: string;
@@ -65,9 +75,22 @@ export interface BasicCredentials {
 /**
  * Anonymous or username/password access as a Docker client does it: Basic where the registry asks for Basic,
  * otherwise a token from the challenge's realm (with Basic credentials at the realm when we have them).
+ *
+ * The first challenge teaches it how this registry is asked (issue 11): later repositories get their Basic header or
+ * their token before their first request, instead of each meeting the challenge, and the tokens asked for in the same
+ * turn of the event loop come from one request with several `scope` parameters (the token spec's form). Should that
+ * request fail, each scope asks on its own; a token covering fewer than were asked for shows as a 401, which the
+ * client answers with that repository's own challenge.
  */
 export class TokenServerAuthorizer implements RegistryAuthorizer {
-  readonly preemptive = false;
+  /** The registry's challenge (scheme, realm and service), once a request met one. */
+  private learned: Challenge | undefined;
+  /** Token requests being gathered for the learned realm, sent together at the end of this turn. */
+  private gathering: { scopes: string[]; token: Promise<string | undefined> } | undefined;
+
+  get preemptive(): boolean {
+    return this.learned !== undefined;
+  }
 
   get hasCredentials(): boolean {
     return this.credentials !== undefined;
@@ -80,11 +103,50 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
     private readonly service: string,
   ) {}
 
-  async authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
-    if (!challenge) return undefined;
-    const basic = this.credentials
+  authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
+    if (!challenge) return this.learned ? this.gathered(scope) : Promise.resolve(undefined);
+    const wanted = challenge.params['scope'] ?? scope;
+    if (this.learned) return this.token([wanted], challenge);
+    const { realm, service } = challenge.params;
+    this.learned = {
+      scheme: challenge.scheme,
+      params: { ...(realm ? { realm } : {}), ...(service ? { service } : {}) },
+    };
+    // The first challenge's token is asked for together with those of the requests that waited for it.
+    return this.gathered(wanted);
+  }
+
+  private basic(): string | undefined {
+    return this.credentials
       ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`
       : undefined;
+  }
+
+  /** `scope` from the learned realm, in one request with the others asked for in this turn. */
+  private gathered(scope: string): Promise<string | undefined> {
+    const learned = this.learned!;
+    if (learned.scheme === 'basic') return Promise.resolve(this.basic());
+    let batch = this.gathering;
+    if (!batch || batch.scopes.length >= SCOPES_PER_TOKEN) {
+      const scopes: string[] = [];
+      const token = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (this.gathering === batch) this.gathering = undefined;
+        return this.token(scopes, learned);
+      });
+      token.catch(() => undefined);
+      batch = { scopes, token };
+      this.gathering = batch;
+    }
+    const { scopes, token } = batch;
+    scopes.push(scope);
+    return token.catch((err: unknown) => {
+      if (scopes.length === 1) throw err;
+      return this.token([scope], learned);
+    });
+  }
+
+  private async token(scopes: string[], challenge: Challenge): Promise<string | undefined> {
+    const basic = this.basic();
     if (challenge.scheme === 'basic') return basic;
     const realm = challenge.params['realm'];
     if (!realm) return undefined;
@@ -96,19 +158,14 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
       });
     }
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
-    url.searchParams.set('scope', challenge.params['scope'] ?? scope);
+    for (const scope of scopes) url.searchParams.append('scope', scope);
+    const what = `token request for ${scopes.join(' ')}`;
     const res = await this.http.send(
       { method: 'GET', url: url.toString(), headers: basic ? { authorization: basic } : {} },
       { service: `${this.service} token server`, followRedirects: false },
     );
     if (res.status !== 200) {
-      const err = registryError(
-        this.http.now(),
-        this.service,
-        res,
-        `token request for ${scope}`,
-        this.credentials !== undefined,
-      );
+      const err = registryError(this.http.now(), this.service, res, what, this.credentials !== undefined);
       if (res.status === 401 && !this.credentials && isAcrChallenge(challenge, url)) {
         // An Azure container registry the identity could not find in the subscription (no read right on it).
         throw new RemoteError({
@@ -157,6 +214,10 @@ export interface Manifest extends ManifestInfo {
 
 export class RegistryClient {
   private readonly authCache = new Map<string, Promise<string | undefined>>();
+  /** Scopes to be asked for together (expectRepositories), each with the others of its group. */
+  private readonly groups = new Map<string, string[]>();
+  /** Settles once the first request sent without credentials has its answer (authorizedSend). */
+  private firstContact: Promise<void> | undefined;
   readonly baseUrl: string;
 
   /**
@@ -269,7 +330,7 @@ export class RegistryClient {
         message: `Refusing to ask ${this.label} for ${repository}:${JSON.stringify(reference).slice(0, 80)}: not a tag or a digest.`,
       });
     }
-    const scope = `repository:${repository}:pull`;
+    const scope = pullScope(repository);
     const url = `${this.baseUrl}/v2/${repository}/manifests/${reference}`;
     const send = async (authorization: string | undefined): Promise<HttpResponse> => {
       try {
@@ -295,17 +356,46 @@ export class RegistryClient {
         throw err;
       }
     };
-    const cached = this.cachedAuthorization(scope, undefined);
-    let authorization = await cached;
-    let res = await send(authorization);
-    if (res.status === 401) {
-      // First contact, or the cached token expired: answer the challenge once. Only the token this request sent is
-      // dropped: one that a parallel request got meanwhile serves this one too (one token for many images).
-      if (authorization !== undefined && this.authCache.get(scope) === cached) this.authCache.delete(scope);
-      authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
-      if (authorization) res = await send(authorization);
+    return this.authorizedSend(scope, send, signal);
+  }
+
+  /**
+   * Sends with the authorization cached for `scope`, and answers a 401's challenge once. While the first request
+   * without credentials is out, the others wait for its answer: it teaches the authorizer how this registry is asked,
+   * so they need not meet the challenge themselves (one request each fewer, issue 11).
+   */
+  private async authorizedSend(
+    scope: string,
+    send: (authorization: string | undefined) => Promise<HttpResponse>,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
+    if (this.firstContact && !this.authorizer.preemptive) {
+      await (signal ? abortable(this.firstContact, signal) : this.firstContact);
     }
-    return res;
+    let release: (() => void) | undefined;
+    // Claimed before anything is awaited: requests started in the same turn must see it.
+    if (!this.authorizer.preemptive && !this.firstContact && !this.authCache.has(scope)) {
+      this.firstContact = new Promise<void>((resolve) => (release = resolve));
+    }
+    const cached = this.cachedAuthorization(scope, undefined);
+    try {
+      let authorization = await cached;
+      let res = await send(authorization);
+      if (res.status === 401) {
+        // First contact, or the cached token expired or does not cover this repository: answer the challenge once.
+        // Only the token this request sent is dropped: one that a parallel request got meanwhile serves this one
+        // too (one token for many images).
+        if (authorization !== undefined && this.authCache.get(scope) === cached) this.authCache.delete(scope);
+        const answer = this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
+        // The challenge is learned now (the authorizer takes it in synchronously): the waiting requests may go.
+        release?.();
+        authorization = await answer;
+        if (authorization) res = await send(authorization);
+      }
+      return res;
+    } finally {
+      release?.();
+    }
   }
 
   /**
@@ -325,7 +415,7 @@ export class RegistryClient {
         message: `${this.label} pointed to another host (${url.origin}) for ${repository}; not followed.`,
       });
     }
-    const scope = `repository:${repository}:pull`;
+    const scope = pullScope(repository);
     const send = (authorization: string | undefined): Promise<HttpResponse> =>
       this.http.send(
         {
@@ -335,14 +425,7 @@ export class RegistryClient {
         },
         { service: `registry ${this.label}`, ...(signal ? { signal } : {}) },
       );
-    let authorization = await this.cachedAuthorization(scope, undefined);
-    let res = await send(authorization);
-    if (res.status === 401) {
-      this.authCache.delete(scope);
-      authorization = await this.cachedAuthorization(scope, parseChallenge(res.headers['www-authenticate']));
-      if (authorization) res = await send(authorization);
-    }
-    return res;
+    return this.authorizedSend(scope, send, signal);
   }
 
   /** The error for an unexpected answer to `getResource`. */
@@ -350,16 +433,60 @@ export class RegistryClient {
     return registryError(this.http.now(), this.label, res, what, true);
   }
 
+  /**
+   * The repositories this run will read here (a batch's targets): where the authorizer can, the first read of one
+   * gets a single token for it and the next ones in the list (up to SCOPES_PER_TOKEN), instead of a token request
+   * per repository, each on a connection of its own (issue 11). Should that request fail, each repository asks for
+   * its own token as before, so a failure reads the same.
+   */
+  expectRepositories(repositories: Iterable<string>): void {
+    if (!this.authorizer.authorizeMany) return;
+    const scopes = [...new Set([...repositories].map(pullScope))].filter(
+      (scope) => !this.authCache.has(scope) && !this.groups.has(scope),
+    );
+    for (let i = 0; i < scopes.length; i += SCOPES_PER_TOKEN) {
+      const group = scopes.slice(i, i + SCOPES_PER_TOKEN);
+      for (const scope of group) this.groups.set(scope, group);
+    }
+  }
+
   private cachedAuthorization(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
     let cached = this.authCache.get(scope);
     if (!cached) {
       if (!challenge && !this.authorizer.preemptive) return Promise.resolve(undefined);
+      const group = challenge ? undefined : this.groups.get(scope);
+      if (group && group.length > 1 && this.authorizer.authorizeMany)
+        return this.authorizeGroup(group, scope);
       cached = this.authorizer.authorize(scope, challenge);
-      this.authCache.set(scope, cached);
-      cached.catch(() => this.authCache.delete(scope));
+      this.remember(scope, cached);
     }
     return cached;
   }
+
+  /** One token for the scopes of `group` not yet asked for; a scope whose shared request fails asks on its own. */
+  private authorizeGroup(group: string[], wanted: string): Promise<string | undefined> {
+    const pending = group.filter((scope) => !this.authCache.has(scope));
+    for (const scope of group) this.groups.delete(scope);
+    const shared = this.authorizer.authorizeMany!(pending);
+    for (const scope of pending) {
+      this.remember(
+        scope,
+        shared.catch(() => this.authorizer.authorize(scope, undefined)),
+      );
+    }
+    return this.authCache.get(wanted)!;
+  }
+
+  private remember(scope: string, authorization: Promise<string | undefined>): void {
+    this.authCache.set(scope, authorization);
+    authorization.catch(() => {
+      if (this.authCache.get(scope) === authorization) this.authCache.delete(scope);
+    });
+  }
+}
+
+function pullScope(repository: string): string {
+  return `repository:${repository}:pull`;
 }
 
 /** Registries refuse manifests over 4 MiB (distribution's limit, and ACR's): nothing larger is read. */

@@ -2,7 +2,6 @@
  * The image list: one image from `source` + `target-tags`, or many from `images` (one per line, `SOURCE -> TARGETS`)
  * or `images-file` (YAML or JSON), each turned into an `ImageSpec` with its defaults applied.
  */
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { maskedExcerpt } from './workspace-files.js';
 import { INPUTS, type ImageSpec, type InputName, type Platform } from './model.js';
@@ -20,6 +19,7 @@ import {
   type ParseResult,
   type TargetTag,
 } from '../reference.js';
+import { yamlParser } from './yaml.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Images: `source` + `target-tags`, or `images`, or `images-file`
@@ -264,6 +264,7 @@ function parseImagesFile(
     return [];
   }
 
+  const { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } = yamlParser();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

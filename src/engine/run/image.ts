@@ -10,11 +10,11 @@ import { failureKind } from '../report/failure-kind.js';
 import type { ImageResult, TargetResult } from '../report/result.js';
 import { decideImport, decideSource, targetsHoldDigest } from './decision.js';
 import { importBody, submitImport } from './import.js';
-import { abortable } from './limits.js';
+import { abortable } from '../abortable.js';
 import { runReferrers } from './referrers.js';
 import { resolveSource, type Resolved } from './resolve.js';
 import type { Session } from './session.js';
-import { planSource, type SourcePlan } from './source.js';
+import { planSource, provisionalPlan, type SourcePlan } from './source.js';
 import { readTargets, readUntagged, targetKeys, type TargetState } from './target.js';
 import { describeSource, describeTarget, missingChildren, verifyTargets } from './verify.js';
 import { waitForImport } from './wait.js';
@@ -92,19 +92,19 @@ async function importSteps(
   // Read the target's tags while the source is planned and resolved (the plan may wait for the registry list; the
   // tags only need the target and its token).
   const targetStates = readTargets(s, spec, signal).catch((err: unknown) => err as Error);
-  const plan = pre?.plan ?? (await abortable(planSource(s, spec), signal));
+  const wantDigest = config.pinDigest || spec.expectedDigest !== undefined || spec.platform !== undefined;
+  // A source that is a plain registry unless the registry list names its host is read meanwhile (source.ts).
+  const provisional = pre ? undefined : provisionalPlan(s, spec);
+  const early = provisional && wantDigest ? settle(resolveSource(spec, provisional, signal)) : undefined;
+  const plan = pre?.plan ?? (await abortable(planSource(s, spec, provisional), signal));
   const resolving = pre
-    ? Promise.resolve(pre.resolved)
-    : config.pinDigest || spec.expectedDigest || spec.platform
-      ? resolveSource(spec, plan, signal)
-      : Promise.resolve(undefined);
-  const [resolution, states] = await Promise.all([
-    resolving.then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
-    ),
-    targetStates,
-  ]);
+    ? settle(Promise.resolve(pre.resolved))
+    : !wantDigest
+      ? settle(Promise.resolve(undefined))
+      : early && plan === provisional
+        ? early
+        : settle(resolveSource(spec, plan, signal));
+  const [resolution, states] = await Promise.all([resolving, targetStates]);
   // A problem with signing in or with the target concerns every image: report it before a source problem.
   const target = await abortable(s.targetRegistry(), signal);
   if (!resolution.ok) throw resolution.error;
@@ -218,6 +218,16 @@ async function importSteps(
   result.status = decision.status;
   Object.assign(result, await describe(s, spec, verified.digest, result.mediaType, signal));
   return plan;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** The outcome of `work`, kept to be looked at later (a rejection is not left unhandled meanwhile). */
+function settle<T>(work: Promise<T>): Promise<Settled<T>> {
+  return work.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 function describe(

@@ -45,25 +45,6 @@ export function formatMs(ms: number): string {
   return `${ms}ms`;
 }
 
-/** Waits for shared work on behalf of one image: the image's own abort (its timeout) ends the wait, not the work. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err as Error);
-      },
-    );
-  });
-}
-
 /**
  * Starts a shared piece of work whose result several images await later. Its failure is reported to each of them,
  * so an early rejection must not count as unhandled (which would end the process).

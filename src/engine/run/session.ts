@@ -158,7 +158,17 @@ export class Session {
   }
 
   targetDataPlane(): Promise<RegistryClient> {
-    this.targetClient ??= handled(async () => this.acrClient(await this.targetRegistry()));
+    this.targetClient ??= handled(async () => {
+      const client = this.acrClient(await this.targetRegistry());
+      // Every image reads its target tags first: one token covers the batch's repositories (clients/registry.ts).
+      client.expectRepositories(
+        this.config.images.flatMap((spec) => [
+          ...spec.targets.map((t) => t.repository),
+          ...spec.untaggedRepositories,
+        ]),
+      );
+      return client;
+    });
     return this.targetClient;
   }
 

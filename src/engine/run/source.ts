@@ -5,6 +5,7 @@
 import { AcrAuthorizer } from '../clients/acr.js';
 import type { ImportImageBody, RegistryResource } from '../clients/arm.js';
 import { RegistryClient } from '../clients/registry.js';
+import { CLOUDS } from '../config/clouds.js';
 import type { ImageSpec } from '../config/model.js';
 import { asImportError, AuthError, RemoteError } from '../errors.js';
 import { sourceImage } from '../reference.js';
@@ -36,7 +37,7 @@ export interface SourcePlan {
   unreachable?: string;
 }
 
-export async function planSource(s: Session, spec: ImageSpec): Promise<SourcePlan> {
+export async function planSource(s: Session, spec: ImageSpec, provisional?: SourcePlan): Promise<SourcePlan> {
   const ref = spec.source;
   const image = sourceImage(ref);
   const creds = s.config.sourceCredentials;
@@ -75,8 +76,42 @@ export async function planSource(s: Session, spec: ImageSpec): Promise<SourcePla
   if (!PUBLIC_REGISTRIES.has(host)) {
     // As az does it: a login server of an ACR in the subscription becomes a resourceId source (Entra auth).
     const acr = (await s.registries().catch(() => [])).find((r) => r.loginServer === host.toLowerCase());
-    if (acr) return { source: { resourceId: acr.id, sourceImage: image }, client: s.acrClient(acr) };
+    if (acr)
+      return { source: { resourceId: acr.id, sourceImage: image }, client: sourceAcrClient(s, acr, host) };
   }
+  return provisional ?? plainSource(s, host, image);
+}
+
+/**
+ * The plan of a source that is a plain registry unless the subscription's registry list says its host is one of
+ * its ACRs, for reading the source before that list is in (issue 11: the list waits for sign-in; a registry that
+ * needs no Azure token need not). Undefined where the plan is known at once anyway, or the host is named like an
+ * ACR (`*.azurecr.io` and the other clouds'), which waits for the list. `planSource(s, spec, provisional)` returns
+ * this very plan when the list does not name the host.
+ */
+export function provisionalPlan(s: Session, spec: ImageSpec): SourcePlan | undefined {
+  const { config } = s;
+  if (
+    config.sourceRegistryName !== undefined ||
+    config.sourceRegistryResourceId ||
+    config.sourceFederation ||
+    config.sourceCredentials
+  ) {
+    return undefined;
+  }
+  const host = spec.source.registry;
+  if (!host || PUBLIC_REGISTRIES.has(host) || namedLikeAcr(host, config.cloud.loginSuffix)) return undefined;
+  return plainSource(s, host, sourceImage(spec.source));
+}
+
+function namedLikeAcr(host: string, cloudSuffix: string): boolean {
+  const name = host.toLowerCase().replace(/:\d+$/, '');
+  return [cloudSuffix, ...Object.values(CLOUDS).map((c) => c.loginSuffix)].some((suffix) =>
+    name.endsWith(suffix.toLowerCase()),
+  );
+}
+
+function plainSource(s: Session, host: string, image: string): SourcePlan {
   return { source: { registryUri: host, sourceImage: image }, client: s.sourceClient(host) };
 }
 
@@ -89,7 +124,21 @@ function reachableAcr(s: Session, registry: RegistryResource, image: string): So
       unreachable: `${registry.name} has public network access disabled`,
     };
   }
-  return { source: { resourceId: registry.id, sourceImage: image }, client: s.acrClient(registry) };
+  return { source: { resourceId: registry.id, sourceImage: image }, client: sourceAcrClient(s, registry) };
+}
+
+/**
+ * The client of a source ACR, told which repositories the run reads there (every image's, or those of the images
+ * whose source host is `host`), so that one token request covers them (clients/registry.ts).
+ */
+function sourceAcrClient(s: Session, registry: RegistryResource, host?: string): RegistryClient {
+  const client = s.acrClient(registry);
+  client.expectRepositories(
+    s.config.images
+      .filter((spec) => host === undefined || spec.source.registry?.toLowerCase() === host.toLowerCase())
+      .map((spec) => spec.source.repository),
+  );
+  return client;
 }
 
 /** The source ACR named `name` among the subscription's registries. */

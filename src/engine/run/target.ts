@@ -6,7 +6,7 @@ import { registryId, type RegistryResource } from '../clients/arm.js';
 import type { ImageSpec, ImportConfig } from '../config/model.js';
 import { RemoteError } from '../errors.js';
 import type { Logger } from '../ports.js';
-import { abortable } from './limits.js';
+import { abortable } from '../abortable.js';
 import type { Session } from './session.js';
 import type { ArmClient } from '../clients/arm.js';
 

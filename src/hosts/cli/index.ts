@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** Entry point of the `acr-import` command (bundled into cli/index.js). */
+import '../common/process.js';
 import { main, readAll } from './main.js';
 
 process.exitCode = await main({

@@ -7,6 +7,7 @@
  * A host only maps this to its own surface (the runner's workflow commands and files, a terminal, a pipeline's logging commands).
  */
 import {
+  loadYaml,
   checkWorkspaceWrite,
   createUndiciTransport,
   ENV_FALLBACKS,
@@ -127,6 +128,7 @@ export async function runHost(host: Host): Promise<HostResult> {
   const unknown = [...(host.problems ?? []), ...given.problems];
   let config: ImportConfig;
   try {
+    if (raw[INPUTS.imagesFile]?.trim()) await loadYaml();
     config = parseConfig(raw, {
       env: pick(host.env, Object.values(ENV_FALLBACKS)),
       readFile: (file) => readWorkspaceFile(host.files, INPUTS.imagesFile, file),
