@@ -23514,6 +23514,7 @@ class TokenServerAuthorizer {
     mask;
     credentials;
     service;
+    learnsChallenge;
     /** The registry's challenge (scheme, realm and service), once a request met one. */
     learned;
     /** Token requests being gathered for the learned realm, sent together at the end of this turn. */
@@ -23524,11 +23525,16 @@ class TokenServerAuthorizer {
     get hasCredentials() {
         return this.credentials !== undefined;
     }
-    constructor(http, mask, credentials, service) {
+    /**
+     * @param learnsChallenge false for a registry known to answer without a challenge (its first wave need not wait for
+     *   the first answer, since there is nothing to learn from it).
+     */
+    constructor(http, mask, credentials, service, learnsChallenge = true) {
         this.http = http;
         this.mask = mask;
         this.credentials = credentials;
         this.service = service;
+        this.learnsChallenge = learnsChallenge;
     }
     authorize(scope, challenge) {
         if (!challenge)
@@ -23763,7 +23769,10 @@ class RegistryClient {
         }
         let release;
         // Claimed before anything is awaited: requests started in the same turn must see it.
-        if (!this.authorizer.preemptive && !this.firstContact && !this.authCache.has(scope)) {
+        if (this.authorizer.learnsChallenge &&
+            !this.authorizer.preemptive &&
+            !this.firstContact &&
+            !this.authCache.has(scope)) {
             this.firstContact = new Promise((resolve) => (release = resolve));
         }
         const cached = this.cachedAuthorization(scope, undefined);
@@ -26341,6 +26350,11 @@ class RegistryWatch {
 
 
 
+/**
+ * Public registries that serve their images without a challenge (no token to learn): the images of a batch read them
+ * at once instead of waiting for the first answer (clients/registry.ts, authorizedSend).
+ */
+const ANONYMOUS_REGISTRIES = new Set(['mcr.microsoft.com']);
 class Session {
     config;
     ports;
@@ -26449,7 +26463,7 @@ class Session {
     sourceClient(host) {
         let client = this.sourceClients.get(host);
         if (!client) {
-            const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, this.config.sourceCredentials, host);
+            const authorizer = new TokenServerAuthorizer(this.http, this.ports.mask, this.config.sourceCredentials, host, !ANONYMOUS_REGISTRIES.has(host));
             client = new RegistryClient(this.http, registryApiHost(host), authorizer, host);
             this.sourceClients.set(host, client);
         }

@@ -13,7 +13,15 @@ const DIGEST = `sha256:${'a'.repeat(64)}`;
 const REALM = 'https://auth.r.test/token';
 
 /** A registry at r.test whose token server grants `granted(scopes)` of what it is asked for. */
-function registry(options: { granted?: (scopes: string[]) => string[]; stallFirst?: Promise<void> } = {}) {
+function registry(
+  options: {
+    granted?: (scopes: string[]) => string[];
+    stallFirst?: Promise<void>;
+    /** Serves every manifest without a challenge (as MCR does). */
+    anonymous?: boolean;
+    learnsChallenge?: boolean;
+  } = {},
+) {
   const granted = options.granted ?? ((scopes: string[]) => scopes);
   let first = true;
   const transport = fakeTransport(async (req: HttpRequest) => {
@@ -32,7 +40,8 @@ function registry(options: { granted?: (scopes: string[]) => string[]; stallFirs
       await options.stallFirst;
     }
     const token = req.headers?.['authorization']?.replace(/^Bearer t:/, '');
-    if (token === undefined || !token.split(',').includes(scope)) return respond(401, '', challenge);
+    if (!options.anonymous && (token === undefined || !token.split(',').includes(scope)))
+      return respond(401, '', challenge);
     return respond(200, '', {
       'docker-content-digest': DIGEST,
       'content-type': 'application/vnd.oci.image.manifest.v1+json',
@@ -42,7 +51,7 @@ function registry(options: { granted?: (scopes: string[]) => string[]; stallFirs
   const client = new RegistryClient(
     http,
     'r.test',
-    new TokenServerAuthorizer(http, () => {}, undefined, 'r.test'),
+    new TokenServerAuthorizer(http, () => {}, undefined, 'r.test', options.learnsChallenge),
   );
   const sent = (): string[] =>
     transport.requests.map((r) => {
@@ -102,5 +111,21 @@ describe('tokens for a batch from one registry', () => {
     await expect(waiting).rejects.toThrow('the image timed out');
     unstall();
     expect((await probe)?.digest).toBe(DIGEST);
+  });
+
+  it('does not hold the first wave for a registry known to answer without a challenge', async () => {
+    let unstall!: () => void;
+    const { client, sent } = registry({
+      anonymous: true,
+      learnsChallenge: false,
+      stallFirst: new Promise<void>((resolve) => (unstall = resolve)),
+    });
+    const first = client.headManifest('team/a', 'v1');
+    // The other two are answered while the first still waits for its answer.
+    const others = await Promise.all(['team/b', 'team/c'].map((r) => client.headManifest(r, 'v1')));
+    expect(others.map((f) => f?.digest)).toEqual([DIGEST, DIGEST]);
+    unstall();
+    expect((await first)?.digest).toBe(DIGEST);
+    expect(sent().filter((line) => line.startsWith('token'))).toEqual([]);
   });
 });

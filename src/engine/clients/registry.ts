@@ -54,6 +54,11 @@ export interface RegistryAuthorizer {
   readonly preemptive: boolean;
   /** Whether it has credentials to offer (a 401 then means they were refused); assumed true when absent. */
   readonly hasCredentials?: boolean;
+  /**
+   * Whether it learns the registry's challenge from the first request: the client then holds the others of the first
+   * wave until that answer is in, so that they need not meet the challenge too.
+   */
+  readonly learnsChallenge?: boolean;
   /** Returns the header for `scope`, or undefined when it has nothing to offer for this challenge. */
   authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined>;
   /**
@@ -96,11 +101,16 @@ export class TokenServerAuthorizer implements RegistryAuthorizer {
     return this.credentials !== undefined;
   }
 
+  /**
+   * @param learnsChallenge false for a registry known to answer without a challenge (its first wave need not wait for
+   *   the first answer, since there is nothing to learn from it).
+   */
   constructor(
     private readonly http: HttpClient,
     private readonly mask: SecretSink,
     private readonly credentials: BasicCredentials | undefined,
     private readonly service: string,
+    readonly learnsChallenge = true,
   ) {}
 
   authorize(scope: string, challenge: Challenge | undefined): Promise<string | undefined> {
@@ -374,7 +384,12 @@ export class RegistryClient {
     }
     let release: (() => void) | undefined;
     // Claimed before anything is awaited: requests started in the same turn must see it.
-    if (!this.authorizer.preemptive && !this.firstContact && !this.authCache.has(scope)) {
+    if (
+      this.authorizer.learnsChallenge &&
+      !this.authorizer.preemptive &&
+      !this.firstContact &&
+      !this.authCache.has(scope)
+    ) {
       this.firstContact = new Promise<void>((resolve) => (release = resolve));
     }
     const cached = this.cachedAuthorization(scope, undefined);

@@ -28,6 +28,12 @@ import type { HostWording } from '../ports.js';
 
 export type { RunPorts } from '../ports.js';
 
+/**
+ * Public registries that serve their images without a challenge (no token to learn): the images of a batch read them
+ * at once instead of waiting for the first answer (clients/registry.ts, authorizedSend).
+ */
+const ANONYMOUS_REGISTRIES = new Set(['mcr.microsoft.com']);
+
 export class Session {
   readonly http: HttpClient;
   readonly log: Logger;
@@ -180,6 +186,7 @@ export class Session {
         this.ports.mask,
         this.config.sourceCredentials,
         host,
+        !ANONYMOUS_REGISTRIES.has(host),
       );
       client = new RegistryClient(this.http, registryApiHost(host), authorizer, host);
       this.sourceClients.set(host, client);
