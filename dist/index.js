@@ -24832,39 +24832,46 @@ class AcrAuthorizer {
         this.entraToken = entraToken;
         this.tenantId = tenantId;
     }
-    async authorize(scope) {
+    authorize(scope) {
+        return this.accessToken([scope]);
+    }
+    /**
+     * One access token for several scopes: the `scope` field repeated, as ACR's REST specification describes its token
+     * endpoint ("can be specified more than once for multiple scope requests"). A registry that grants fewer shows it
+     * with a 401 for the others (clients/registry.ts asks for those one by one).
+     */
+    authorizeMany(scopes) {
+        return this.accessToken(scopes);
+    }
+    async accessToken(scopes) {
         for (let attempt = 1;; attempt++) {
             const refresh = await this.refresh();
-            const res = await this.form('/oauth2/token', {
-                grant_type: 'refresh_token',
-                service: this.loginServer,
-                scope,
-                refresh_token: refresh,
-            });
+            const res = await this.form('/oauth2/token', [
+                ['grant_type', 'refresh_token'],
+                ['service', this.loginServer],
+                ...scopes.map((scope) => ['scope', scope]),
+                ['refresh_token', refresh],
+            ]);
             if (res.status === 401 && attempt === 1) {
                 // The refresh token expired during a long run: exchange again once.
                 this.refreshToken = undefined;
                 continue;
             }
-            const token = this.tokenField(res, 'access_token', `an access token for ${scope}`);
+            const token = this.tokenField(res, 'access_token', `an access token for ${scopes.join(' ')}`);
             return `Bearer ${token}`;
         }
-    }
-    /** ACR's token endpoint takes several scopes in its one `scope` field, separated by spaces. */
-    authorizeMany(scopes) {
-        return this.authorize(scopes.join(' '));
     }
     /** The ACR refresh token (docker login's password with username 00000000-0000-0000-0000-000000000000). */
     refresh() {
         if (!this.refreshToken) {
             this.refreshToken = (async () => {
                 const accessToken = await this.entraToken();
-                const res = await this.form('/oauth2/exchange', {
-                    grant_type: 'access_token',
-                    service: this.loginServer,
-                    ...(this.tenantId ? { tenant: this.tenantId } : {}),
-                    access_token: accessToken,
-                });
+                const res = await this.form('/oauth2/exchange', [
+                    ['grant_type', 'access_token'],
+                    ['service', this.loginServer],
+                    ...(this.tenantId ? [['tenant', this.tenantId]] : []),
+                    ['access_token', accessToken],
+                ]);
                 return this.tokenField(res, 'refresh_token', 'a refresh token');
             })();
             this.refreshToken.catch(() => (this.refreshToken = undefined));

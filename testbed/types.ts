@@ -146,10 +146,10 @@ export interface Faults {
   /** Destroy the socket without an answer on the next N requests to a service. */
   dropConnections?: { service: 'arm' | 'entra' | 'oidc' | 'azuredevops'; count: number };
   /**
-   * How the token servers (every ACR's `/oauth2/token` and the hub's) treat several scopes in one request (ACR: one
-   * `scope` field, space-separated, as it documents; the token spec: `scope` repeated): 'all' (default) grants each as
-   * the caller's rights allow; 'first' grants only the first, as a server that reads one would; 'refuse' answers 400
-   * to a request with more than one.
+   * How the token servers (every ACR's `/oauth2/token` and the hub's) treat several scopes in one request (`scope`
+   * repeated, as ACR's REST specification and the token spec describe it, or several in one field separated by
+   * spaces, OAuth2's form; both are read): 'all' (default) grants each as the caller's rights allow; 'first' grants
+   * only the first, as a server that reads one would; 'refuse' answers 400 to a request with more than one.
    */
   tokenScopes?: 'all' | 'first' | 'refuse';
   /** Lifetime in seconds of every token the emulator issues (defaults: Entra 3600, ACR refresh 10800 and access 4500, hub 300, OIDC 300). */

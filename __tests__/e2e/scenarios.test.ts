@@ -212,8 +212,9 @@ describe('scenario 4b: several images from another ACR of the tenant', () => {
         r.url === '/oauth2/token' &&
         r.headers['user-agent']?.startsWith('acr-import/'),
     );
-    expect(tokens.map((r) => [r.status, new URLSearchParams(r.body).get('scope')])).toEqual([
-      [200, [web, worker].map((i) => `repository:${i.repository}:pull`).join(' ')],
+    // The scope field repeated, as ACR's REST specification describes its token endpoint.
+    expect(tokens.map((r) => [r.status, new URLSearchParams(r.body).getAll('scope')])).toEqual([
+      [200, [web, worker].map((i) => `repository:${i.repository}:pull`)],
     ]);
   });
 });

@@ -5,12 +5,12 @@
  * - `POST /oauth2/exchange` (`grant_type=access_token`, `service`, `tenant`, `access_token` = an Entra token for
  *   `https://containerregistry.azure.net`, or for ARM when the registry's azureADAuthenticationAsArmPolicy is on)
  *   -> `{"refresh_token"}` (JWT, 3 h);
- * - `POST /oauth2/token` (`grant_type=refresh_token|password`, `service`, `scope`: several separated by spaces, or the
- *   field repeated; fault `tokenScopes` grants only the first or refuses more than one) and `GET /oauth2/token` with Basic
- *   -> `{"access_token"}` whose `access` is what was asked for, cut down to the principal's RBAC rights
- *   (importer/AcrPull -> pull; AcrPush -> pull, push; Contributor -> pull, push, delete). Accepted credentials: a
- *   service principal's client id + secret; any user name (`00000000-0000-0000-0000-000000000000`) + an ACR refresh
- *   token or an Entra access token;
+ * - `POST /oauth2/token` (`grant_type=refresh_token|password`, `service`, `scope`: the field repeated for several, or
+ *   several separated by spaces; fault `tokenScopes` grants only the first or refuses more than one) and
+ *   `GET /oauth2/token` with Basic -> `{"access_token"}` whose `access` is what was asked for, cut down to the
+ *   principal's RBAC rights (importer/AcrPull -> pull; AcrPush -> pull, push; Contributor -> pull, push, delete).
+ *   Accepted credentials: a service principal's client id + secret; any user name
+ *   (`00000000-0000-0000-0000-000000000000`) + an ACR refresh token or an Entra access token;
  * - `/v2/*` passed through to the backing registry (plain HTTP) once the request carries an access token (or Basic
  *   credentials) with the scope it needs; otherwise 401 with the challenge.
  * With public network access disabled every request is answered 403 DENIED, as ACR's firewall does.

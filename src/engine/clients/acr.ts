@@ -20,28 +20,36 @@ export class AcrAuthorizer implements RegistryAuthorizer {
     private readonly tenantId: string | undefined,
   ) {}
 
-  async authorize(scope: string): Promise<string> {
+  authorize(scope: string): Promise<string> {
+    return this.accessToken([scope]);
+  }
+
+  /**
+   * One access token for several scopes: the `scope` field repeated, as ACR's REST specification describes its token
+   * endpoint ("can be specified more than once for multiple scope requests"). A registry that grants fewer shows it
+   * with a 401 for the others (clients/registry.ts asks for those one by one).
+   */
+  authorizeMany(scopes: string[]): Promise<string> {
+    return this.accessToken(scopes);
+  }
+
+  private async accessToken(scopes: string[]): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const refresh = await this.refresh();
-      const res = await this.form('/oauth2/token', {
-        grant_type: 'refresh_token',
-        service: this.loginServer,
-        scope,
-        refresh_token: refresh,
-      });
+      const res = await this.form('/oauth2/token', [
+        ['grant_type', 'refresh_token'],
+        ['service', this.loginServer],
+        ...scopes.map((scope): [string, string] => ['scope', scope]),
+        ['refresh_token', refresh],
+      ]);
       if (res.status === 401 && attempt === 1) {
         // The refresh token expired during a long run: exchange again once.
         this.refreshToken = undefined;
         continue;
       }
-      const token = this.tokenField(res, 'access_token', `an access token for ${scope}`);
+      const token = this.tokenField(res, 'access_token', `an access token for ${scopes.join(' ')}`);
       return `Bearer ${token}`;
     }
-  }
-
-  /** ACR's token endpoint takes several scopes in its one `scope` field, separated by spaces. */
-  authorizeMany(scopes: string[]): Promise<string> {
-    return this.authorize(scopes.join(' '));
   }
 
   /** The ACR refresh token (docker login's password with username 00000000-0000-0000-0000-000000000000). */
@@ -49,12 +57,12 @@ export class AcrAuthorizer implements RegistryAuthorizer {
     if (!this.refreshToken) {
       this.refreshToken = (async () => {
         const accessToken = await this.entraToken();
-        const res = await this.form('/oauth2/exchange', {
-          grant_type: 'access_token',
-          service: this.loginServer,
-          ...(this.tenantId ? { tenant: this.tenantId } : {}),
-          access_token: accessToken,
-        });
+        const res = await this.form('/oauth2/exchange', [
+          ['grant_type', 'access_token'],
+          ['service', this.loginServer],
+          ...(this.tenantId ? [['tenant', this.tenantId] as [string, string]] : []),
+          ['access_token', accessToken],
+        ]);
         return this.tokenField(res, 'refresh_token', 'a refresh token');
       })();
       this.refreshToken.catch(() => (this.refreshToken = undefined));
@@ -62,7 +70,7 @@ export class AcrAuthorizer implements RegistryAuthorizer {
     return this.refreshToken;
   }
 
-  private form(path: string, fields: Record<string, string>): Promise<HttpResponse> {
+  private form(path: string, fields: [string, string][]): Promise<HttpResponse> {
     return this.http.send(
       {
         method: 'POST',
