@@ -113,7 +113,6 @@ export async function handleHubAuth(ctx: Ctx, world: World): Promise<void> {
   });
 }
 
-/** `type:name:actions`; the name may hold colons (`host:port/...`), so type is before the first, actions after the last. */
 /**
  * The scopes a token request asks for (`scope` repeated, or several in one field separated by spaces), as the
  * `tokenScopes` fault lets this server read them; undefined once it has answered 400 (fault 'refuse').
@@ -133,6 +132,7 @@ export function askedScopes(ctx: Ctx, world: World, params: URLSearchParams): st
   return mode === 'first' ? asked.slice(0, 1) : asked;
 }
 
+/** `type:name:actions`; the name may hold colons (`host:port/...`), so type is before the first, actions after the last. */
 export function parseScope(scope: string): Access | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
