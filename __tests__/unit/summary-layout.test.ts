@@ -6,6 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { renderSummary, type ImageResult, type RunResult } from '../../src/engine/index.js';
 import { shortRef, SOURCE_CELL_MAX } from '../../src/engine/report/summary.js';
+import { columnEnds, PAGE_PX, parseTable, visible } from './summary-table.js';
 
 const D = `sha256:${'e8'.repeat(32)}`;
 const LOGIN = 'prodregistry.azurecr.io';
@@ -37,57 +38,10 @@ function run(images: ImageResult[]): RunResult {
   };
 }
 
-/** The table's rows as cells, and the lines after it. */
-function parse(markdown: string): { header: string[]; rows: string[][]; after: string[] } {
-  const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('| '));
-  let end = start;
-  while (lines[end]?.startsWith('|')) end++;
-  const cells = (l: string): string[] =>
-    l
-      .split(/(?<!\\)\|/)
-      .slice(1, -1)
-      .map((c) => c.trim());
-  return {
-    header: cells(lines[start]!),
-    rows: lines.slice(start + 2, end).map(cells),
-    after: lines.slice(end).filter((l) => l.trim() !== ''),
-  };
-}
-
-/** The text a cell shows (tags and escapes removed). */
-function visible(cell: string): string {
-  return cell
-    .replace(/<br>/g, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/\\(.)/g, '$1')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
-
-/**
- * Width of the table in px, estimated as GitHub renders it: 13 px cell padding on each side, about 7.8 px per
- * character of <code> text and 7.2 px of body text, the widest line of each column.
- */
-function tableWidth(header: string[], rows: string[][]): number {
-  let width = 0;
-  for (let c = 0; c < header.length; c++) {
-    const px = (cell: string): number =>
-      Math.max(
-        ...visible(cell)
-          .split('\n')
-          .map((l) => l.length * (cell.includes('<code>') ? 7.8 : 7.2)),
-      );
-    width += 26 + Math.max(px(header[c]!), ...rows.map((r) => px(r[c] ?? '')));
-  }
-  return width;
-}
-
 describe('summary layout', () => {
   it('puts Status first and the target second', () => {
     const markdown = renderSummary(run([image({})]));
-    const { header, rows } = parse(markdown);
+    const { header, rows } = parseTable(markdown);
     expect(header).toEqual(['Status', 'Target', 'Source and digest', 'Platforms', 'Duration']);
     expect(rows[0]![0]).toBe('✅ imported');
     // The registry is named above the table; the details have the full reference.
@@ -100,7 +54,7 @@ describe('summary layout', () => {
   it('shortens a source given by digest in the table, and keeps it whole in the details', () => {
     const long = `ghcr.io/acme-corporation/platform/services/payments-api@${D}`;
     const markdown = renderSummary(run([image({ source: long })]));
-    const { rows, after } = parse(markdown);
+    const { rows, after } = parseTable(markdown);
     const cell = visible(rows[0]![2]!).split('\n')[0]!;
     expect(cell.length).toBeLessThanOrEqual(SOURCE_CELL_MAX);
     expect(cell).toMatch(/^…/);
@@ -117,8 +71,8 @@ describe('summary layout', () => {
         }),
       ]),
     );
-    const { header, rows } = parse(markdown);
-    expect(tableWidth(header, rows)).toBeLessThanOrEqual(1000);
+    const { header, rows } = parseTable(markdown);
+    expect(columnEnds(header, rows).at(-1)).toBeLessThanOrEqual(PAGE_PX);
   });
 
   it('gives each failure its hint right under the table, before the details', () => {
@@ -135,7 +89,7 @@ describe('summary layout', () => {
         }),
       ]),
     );
-    const { rows, after } = parse(markdown);
+    const { rows, after } = parseTable(markdown);
     expect(rows.map((r) => r[0])).toEqual(['✅ imported', '❌ failed']);
     expect(after[0]).toContain('failed: docker.io/library/hello:nope was not found.');
     expect(after[1]).toBe('> Check the tag.');
